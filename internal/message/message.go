@@ -52,5 +52,14 @@ type Message struct {
 	Enriched map[string]string `json:"enriched,omitempty"`
 
 	// Raw is the message exactly as sent (after gzip decoding), kept for audit and export.
+	// A writeKey in the message is removed (Raw is then the message re-encoded without it).
 	Raw json.RawMessage `json:"raw,omitempty"`
+
+	// Extra holds the top-level fields the struct has no place for ("version", "channel",
+	// custom fields), as sent, so that nothing a client sends is lost.
+	Extra map[string]any `json:"extra,omitempty"`
+
+	// WriteKey is the "writeKey" of a single call's body ("" when absent). It is a credential
+	// and is never encoded.
+	WriteKey string `json:"-"`
 }

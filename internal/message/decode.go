@@ -1,0 +1,510 @@
+package message
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Batch is a decoded /v1/batch body: the messages that passed validation, in body order, and a
+// rejection for each that did not. A rejected message rejects nothing else.
+type Batch struct {
+	Messages   []Message
+	Rejections []Rejection
+	// WriteKey is the body's "writeKey" ("" when absent); Segment accepts the key there as an
+	// alternative to HTTP Basic auth.
+	WriteKey string
+}
+
+// Rejection names the batch element (0-based Index into "batch") and why it was refused.
+type Rejection struct {
+	Index int    `json:"index"`
+	Err   *Error `json:"error"`
+}
+
+// envelope is what a batch body contributes to each of its messages.
+type envelope struct {
+	context      map[string]any
+	integrations map[string]any
+	sentAt       time.Time
+}
+
+// IDPrefix starts every messageId segd generates for a message sent without one. The rest is
+// the first 128 bits of the SHA-256 of the message's bytes as sent, in hex, so re-sending the
+// same bytes (a client retry, a re-run import) yields the same id and is deduplicated.
+const IDPrefix = "h-"
+
+// GenerateID returns the deterministic messageId for raw message bytes.
+func GenerateID(raw []byte) string {
+	sum := sha256.Sum256(raw)
+	return IDPrefix + hex.EncodeToString(sum[:16])
+}
+
+// ValidType reports whether t is one of the six Segment call types.
+func ValidType(t Type) bool {
+	switch t {
+	case Identify, Track, Page, Screen, Group, Alias:
+		return true
+	}
+	return false
+}
+
+// DecodeCall decodes the body of a single call (/v1/identify, /v1/track, ...). The call type is
+// the endpoint's: a "type" field in the body is ignored. The returned error is an *Error.
+func DecodeCall(typ Type, body []byte, received time.Time, lim Limits) (Message, error) {
+	if !ValidType(typ) {
+		return Message{}, errorf(CodeUnknownType, "type", "unknown call type %q", string(typ))
+	}
+	m, err := decodeTop(typ, body, received, lim)
+	if err != nil {
+		return Message{}, err
+	}
+	return m, nil
+}
+
+// DecodeMessage decodes one message whose type is given by its own "type" field, as in a batch
+// element or a line of a JSON Lines import. The returned error is an *Error.
+func DecodeMessage(body []byte, received time.Time, lim Limits) (Message, error) {
+	m, err := decodeTop("", body, received, lim)
+	if err != nil {
+		return Message{}, err
+	}
+	return m, nil
+}
+
+func decodeTop(typ Type, body []byte, received time.Time, lim Limits) (Message, *Error) {
+	lim = lim.WithDefaults()
+	if len(body) > lim.MaxMessageBytes {
+		return Message{}, errorf(CodeMessageTooLarge, "", "message is %d bytes, the limit is %d", len(body), lim.MaxMessageBytes)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return Message{}, jsonError(err)
+	}
+	if obj == nil {
+		return Message{}, errorf(CodeInvalidJSON, "", "body must be a JSON object")
+	}
+	return fromObject(typ, obj, body, "", nil, received)
+}
+
+// DecodeBatch decodes a /v1/batch body. An error (an *Error) means the whole request is refused:
+// invalid JSON, oversize, too many messages or a malformed envelope. Otherwise every element is
+// decoded on its own; the batch-level "context" and "integrations" are merged under each
+// message's own (the message wins) and the batch-level "sentAt" applies to messages without one.
+func DecodeBatch(body []byte, received time.Time, lim Limits) (Batch, error) {
+	b, err := decodeBatch(body, received, lim)
+	if err != nil {
+		return Batch{}, err
+	}
+	return b, nil
+}
+
+type batchWire struct {
+	Batch        json.RawMessage `json:"batch"`
+	Context      json.RawMessage `json:"context"`
+	Integrations json.RawMessage `json:"integrations"`
+	SentAt       json.RawMessage `json:"sentAt"`
+	WriteKey     json.RawMessage `json:"writeKey"`
+}
+
+func decodeBatch(body []byte, received time.Time, lim Limits) (Batch, *Error) {
+	lim = lim.WithDefaults()
+	if len(body) > lim.MaxBatchBytes {
+		return Batch{}, errorf(CodeBatchTooLarge, "", "batch is %d bytes, the limit is %d", len(body), lim.MaxBatchBytes)
+	}
+	var w batchWire
+	if err := json.Unmarshal(body, &w); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field == "" {
+			return Batch{}, errorf(CodeInvalidJSON, "", "body must be a JSON object")
+		}
+		return Batch{}, jsonError(err)
+	}
+	var out Batch
+	if isNull(w.WriteKey) {
+		// absent
+	} else if err := json.Unmarshal(w.WriteKey, &out.WriteKey); err != nil {
+		return Batch{}, errorf(CodeInvalidType, "writeKey", "writeKey must be a string")
+	}
+	var env envelope
+	if !isNull(w.Context) {
+		if err := json.Unmarshal(w.Context, &env.context); err != nil {
+			return Batch{}, errorf(CodeInvalidType, "context", "context must be an object")
+		}
+	}
+	if !isNull(w.Integrations) {
+		if err := json.Unmarshal(w.Integrations, &env.integrations); err != nil {
+			return Batch{}, errorf(CodeInvalidType, "integrations", "integrations must be an object")
+		}
+	}
+	if !isNull(w.SentAt) {
+		var s string
+		if err := json.Unmarshal(w.SentAt, &s); err != nil {
+			return Batch{}, errorf(CodeInvalidType, "sentAt", "sentAt must be an ISO-8601 time string")
+		}
+		t, err := parseTime(s)
+		if err != nil {
+			return Batch{}, errorf(CodeInvalidType, "sentAt", "sentAt %q is not an ISO-8601 time", s)
+		}
+		env.sentAt = t
+	}
+	if isNull(w.Batch) {
+		return Batch{}, errorf(CodeMissingField, "batch", "batch is required: an array of messages")
+	}
+	var elems []json.RawMessage
+	if err := json.Unmarshal(w.Batch, &elems); err != nil {
+		return Batch{}, errorf(CodeInvalidType, "batch", "batch must be an array of messages")
+	}
+	if len(elems) > lim.MaxBatchMessages {
+		return Batch{}, errorf(CodeTooManyMessages, "batch", "batch has %d messages, the limit is %d", len(elems), lim.MaxBatchMessages)
+	}
+	out.Messages = make([]Message, 0, len(elems))
+	var obj map[string]any
+	for i, raw := range elems {
+		path := "batch[" + strconv.Itoa(i) + "]"
+		if len(raw) > lim.MaxMessageBytes {
+			out.Rejections = append(out.Rejections, Rejection{Index: i, Err: errorf(CodeMessageTooLarge, path, "message is %d bytes, the limit is %d", len(raw), lim.MaxMessageBytes)})
+			continue
+		}
+		obj = nil
+		if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+			out.Rejections = append(out.Rejections, Rejection{Index: i, Err: errorf(CodeInvalidType, path, "a batch element must be a message object")})
+			continue
+		}
+		m, e := fromObject("", obj, raw, path, &env, received)
+		if e != nil {
+			out.Rejections = append(out.Rejections, Rejection{Index: i, Err: e})
+			continue
+		}
+		out.Messages = append(out.Messages, m)
+	}
+	return out, nil
+}
+
+func isNull(raw json.RawMessage) bool {
+	return len(raw) == 0 || string(raw) == "null"
+}
+
+func jsonError(err error) *Error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return errorf(CodeInvalidJSON, "", "invalid JSON at byte %d: %s", se.Offset, se.Error())
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field == "" {
+			return errorf(CodeInvalidJSON, "", "body must be a JSON object")
+		}
+		return errorf(CodeInvalidType, te.Field, "%s must not be %s", te.Field, te.Value)
+	}
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "json: ")
+	return errorf(CodeInvalidJSON, "", "invalid JSON: %s", msg)
+}
+
+// knownFields are the top-level fields the Message struct holds; everything else goes to Extra.
+var knownFields = map[string]bool{
+	"type": true, "messageId": true, "userId": true, "anonymousId": true, "previousId": true,
+	"groupId": true, "event": true, "name": true, "category": true, "properties": true,
+	"traits": true, "context": true, "integrations": true, "timestamp": true,
+	"originalTimestamp": true, "sentAt": true, "writeKey": true,
+}
+
+// fromObject validates one decoded message object. raw is its bytes as sent; path is its JSON
+// path in the body ("" for a single call); env is nil outside a batch.
+func fromObject(typ Type, obj map[string]any, raw []byte, path string, env *envelope, received time.Time) (Message, *Error) {
+	var m Message
+	if typ == "" {
+		v, ok := obj["type"]
+		if !ok || v == nil {
+			return m, errorf(CodeMissingField, join(path, "type"), "type is required: one of identify, track, page, screen, group, alias")
+		}
+		s, ok := v.(string)
+		if !ok {
+			return m, errorf(CodeInvalidType, join(path, "type"), "type must be a string")
+		}
+		if !ValidType(Type(s)) {
+			return m, errorf(CodeUnknownType, join(path, "type"), "unknown message type %q: want identify, track, page, screen, group or alias", s)
+		}
+		typ = Type(s)
+	}
+	m.Type = typ
+
+	var e *Error
+	ids := [...]struct {
+		name string
+		dst  *string
+	}{
+		{"messageId", &m.MessageID}, {"userId", &m.UserID}, {"anonymousId", &m.AnonymousID},
+		{"previousId", &m.PreviousID}, {"groupId", &m.GroupID},
+	}
+	for _, f := range ids {
+		if *f.dst, e = idField(obj, f.name, path); e != nil {
+			return Message{}, e
+		}
+	}
+	strs := [...]struct {
+		name string
+		dst  *string
+	}{
+		{"event", &m.Event}, {"name", &m.Name}, {"category", &m.Category}, {"writeKey", &m.WriteKey},
+	}
+	for _, f := range strs {
+		if *f.dst, e = stringField(obj, f.name, path); e != nil {
+			return Message{}, e
+		}
+	}
+	objs := [...]struct {
+		name string
+		dst  *map[string]any
+	}{
+		{"properties", &m.Properties}, {"traits", &m.Traits}, {"context", &m.Context}, {"integrations", &m.Integrations},
+	}
+	for _, f := range objs {
+		if *f.dst, e = objectField(obj, f.name, path); e != nil {
+			return Message{}, e
+		}
+	}
+	var ts time.Time
+	times := [...]struct {
+		name string
+		dst  *time.Time
+	}{
+		{"timestamp", &ts}, {"originalTimestamp", &m.OriginalTimestamp}, {"sentAt", &m.SentAt},
+	}
+	for _, f := range times {
+		if *f.dst, e = timeField(obj, f.name, path); e != nil {
+			return Message{}, e
+		}
+	}
+
+	switch typ {
+	case Alias:
+		if m.PreviousID == "" {
+			return Message{}, errorf(CodeMissingField, join(path, "previousId"), "alias needs previousId: the identity being aliased")
+		}
+		if m.UserID == "" {
+			return Message{}, errorf(CodeMissingField, join(path, "userId"), "alias needs userId: the new identity")
+		}
+	default:
+		if m.UserID == "" && m.AnonymousID == "" {
+			return Message{}, errorf(CodeMissingIdentity, join(path, "userId"), "every message needs userId or anonymousId")
+		}
+	}
+	switch typ {
+	case Track:
+		if m.Event == "" {
+			return Message{}, errorf(CodeMissingField, join(path, "event"), "track needs event: the name of the action")
+		}
+	case Group:
+		if m.GroupID == "" {
+			return Message{}, errorf(CodeMissingField, join(path, "groupId"), "group needs groupId")
+		}
+	}
+
+	for k, v := range obj {
+		if !knownFields[k] {
+			if m.Extra == nil {
+				m.Extra = make(map[string]any)
+			}
+			m.Extra[k] = v
+		}
+	}
+
+	if env != nil {
+		m.Context = mergeUnder(m.Context, env.context)
+		m.Integrations = mergeUnder(m.Integrations, env.integrations)
+		if m.SentAt.IsZero() {
+			m.SentAt = env.sentAt
+		}
+	}
+
+	m.ReceivedAt = received.UTC()
+	if ts.IsZero() && !m.OriginalTimestamp.IsZero() && !m.SentAt.IsZero() {
+		ts = skewCorrected(m.OriginalTimestamp, m.SentAt, m.ReceivedAt)
+		if ts.Year() < 1 || ts.Year() > 9999 {
+			return Message{}, errorf(CodeInvalidType, join(path, "originalTimestamp"), "clock-skew correction from originalTimestamp and sentAt gives a time outside years 1-9999")
+		}
+	}
+	m.Timestamp = eventTime(ts, m.OriginalTimestamp, m.SentAt, m.ReceivedAt)
+
+	if m.MessageID == "" {
+		m.MessageID = GenerateID(raw)
+	}
+	if m.WriteKey != "" {
+		// The write key is a credential: keep it out of what gets stored and exported.
+		delete(obj, "writeKey")
+		raw, _ = json.Marshal(obj) // re-encoding a decoded map cannot fail
+	}
+	m.Raw = json.RawMessage(raw)
+	m.Enriched = enrich(&m)
+	return m, nil
+}
+
+// skewCorrected is receivedAt − (sentAt − originalTimestamp), in whole seconds plus nanoseconds
+// so that no time.Duration overflows on absurd inputs.
+func skewCorrected(orig, sent, received time.Time) time.Time {
+	sec := received.Unix() - (sent.Unix() - orig.Unix())
+	nsec := int64(received.Nanosecond()) - (int64(sent.Nanosecond()) - int64(orig.Nanosecond()))
+	return time.Unix(sec, nsec).UTC()
+}
+
+// idField reads an identifier: a string, or a number converted to its shortest decimal text
+// (Segment accepts numeric ids). null and absent read as "".
+func idField(obj map[string]any, name, path string) (string, *Error) {
+	switch v := obj[name].(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), nil
+	default:
+		return "", errorf(CodeInvalidType, join(path, name), "%s must be a string or a number, not %s", name, jsonKind(v))
+	}
+}
+
+func stringField(obj map[string]any, name, path string) (string, *Error) {
+	switch v := obj[name].(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	default:
+		return "", errorf(CodeInvalidType, join(path, name), "%s must be a string, not %s", name, jsonKind(v))
+	}
+}
+
+func objectField(obj map[string]any, name, path string) (map[string]any, *Error) {
+	switch v := obj[name].(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		return v, nil
+	default:
+		return nil, errorf(CodeInvalidType, join(path, name), "%s must be an object, not %s", name, jsonKind(v))
+	}
+}
+
+func timeField(obj map[string]any, name, path string) (time.Time, *Error) {
+	switch v := obj[name].(type) {
+	case nil:
+		return time.Time{}, nil
+	case string:
+		t, err := parseTime(v)
+		if err != nil {
+			return time.Time{}, errorf(CodeInvalidType, join(path, name), "%s %q is not an ISO-8601 time such as 2024-05-01T12:00:00.000Z", name, v)
+		}
+		return t, nil
+	default:
+		return time.Time{}, errorf(CodeInvalidType, join(path, name), "%s must be an ISO-8601 time string, not %s", name, jsonKind(v))
+	}
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// mergeUnder returns own with base's entries added where own has none; nested objects merge the
+// same way. base is copied, never shared, so messages of one batch do not alias each other.
+func mergeUnder(own, base map[string]any) map[string]any {
+	if len(base) == 0 {
+		return own
+	}
+	if own == nil {
+		own = make(map[string]any, len(base))
+	}
+	for k, bv := range base {
+		ov, ok := own[k]
+		if !ok {
+			own[k] = deepCopy(bv)
+			continue
+		}
+		om, ok1 := ov.(map[string]any)
+		bm, ok2 := bv.(map[string]any)
+		if ok1 && ok2 {
+			own[k] = mergeUnder(om, bm)
+		}
+	}
+	return own
+}
+
+func deepCopy(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		c := make(map[string]any, len(v))
+		for k, x := range v {
+			c[k] = deepCopy(x)
+		}
+		return c
+	case []any:
+		c := make([]any, len(v))
+		for i, x := range v {
+			c[i] = deepCopy(x)
+		}
+		return c
+	}
+	return v
+}
+
+// ReadBody reads a request body of at most max uncompressed bytes, decoding it when
+// contentEncoding is "gzip" (RudderStack's clients gzip by default). Too long a body gives
+// CodeBatchTooLarge or CodeMessageTooLarge as tooLargeCode says; a broken gzip stream or an
+// unsupported encoding gives CodeInvalidEncoding. Errors are *Error except read errors from r.
+func ReadBody(r io.Reader, contentEncoding string, max int, tooLargeCode string) ([]byte, error) {
+	switch strings.ToLower(strings.TrimSpace(contentEncoding)) {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, errorf(CodeInvalidEncoding, "", "body is not valid gzip: %v", err)
+		}
+		defer zr.Close()
+		body, err := readLimited(zr, max, tooLargeCode)
+		if err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				return nil, e
+			}
+			return nil, errorf(CodeInvalidEncoding, "", "body is not valid gzip: %v", err)
+		}
+		return body, nil
+	default:
+		return nil, errorf(CodeInvalidEncoding, "", "unsupported Content-Encoding %q: send identity or gzip", contentEncoding)
+	}
+	return readLimited(r, max, tooLargeCode)
+}
+
+func readLimited(r io.Reader, max int, tooLargeCode string) ([]byte, error) {
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(r, int64(max)+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > int64(max) {
+		return nil, errorf(tooLargeCode, "", "body is larger than the limit of %d bytes", max)
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,190 @@
+package message
+
+import (
+	"net/url"
+	"strings"
+)
+
+// Keys of Message.Enriched. Absent keys are unknown; values are never empty.
+const (
+	EnrichDeviceType          = "device_type" // desktop, mobile, tablet, bot
+	EnrichBrowser             = "browser"
+	EnrichBrowserVersion      = "browser_version"
+	EnrichOS                  = "os"
+	EnrichOSVersion           = "os_version"
+	EnrichAcquisitionSource   = "acquisition_source"
+	EnrichAcquisitionMedium   = "acquisition_medium"
+	EnrichAcquisitionCampaign = "acquisition_campaign"
+	EnrichAcquisitionTerm     = "acquisition_term"
+	EnrichAcquisitionContent  = "acquisition_content"
+	EnrichPageURL             = "page_url"
+	EnrichPagePath            = "page_path"
+	EnrichReferrer            = "referrer"
+	EnrichReferrerDomain      = "referrer_domain"
+	EnrichLocale              = "locale"
+	EnrichTimezone            = "timezone"
+	EnrichIP                  = "ip"
+)
+
+// enrich derives the Enriched fields from the message's context (and, for page calls sent by
+// analytics.js, its properties). It never changes Context.
+func enrich(m *Message) map[string]string {
+	out := make(map[string]string, 8)
+	set := func(k, v string) {
+		if v = strings.TrimSpace(v); v != "" {
+			out[k] = v
+		}
+	}
+	ctx := m.Context
+
+	if ua := str(ctx, "userAgent"); ua != "" {
+		p := ParseUserAgent(ua)
+		set(EnrichDeviceType, p.DeviceType)
+		set(EnrichBrowser, p.Browser)
+		set(EnrichBrowserVersion, p.BrowserVersion)
+		set(EnrichOS, p.OS)
+		set(EnrichOSVersion, p.OSVersion)
+	}
+	// Mobile libraries send no user agent but describe the device and OS themselves.
+	if os, _ := ctx["os"].(map[string]any); os != nil {
+		if _, ok := out[EnrichOS]; !ok {
+			set(EnrichOS, normalOS(str(os, "name")))
+			set(EnrichOSVersion, str(os, "version"))
+		}
+	}
+	if _, ok := out[EnrichDeviceType]; !ok {
+		if dev, _ := ctx["device"].(map[string]any); dev != nil {
+			set(EnrichDeviceType, deviceFromContext(str(dev, "type"), str(dev, "model")))
+		}
+	}
+
+	page, _ := ctx["page"].(map[string]any)
+	pageURL := firstNonEmpty(str(page, "url"), str(m.Properties, "url"))
+	set(EnrichPageURL, pageURL)
+	var u *url.URL
+	if pageURL != "" {
+		u, _ = url.Parse(pageURL)
+	}
+	path := firstNonEmpty(str(page, "path"), str(m.Properties, "path"))
+	if path == "" && u != nil {
+		path = u.Path
+	}
+	set(EnrichPagePath, path)
+	referrer := firstNonEmpty(str(page, "referrer"), str(m.Properties, "referrer"))
+	set(EnrichReferrer, referrer)
+	refDomain := ""
+	if referrer != "" {
+		if ru, err := url.Parse(referrer); err == nil {
+			refDomain = strings.TrimPrefix(strings.ToLower(ru.Hostname()), "www.")
+		}
+	}
+	set(EnrichReferrerDomain, refDomain)
+
+	// Acquisition: context.campaign (analytics.js fills it from the UTM parameters) wins, then
+	// the UTM parameters of the page URL, then click ids, then the referrer.
+	camp, _ := ctx["campaign"].(map[string]any)
+	var q url.Values
+	if u != nil && u.RawQuery != "" {
+		q = u.Query()
+	}
+	set(EnrichAcquisitionSource, firstNonEmpty(str(camp, "source"), q.Get("utm_source")))
+	set(EnrichAcquisitionMedium, firstNonEmpty(str(camp, "medium"), q.Get("utm_medium")))
+	set(EnrichAcquisitionCampaign, firstNonEmpty(str(camp, "name"), q.Get("utm_campaign")))
+	set(EnrichAcquisitionTerm, firstNonEmpty(str(camp, "term"), q.Get("utm_term")))
+	set(EnrichAcquisitionContent, firstNonEmpty(str(camp, "content"), q.Get("utm_content")))
+	if _, ok := out[EnrichAcquisitionSource]; !ok {
+		switch {
+		case q.Get("gclid") != "":
+			set(EnrichAcquisitionSource, "google")
+			setDefault(out, EnrichAcquisitionMedium, "cpc")
+		case q.Get("fbclid") != "":
+			set(EnrichAcquisitionSource, "facebook")
+			setDefault(out, EnrichAcquisitionMedium, "social")
+		case refDomain != "" && (u == nil || strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.") != refDomain):
+			set(EnrichAcquisitionSource, refDomain)
+			setDefault(out, EnrichAcquisitionMedium, referrerMedium(refDomain))
+		}
+	}
+
+	set(EnrichLocale, str(ctx, "locale"))
+	set(EnrichTimezone, str(ctx, "timezone"))
+	set(EnrichIP, str(ctx, "ip"))
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func setDefault(out map[string]string, k, v string) {
+	if _, ok := out[k]; !ok {
+		out[k] = v
+	}
+}
+
+var searchEngines = []string{"google.", "bing.", "duckduckgo.", "yahoo.", "baidu.", "yandex.", "ecosia.", "search.brave."}
+var socialSites = []string{"facebook.", "t.co", "twitter.", "x.com", "linkedin.", "lnkd.in", "instagram.", "reddit.", "pinterest.", "tiktok.", "youtube.", "m.facebook."}
+
+// referrerMedium classifies an external referrer: organic search, social or plain referral.
+func referrerMedium(domain string) string {
+	for _, s := range searchEngines {
+		if strings.HasPrefix(domain, s) || strings.Contains(domain, "."+s) {
+			return "organic"
+		}
+	}
+	for _, s := range socialSites {
+		if domain == s || strings.HasPrefix(domain, s) || strings.Contains(domain, "."+s) {
+			return "social"
+		}
+	}
+	return "referral"
+}
+
+func normalOS(name string) string {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "ios", "iphone os", "ipados":
+		return "iOS"
+	case "android":
+		return "Android"
+	case "mac os x", "macos", "mac os", "os x":
+		return "macOS"
+	case "windows":
+		return "Windows"
+	case "linux":
+		return "Linux"
+	case "chrome os", "chromeos", "cros":
+		return "ChromeOS"
+	}
+	return name
+}
+
+// deviceFromContext maps the mobile libraries' context.device to a device type.
+func deviceFromContext(typ, model string) string {
+	switch {
+	case strings.HasPrefix(model, "iPad") || strings.Contains(strings.ToLower(typ), "tablet"):
+		return "tablet"
+	}
+	switch strings.ToLower(typ) {
+	case "ios", "android", "phone", "mobile":
+		return "mobile"
+	case "desktop", "mac", "macos", "windows", "linux":
+		return "desktop"
+	}
+	return ""
+}
+
+func str(m map[string]any, k string) string {
+	if m == nil {
+		return ""
+	}
+	s, _ := m[k].(string)
+	return s
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
