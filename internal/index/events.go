@@ -1,0 +1,381 @@
+package index
+
+import (
+	"slices"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// EventKind is the Segment call type of an event.
+type EventKind uint8
+
+// The event kinds. Track is the zero value: most events are track calls.
+const (
+	Track EventKind = iota
+	Page
+	Screen
+	Identify
+	Group
+	Alias
+)
+
+var eventKindNames = [...]string{"track", "page", "screen", "identify", "group", "alias"}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventKindNames) {
+		return eventKindNames[k]
+	}
+	return "unknown"
+}
+
+// TableKey names an event table: track events by event name; every other kind has one table
+// per kind (Name empty) whose rows carry the page or screen name as the property "name".
+type TableKey struct {
+	Kind EventKind
+	Name string
+}
+
+// Table holds the events of one name (or one non-track kind) as parallel column arrays:
+// Prof[i] did the event at Time[i] (Unix nanoseconds UTC) with properties in Columns.
+//
+// In a Snapshot the rows are ordered by Time ascending, so a window is two binary searches,
+// and every column array that exists has exactly Len() entries. Writers append and mark the
+// table unsorted when an event arrives out of order; the index sorts on the next read.
+type Table struct {
+	Key      TableKey
+	Prof     []uint32
+	Time     []int64
+	Columns  map[string]*Column
+	Profiles *roaring.Bitmap // profiles with at least one row
+
+	sorted bool // rows ascending by Time
+	padded bool // every column array has Len() entries
+}
+
+// Len returns the number of rows.
+func (t *Table) Len() int { return len(t.Prof) }
+
+// Lower returns the first row with Time >= ns.
+func (t *Table) Lower(ns int64) int {
+	i, _ := slices.BinarySearch(t.Time, ns)
+	return i
+}
+
+// Upper returns the first row with Time > ns.
+func (t *Table) Upper(ns int64) int {
+	if ns == 1<<63-1 {
+		return len(t.Time)
+	}
+	i, _ := slices.BinarySearch(t.Time, ns+1)
+	return i
+}
+
+// Column is one property over the rows of a table, typed per row like a Trait.
+type Column struct {
+	Name string
+
+	// Text: Codes[row] is the dictionary code (0 = the row has no text value), nil when no
+	// row ever had text. Values[code] is the text.
+	Codes  []uint32
+	Values []string
+	dict   map[string]uint32
+
+	// Number and Time: arrays (nil until a value of the kind arrives) plus presence bits.
+	Nums    []float64
+	NumSet  bitset
+	Times   []int64
+	TimeSet bitset
+
+	// Bool: BoolSet has the rows with a boolean, BoolTrue those that are true.
+	BoolSet, BoolTrue bitset
+
+	// Geo, List and Object values are rare in event properties; kept per row.
+	others map[int]Value
+}
+
+// Code returns the dictionary code of text s, or 0 when no row has it.
+func (c *Column) Code(s string) uint32 { return c.dict[s] }
+
+// HasNum reports whether row holds a number.
+func (c *Column) HasNum(row int) bool { return c.NumSet.Has(row) }
+
+// HasTime reports whether row holds a time.
+func (c *Column) HasTime(row int) bool { return c.TimeSet.Has(row) }
+
+// Get returns the value of row classified, Kind None when the row lacks the property.
+func (c *Column) Get(row int) Value {
+	if c.Codes != nil && row < len(c.Codes) && c.Codes[row] != 0 {
+		return Value{Kind: Text, Str: c.Values[c.Codes[row]]}
+	}
+	if c.NumSet.Has(row) {
+		return Value{Kind: Number, Num: c.Nums[row]}
+	}
+	if c.TimeSet.Has(row) {
+		return Value{Kind: Time, Nano: c.Times[row]}
+	}
+	if c.BoolSet.Has(row) {
+		return Value{Kind: Bool, Bool: c.BoolTrue.Has(row)}
+	}
+	if v, ok := c.others[row]; ok {
+		return v
+	}
+	return Value{}
+}
+
+func (c *Column) set(row int, v Value) {
+	switch v.Kind {
+	case None:
+	case Text:
+		if c.dict == nil {
+			c.dict = map[string]uint32{}
+			c.Values = []string{""}
+		}
+		code, ok := c.dict[v.Str]
+		if !ok {
+			code = uint32(len(c.Values))
+			c.dict[v.Str] = code
+			c.Values = append(c.Values, v.Str)
+		}
+		c.Codes = growTo(c.Codes, row+1)
+		c.Codes[row] = code
+	case Number:
+		c.Nums = growTo(c.Nums, row+1)
+		c.Nums[row] = v.Num
+		c.NumSet.set(row)
+	case Time:
+		c.Times = growTo(c.Times, row+1)
+		c.Times[row] = v.Nano
+		c.TimeSet.set(row)
+	case Bool:
+		c.BoolSet.set(row)
+		if v.Bool {
+			c.BoolTrue.set(row)
+		}
+	default:
+		if c.others == nil {
+			c.others = map[int]Value{}
+		}
+		c.others[row] = v
+	}
+}
+
+// growTo extends s with zero values to length n (amortised, like append).
+func growTo[T any](s []T, n int) []T {
+	if len(s) >= n {
+		return s
+	}
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return append(s, make([]T, n-len(s))...)
+}
+
+func (c *Column) pad(n int) {
+	if c.Codes != nil {
+		c.Codes = growTo(c.Codes, n)
+	}
+	if c.Nums != nil {
+		c.Nums = growTo(c.Nums, n)
+	}
+	if c.Times != nil {
+		c.Times = growTo(c.Times, n)
+	}
+}
+
+// kindCounts reports how many rows hold each kind.
+func (c *Column) kindCounts() []KindCount {
+	var out []KindCount
+	add := func(k ValueKind, n int) {
+		if n > 0 {
+			out = append(out, KindCount{Kind: k, Count: n})
+		}
+	}
+	text := 0
+	for _, code := range c.Codes {
+		if code != 0 {
+			text++
+		}
+	}
+	add(Text, text)
+	add(Number, c.NumSet.count())
+	add(Bool, c.BoolSet.count())
+	add(Time, c.TimeSet.count())
+	var geo, lists, objects int
+	for _, v := range c.others {
+		switch v.Kind {
+		case Geo:
+			geo++
+		case List:
+			lists++
+		default:
+			objects++
+		}
+	}
+	add(Geo, geo)
+	add(List, lists)
+	add(Object, objects)
+	return out
+}
+
+func newTable(key TableKey) *Table {
+	return &Table{Key: key, Columns: map[string]*Column{}, Profiles: roaring.New(), sorted: true, padded: true}
+}
+
+func (t *Table) add(e *Event, ns int64) {
+	row := len(t.Prof)
+	if row > 0 && ns < t.Time[row-1] {
+		t.sorted = false
+	}
+	t.Prof = append(t.Prof, e.Profile)
+	t.Time = append(t.Time, ns)
+	t.Profiles.Add(e.Profile)
+	for k, v := range e.Props {
+		t.column(k).set(row, Classify(v))
+	}
+	if e.Kind == Page || e.Kind == Screen {
+		if _, ok := e.Props["name"]; !ok && e.Name != "" {
+			t.column("name").set(row, Value{Kind: Text, Str: e.Name})
+		}
+	}
+	t.padded = false
+}
+
+func (t *Table) column(name string) *Column {
+	c, ok := t.Columns[name]
+	if !ok {
+		c = &Column{Name: name}
+		t.Columns[name] = c
+	}
+	return c
+}
+
+// prepare makes the table readable: rows sorted by time, column arrays full length.
+func (t *Table) prepare() {
+	if !t.sorted {
+		t.sortByTime()
+	}
+	if !t.padded {
+		for _, c := range t.Columns {
+			c.pad(len(t.Prof))
+		}
+		t.padded = true
+	}
+}
+
+// sortByTime reorders every column by a stable sort on Time, so events with equal times keep
+// their arrival order (which makes results independent of the sort algorithm).
+func (t *Table) sortByTime() {
+	n := len(t.Prof)
+	perm := make([]int32, n)
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	slices.SortStableFunc(perm, func(a, b int32) int {
+		ta, tb := t.Time[a], t.Time[b]
+		switch {
+		case ta < tb:
+			return -1
+		case ta > tb:
+			return 1
+		}
+		return 0
+	})
+	t.Prof = permute(t.Prof, perm)
+	t.Time = permute(t.Time, perm)
+	for _, c := range t.Columns {
+		c.pad(n)
+		if c.Codes != nil {
+			c.Codes = permute(c.Codes, perm)
+		}
+		if c.Nums != nil {
+			c.Nums = permute(c.Nums, perm)
+		}
+		if c.Times != nil {
+			c.Times = permute(c.Times, perm)
+		}
+		c.NumSet = permuteBits(c.NumSet, perm)
+		c.TimeSet = permuteBits(c.TimeSet, perm)
+		c.BoolSet = permuteBits(c.BoolSet, perm)
+		c.BoolTrue = permuteBits(c.BoolTrue, perm)
+		if len(c.others) > 0 {
+			inv := make(map[int]int, len(c.others))
+			for newRow, old := range perm {
+				if _, ok := c.others[int(old)]; ok {
+					inv[int(old)] = newRow
+				}
+			}
+			others := make(map[int]Value, len(c.others))
+			for old, v := range c.others {
+				others[inv[old]] = v
+			}
+			c.others = others
+		}
+	}
+	t.sorted = true
+	t.padded = true
+}
+
+func permute[T any](s []T, perm []int32) []T {
+	out := make([]T, len(perm))
+	for i, p := range perm {
+		out[i] = s[p]
+	}
+	return out
+}
+
+func permuteBits(b bitset, perm []int32) bitset {
+	if len(b) == 0 {
+		return b
+	}
+	var out bitset
+	for i, p := range perm {
+		if b.Has(int(p)) {
+			out.set(i)
+		}
+	}
+	return out
+}
+
+// keepRows keeps only the rows for which keep is true, preserving order.
+func (t *Table) keepRows(keep func(row int) bool) {
+	t.prepare()
+	n := len(t.Prof)
+	var idx []int32
+	for i := 0; i < n; i++ {
+		if keep(i) {
+			idx = append(idx, int32(i))
+		}
+	}
+	if len(idx) == n {
+		return
+	}
+	// permute with a subset of rows is exactly a filter.
+	t.Prof = permute(t.Prof, idx)
+	t.Time = permute(t.Time, idx)
+	for _, c := range t.Columns {
+		if c.Codes != nil {
+			c.Codes = permute(c.Codes, idx)
+		}
+		if c.Nums != nil {
+			c.Nums = permute(c.Nums, idx)
+		}
+		if c.Times != nil {
+			c.Times = permute(c.Times, idx)
+		}
+		c.NumSet = permuteBits(c.NumSet, idx)
+		c.TimeSet = permuteBits(c.TimeSet, idx)
+		c.BoolSet = permuteBits(c.BoolSet, idx)
+		c.BoolTrue = permuteBits(c.BoolTrue, idx)
+		if len(c.others) > 0 {
+			others := map[int]Value{}
+			for newRow, old := range idx {
+				if v, ok := c.others[int(old)]; ok {
+					others[newRow] = v
+				}
+			}
+			c.others = others
+		}
+	}
+	t.Profiles = roaring.New()
+	t.Profiles.AddMany(t.Prof)
+}
