@@ -1,0 +1,314 @@
+// Package ingest owns the write path: decoded messages, record upserts and erasures enter
+// through a Log, are applied in order (identity resolution, traits, events, records) and are
+// acknowledged only once durable. The single-node Log is Pipeline: it groups concurrent requests
+// into one synced store transaction (group commit), so one fsync acknowledges many requests.
+// A replicated log (NATS JetStream) will be another implementation of the same interface.
+//
+// After each commit the applied changes go, in commit order, to the OnCommit subscriber (the
+// in-memory index and the live evaluator, wired in cmd/segd). ingest must not import live,
+// engine or httpapi.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segd/segd/internal/identity"
+	"github.com/segd/segd/internal/message"
+	"github.com/segd/segd/internal/store"
+)
+
+// Log is the write path as its callers see it. Implementations return only after the writes
+// are durable; a nil error means every Outcome is final.
+type Log interface {
+	Append(ctx context.Context, ws uint32, msgs []message.Message) ([]Outcome, error)
+	UpsertRecords(ctx context.Context, ws uint32, recs []RecordInput) ([]uint32, error)
+	DeleteRecord(ctx context.Context, ws uint32, typ, id string) error
+	Erase(ctx context.Context, ws uint32, pid uint32, suppress bool) error
+}
+
+// Status is what happened to one message.
+type Status uint8
+
+// Message outcomes.
+const (
+	Accepted   Status = iota
+	Duplicate         // messageId seen within the dedupe window: acknowledged, stored once
+	Suppressed        // an identifier is on the erasure block-list: acknowledged, not stored
+)
+
+func (s Status) String() string {
+	return [...]string{"accepted", "duplicate", "suppressed"}[s]
+}
+
+// Outcome is the result for one message.
+type Outcome struct {
+	Status  Status
+	Profile uint32
+	Seq     uint64
+}
+
+// RecordInput is a related record to upsert, with the identifiers of its profile.
+type RecordInput struct {
+	Type       string
+	ID         string
+	Identity   map[string]string // identifier type → value
+	Attributes map[string]any
+	Timestamp  time.Time
+}
+
+// ErrUnavailable wraps store failures: nothing of the failed group was acknowledged.
+var ErrUnavailable = errors.New("store unavailable")
+
+// ErrStopped is returned after Close.
+var ErrStopped = errors.New("write pipeline stopped")
+
+// Options configure a Pipeline.
+type Options struct {
+	Store *store.Store
+	// Rules returns the identity rules of a workspace.
+	Rules func(ws uint32) identity.Rules
+	// OnCommit receives the changes of each durable commit, in order, before callers are
+	// acknowledged. It must be fast; it runs on the commit goroutine.
+	OnCommit func([]Change)
+	// MaxGroup caps the messages applied in one transaction.
+	MaxGroup int
+	// Now is the clock (tests replace it).
+	Now func() time.Time
+	// Registerer receives the pipeline's metrics; nil means none.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.MaxGroup == 0 {
+		o.MaxGroup = 20000
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rules == nil {
+		o.Rules = func(uint32) identity.Rules { return identity.DefaultRules() }
+	}
+	if o.OnCommit == nil {
+		o.OnCommit = func([]Change) {}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Validate reports a configuration error.
+func (o *Options) Validate() error {
+	if o.Store == nil {
+		return errors.New("ingest: Options.Store is nil")
+	}
+	if o.MaxGroup < 1 {
+		return errors.New("ingest: MaxGroup must be positive")
+	}
+	return nil
+}
+
+type request struct {
+	ws    uint32
+	n     int // messages, for group sizing
+	apply func(tx *store.Txn, a *applier) error
+	done  chan error
+}
+
+// Pipeline is the single-node Log: a group-committing writer over the store.
+type Pipeline struct {
+	opts    Options
+	reqs    chan *request
+	stop    chan struct{}
+	stopped sync.WaitGroup
+	metrics *metrics
+	once    sync.Once
+}
+
+// NewPipeline starts the commit goroutine; Close stops it.
+func NewPipeline(opts Options) (*Pipeline, error) {
+	opts.setDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Pipeline{opts: opts, reqs: make(chan *request, 1024), stop: make(chan struct{}), metrics: newMetrics(opts.Registerer)}
+	p.stopped.Add(1)
+	go p.run()
+	return p, nil
+}
+
+// Close stops accepting writes, finishes the ones queued and returns.
+func (p *Pipeline) Close() error {
+	p.once.Do(func() { close(p.stop) })
+	p.stopped.Wait()
+	return nil
+}
+
+func (p *Pipeline) submit(ctx context.Context, r *request) error {
+	r.done = make(chan error, 1)
+	select {
+	case p.reqs <- r:
+	case <-p.stop:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued the write will be applied; wait for its outcome even if ctx ends, so that
+	// a caller never reports failure for a write that became durable.
+	return <-r.done
+}
+
+func (p *Pipeline) run() {
+	defer p.stopped.Done()
+	for {
+		var first *request
+		select {
+		case first = <-p.reqs:
+		case <-p.stop:
+			// drain what was queued before stop
+			for {
+				select {
+				case r := <-p.reqs:
+					p.commit([]*request{r})
+				default:
+					return
+				}
+			}
+		}
+		group := []*request{first}
+		n := first.n
+	fill:
+		for n < p.opts.MaxGroup {
+			select {
+			case r := <-p.reqs:
+				group = append(group, r)
+				n += r.n
+			default:
+				break fill
+			}
+		}
+		p.commit(group)
+	}
+}
+
+func (p *Pipeline) commit(group []*request) {
+	start := time.Now()
+	tx := p.opts.Store.Begin()
+	a := &applier{opts: &p.opts, now: p.opts.Now().UTC(), resolvers: map[uint32]*identity.Resolver{}}
+	errs := make([]error, len(group))
+	ok := 0
+	for i, r := range group {
+		mark := len(a.changes)
+		if err := r.apply(tx, a); err != nil {
+			// A request whose apply fails leaves the Txn in an unknown state: fail the group.
+			if !isInputError(err) {
+				tx.Discard()
+				p.failAll(group, fmt.Errorf("%w: %v", ErrUnavailable, err))
+				return
+			}
+			errs[i] = err
+			a.changes = a.changes[:mark]
+			continue
+		}
+		ok++
+	}
+	if err := tx.Commit(); err != nil {
+		p.failAll(group, fmt.Errorf("%w: %v", ErrUnavailable, err))
+		return
+	}
+	p.metrics.commitSeconds.Observe(time.Since(start).Seconds())
+	p.metrics.groupSize.Observe(float64(len(group)))
+	p.metrics.merges.Add(float64(a.merges))
+	if len(a.changes) > 0 {
+		p.opts.OnCommit(a.changes)
+	}
+	for i, r := range group {
+		r.done <- errs[i]
+	}
+}
+
+func (p *Pipeline) failAll(group []*request, err error) {
+	p.opts.Logger.Error("commit failed; nothing in the group was acknowledged", "requests", len(group), "err", err)
+	p.metrics.commitFailures.Inc()
+	for _, r := range group {
+		r.done <- err
+	}
+}
+
+// inputError marks a request-level failure that leaves the transaction untouched.
+type inputError struct{ err error }
+
+func (e inputError) Error() string { return e.err.Error() }
+func (e inputError) Unwrap() error { return e.err }
+
+func isInputError(err error) bool {
+	var ie inputError
+	return errors.As(err, &ie)
+}
+
+// Append applies messages in order and returns one Outcome per message.
+func (p *Pipeline) Append(ctx context.Context, ws uint32, msgs []message.Message) ([]Outcome, error) {
+	out := make([]Outcome, len(msgs))
+	err := p.submit(ctx, &request{ws: ws, n: len(msgs), apply: func(tx *store.Txn, a *applier) error {
+		for i := range msgs {
+			o, err := a.message(tx, ws, &msgs[i])
+			if err != nil {
+				return err
+			}
+			out[i] = o
+		}
+		return nil
+	}})
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range out {
+		p.metrics.messages.WithLabelValues(o.Status.String()).Inc()
+	}
+	return out, nil
+}
+
+// UpsertRecords stores related records, resolving (or creating) their profiles.
+func (p *Pipeline) UpsertRecords(ctx context.Context, ws uint32, recs []RecordInput) ([]uint32, error) {
+	pids := make([]uint32, len(recs))
+	err := p.submit(ctx, &request{ws: ws, n: len(recs), apply: func(tx *store.Txn, a *applier) error {
+		for i := range recs {
+			pid, err := a.record(tx, ws, &recs[i])
+			if err != nil {
+				return err
+			}
+			pids[i] = pid
+		}
+		return nil
+	}})
+	return pids, err
+}
+
+// DeleteRecord removes a related record.
+func (p *Pipeline) DeleteRecord(ctx context.Context, ws uint32, typ, id string) error {
+	return p.submit(ctx, &request{ws: ws, n: 1, apply: func(tx *store.Txn, a *applier) error {
+		r, err := tx.DeleteRecord(ws, typ, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return inputError{fmt.Errorf("record %s/%s: %w", typ, id, store.ErrNotFound)}
+		}
+		if err != nil {
+			return err
+		}
+		a.changes = append(a.changes, Change{WS: ws, Kind: RecordDeleted, Profile: r.Profile, Record: r})
+		return nil
+	}})
+}
+
+// Erase removes a profile with its events, records and identifiers; with suppress, its
+// identifiers' hashes are kept so they are never collected again.
+func (p *Pipeline) Erase(ctx context.Context, ws uint32, pid uint32, suppress bool) error {
+	return p.submit(ctx, &request{ws: ws, n: 1, apply: func(tx *store.Txn, a *applier) error {
+		return a.erase(tx, ws, pid, suppress)
+	}})
+}

@@ -1,0 +1,240 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/segd/segd/internal/message"
+)
+
+// Profile returns the live profile with the id, following merge tombstones, or ErrNotFound.
+func (s *Store) Profile(ws, pid uint32) (*Profile, error) {
+	for hops := 0; hops < 64; hops++ {
+		p := new(Profile)
+		if err := s.getJSON(profileKey(ws, pid), p); err != nil {
+			return nil, err
+		}
+		if p.MergedInto == 0 {
+			return p, nil
+		}
+		pid = p.MergedInto
+	}
+	return nil, fmt.Errorf("store: merge chain from profile %d too long: invariant broken", pid)
+}
+
+// Lookup returns the profile id owning an identifier.
+func (s *Store) Lookup(ws uint32, typ, value string) (uint32, error) {
+	v, closer, err := s.db.Get(identifierKey(ws, typ, value))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer closer.Close()
+	return binary.BigEndian.Uint32(v), nil
+}
+
+// StoredEvent is an event as read back, with its sequence number.
+type StoredEvent struct {
+	Seq uint64 `json:"seq"`
+	message.Message
+}
+
+// Events returns up to limit events of the profile, newest first, with event time strictly
+// before `before` (zero means no bound).
+func (s *Store) Events(ws, pid uint32, before time.Time, limit int) ([]StoredEvent, error) {
+	prefix := eventPrefix(ws, pid)
+	upper := prefixEnd(prefix)
+	if !before.IsZero() {
+		upper = appendTime(append([]byte(nil), prefix...), before)
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []StoredEvent
+	for it.Last(); it.Valid() && (limit <= 0 || len(out) < limit); it.Prev() {
+		var e StoredEvent
+		if err := json.Unmarshal(it.Value(), &e.Message); err != nil {
+			return nil, fmt.Errorf("store: decode event: %w", err)
+		}
+		e.Seq = binary.BigEndian.Uint64(it.Key()[len(prefix)+8:])
+		out = append(out, e)
+	}
+	return out, it.Error()
+}
+
+// ScanEvents calls fn for every event of the workspace in (profile, event time) order. The
+// message passed to fn is freshly decoded and may be retained.
+func (s *Store) ScanEvents(ws uint32, fn func(pid uint32, seq uint64, m *message.Message) error) error {
+	prefix := wsKey(prefixEvent, ws, 0)
+	return scan(s.db, prefix, func(k, v []byte) error {
+		m := new(message.Message)
+		if err := json.Unmarshal(v, m); err != nil {
+			return fmt.Errorf("store: decode event: %w", err)
+		}
+		pid := binary.BigEndian.Uint32(k[5:9])
+		return fn(pid, binary.BigEndian.Uint64(k[17:25]), m)
+	})
+}
+
+// ScanEventsRaw calls fn with each event's encoded JSON; faster than ScanEvents when the
+// caller decodes only what it needs. value is only valid during the call.
+func (s *Store) ScanEventsRaw(ws uint32, fn func(pid uint32, seq uint64, t time.Time, value []byte) error) error {
+	prefix := wsKey(prefixEvent, ws, 0)
+	return scan(s.db, prefix, func(k, v []byte) error {
+		return fn(binary.BigEndian.Uint32(k[5:9]), binary.BigEndian.Uint64(k[17:25]), decodeTime(k[9:17]), v)
+	})
+}
+
+// ScanProfiles calls fn for every live (not merged-away) profile in id order.
+func (s *Store) ScanProfiles(ws uint32, fn func(p *Profile) error) error {
+	return scan(s.db, wsKey(prefixProfile, ws, 0), func(_, v []byte) error {
+		p := new(Profile)
+		if err := json.Unmarshal(v, p); err != nil {
+			return fmt.Errorf("store: decode profile: %w", err)
+		}
+		if p.MergedInto != 0 {
+			return nil
+		}
+		return fn(p)
+	})
+}
+
+// ScanRecords calls fn for every record of the workspace.
+func (s *Store) ScanRecords(ws uint32, fn func(r *Record) error) error {
+	return scan(s.db, wsKey(prefixRecord, ws, 0), func(_, v []byte) error {
+		r := new(Record)
+		if err := json.Unmarshal(v, r); err != nil {
+			return fmt.Errorf("store: decode record: %w", err)
+		}
+		return fn(r)
+	})
+}
+
+// Records returns the profile's records.
+func (s *Store) Records(ws, pid uint32) ([]Record, error) {
+	refs, err := profileRecords(s.db, ws, pid)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Record, 0, len(refs))
+	for _, ref := range refs {
+		var r Record
+		if err := s.getJSON(recordKey(ws, ref[0], ref[1]), &r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Merges returns the merge-log entries with the given sequence numbers.
+func (s *Store) Merges(ws uint32, seqs []uint64) ([]Merge, error) {
+	out := make([]Merge, 0, len(seqs))
+	for _, seq := range seqs {
+		var m Merge
+		if err := s.getJSON(mergeKey(ws, seq), &m); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// AllMerges returns the workspace's merge log in order.
+func (s *Store) AllMerges(ws uint32) ([]Merge, error) {
+	var out []Merge
+	err := scan(s.db, wsKey(prefixMerge, ws, 0), func(_, v []byte) error {
+		var m Merge
+		if err := json.Unmarshal(v, &m); err != nil {
+			return err
+		}
+		out = append(out, m)
+		return nil
+	})
+	return out, err
+}
+
+// CountEvents counts the workspace's stored events (a full key scan).
+func (s *Store) CountEvents(ws uint32) (int64, error) {
+	var n int64
+	err := scan(s.db, wsKey(prefixEvent, ws, 0), func(_, _ []byte) error { n++; return nil })
+	return n, err
+}
+
+// HasMessage reports whether messageID is in the dedupe window.
+func (s *Store) HasMessage(ws uint32, messageID string) (bool, error) {
+	_, closer, err := s.db.Get(dedupeKey(ws, messageID))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	closer.Close()
+	return true, nil
+}
+
+// ExpireDedupe forgets messageIds received before cutoff; it returns how many it removed.
+func (s *Store) ExpireDedupe(ws uint32, cutoff time.Time) (int, error) {
+	prefix := wsKey(prefixDedupeAge, ws, 0)
+	upper := appendTime(append([]byte(nil), prefix...), cutoff)
+	b := s.db.NewBatch()
+	defer b.Close()
+	n := 0
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
+	if err != nil {
+		return 0, err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		b.Delete(dedupeKey(ws, string(k[len(prefix)+8:])), nil)
+		b.Delete(append([]byte(nil), k...), nil)
+		n++
+	}
+	if err := it.Close(); err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	return n, b.Commit(pebble.Sync)
+}
+
+// ---- documents owned by other packages ----
+
+// Doc reads a document.
+func (s *Store) Doc(ws uint32, kind, id string) ([]byte, error) {
+	v, closer, err := s.db.Get(docKey(ws, kind, id))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return append([]byte(nil), v...), nil
+}
+
+// Docs lists the documents of a kind in id order.
+func (s *Store) Docs(ws uint32, kind string, fn func(id string, v []byte) error) error {
+	prefix := docKey(ws, kind, "")
+	return scan(s.db, prefix, func(k, v []byte) error { return fn(string(k[len(prefix):]), v) })
+}
+
+// PutDoc writes a document durably.
+func (s *Store) PutDoc(ws uint32, kind, id string, v []byte) error {
+	return s.db.Set(docKey(ws, kind, id), v, pebble.Sync)
+}
+
+// DeleteDoc removes a document durably.
+func (s *Store) DeleteDoc(ws uint32, kind, id string) error {
+	return s.db.Delete(docKey(ws, kind, id), pebble.Sync)
+}

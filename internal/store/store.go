@@ -1,0 +1,320 @@
+package store
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Errors owned by the store.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrFormat       = errors.New("data directory has an incompatible format version")
+	ErrUnauthorized = errors.New("unknown or revoked key")
+)
+
+// Options configure Open.
+type Options struct {
+	// Dir is the data directory; created if missing.
+	Dir string
+	// FS overrides the filesystem (tests use vfs.NewMem or an error-injecting FS).
+	FS vfs.FS
+	// CacheBytes is Pebble's block cache size.
+	CacheBytes int64
+}
+
+func (o *Options) setDefaults() {
+	if o.CacheBytes == 0 {
+		o.CacheBytes = 256 << 20
+	}
+}
+
+// Validate reports a configuration error.
+func (o *Options) Validate() error {
+	if o.Dir == "" {
+		return errors.New("store: data directory is empty: set --data")
+	}
+	if o.CacheBytes < 0 {
+		return errors.New("store: negative cache size")
+	}
+	return nil
+}
+
+// Store is segd's durable state. It is safe for concurrent use; writes go through Txn.
+type Store struct {
+	db *pebble.DB
+
+	mu       sync.Mutex
+	counters map[string]uint64 // "ws/name" → next value; guarded by mu, persisted in each Txn
+}
+
+// Open opens (creating if needed) the store in opts.Dir.
+func Open(opts Options) (*Store, error) {
+	opts.setDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	cache := pebble.NewCache(opts.CacheBytes)
+	defer cache.Unref()
+	po := &pebble.Options{Cache: cache, FS: opts.FS, Logger: quietLogger{}}
+	po.EnsureDefaults()
+	db, err := pebble.Open(opts.Dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", opts.Dir, err)
+	}
+	s := &Store{db: db, counters: map[string]uint64{}}
+	if err := s.checkVersion(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("pebble fatal: "+format, args...))
+}
+
+func (s *Store) checkVersion() error {
+	v, closer, err := s.db.Get(keyFormatVersion)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return s.db.Set(keyFormatVersion, binary.BigEndian.AppendUint32(nil, FormatVersion), pebble.Sync)
+	}
+	if err != nil {
+		return fmt.Errorf("store: read format version: %w", err)
+	}
+	defer closer.Close()
+	if len(v) != 4 || binary.BigEndian.Uint32(v) != FormatVersion {
+		return fmt.Errorf("%w: found %x, this segd writes %d", ErrFormat, v, FormatVersion)
+	}
+	return nil
+}
+
+// Close flushes and closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes Pebble for checkpoints and metrics; callers must not write through it.
+func (s *Store) DB() *pebble.DB { return s.db }
+
+// Checkpoint writes a consistent copy of the store to dir (which must not exist).
+func (s *Store) Checkpoint(dir string) error {
+	return s.db.Checkpoint(dir, pebble.WithFlushedWAL())
+}
+
+func (s *Store) getJSON(key []byte, v any) error {
+	b, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	return json.Unmarshal(b, v)
+}
+
+// scan calls fn for every key with the prefix, in key order. key and value are only valid
+// during the call.
+func scan(r pebble.Reader, prefix []byte, fn func(key, value []byte) error) error {
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return err
+		}
+		if err := fn(it.Key(), v); err != nil {
+			it.Close()
+			return err
+		}
+	}
+	if err := it.Error(); err != nil {
+		it.Close()
+		return err
+	}
+	return it.Close()
+}
+
+// ---- workspaces and keys ----
+
+// Workspaces lists all workspaces in id order.
+func (s *Store) Workspaces() ([]Workspace, error) {
+	var out []Workspace
+	err := scan(s.db, []byte{prefixWorkspace}, func(_, v []byte) error {
+		var w Workspace
+		if err := json.Unmarshal(v, &w); err != nil {
+			return fmt.Errorf("store: decode workspace: %w", err)
+		}
+		out = append(out, w)
+		return nil
+	})
+	return out, err
+}
+
+// Workspace returns one workspace.
+func (s *Store) Workspace(id uint32) (Workspace, error) {
+	var w Workspace
+	err := s.getJSON(wsKey(prefixWorkspace, id, 0), &w)
+	return w, err
+}
+
+// WorkspaceByName finds a workspace by its name.
+func (s *Store) WorkspaceByName(name string) (Workspace, error) {
+	ws, err := s.Workspaces()
+	if err != nil {
+		return Workspace{}, err
+	}
+	for _, w := range ws {
+		if w.Name == name {
+			return w, nil
+		}
+	}
+	return Workspace{}, ErrNotFound
+}
+
+// PutWorkspace stores w (creating or replacing it).
+func (s *Store) PutWorkspace(w Workspace) error {
+	b, err := json.Marshal(w)
+	if err != nil {
+		return err
+	}
+	return s.db.Set(wsKey(prefixWorkspace, w.ID, 0), b, pebble.Sync)
+}
+
+// Keys are the secrets of a new workspace, shown once.
+type Keys struct {
+	Workspace  string `json:"workspace"`
+	WriteKey   string `json:"writeKey"`
+	ReadKey    string `json:"readKey"`
+	AdminToken string `json:"adminToken"`
+}
+
+// CreateWorkspace creates a workspace with the given keys; empty keys are generated.
+func (s *Store) CreateWorkspace(name string, keys Keys) (Workspace, Keys, error) {
+	if name == "" || strings.ContainsAny(name, "/ \t\n") {
+		return Workspace{}, Keys{}, fmt.Errorf("store: invalid workspace name %q: use letters, digits, - and _", name)
+	}
+	if _, err := s.WorkspaceByName(name); err == nil {
+		return Workspace{}, Keys{}, fmt.Errorf("store: workspace %q already exists", name)
+	}
+	all, err := s.Workspaces()
+	if err != nil {
+		return Workspace{}, Keys{}, err
+	}
+	w := Workspace{ID: uint32(len(all) + 1), Name: name, Created: time.Now().UTC(), TimeZone: "UTC"}
+	for _, x := range all {
+		if x.ID >= w.ID {
+			w.ID = x.ID + 1
+		}
+	}
+	keys.Workspace = name
+	if keys.WriteKey == "" {
+		keys.WriteKey = NewSecret("wk")
+	}
+	if keys.ReadKey == "" {
+		keys.ReadKey = NewSecret("rk")
+	}
+	if keys.AdminToken == "" {
+		keys.AdminToken = NewSecret("at")
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	wj, _ := json.Marshal(w)
+	b.Set(wsKey(prefixWorkspace, w.ID, 0), wj, nil)
+	for secret, scope := range map[string]Scope{keys.WriteKey: ScopeWrite, keys.ReadKey: ScopeRead, keys.AdminToken: ScopeAdmin} {
+		if err := putKey(b, w.ID, secret, scope); err != nil {
+			return Workspace{}, Keys{}, err
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return Workspace{}, Keys{}, fmt.Errorf("store: create workspace: %w", err)
+	}
+	return w, keys, nil
+}
+
+func putKey(b *pebble.Batch, ws uint32, secret string, scope Scope) error {
+	k := APIKey{Workspace: ws, Scope: scope, Prefix: secretPrefix(secret), Created: time.Now().UTC()}
+	v, _ := json.Marshal(k)
+	return b.Set(hashedKey(secret), v, nil)
+}
+
+// AddKey stores a new key of the scope for the workspace and returns its secret.
+func (s *Store) AddKey(ws uint32, scope Scope, secret string) (string, error) {
+	if secret == "" {
+		secret = NewSecret(map[Scope]string{ScopeWrite: "wk", ScopeRead: "rk", ScopeAdmin: "at"}[scope])
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := putKey(b, ws, secret, scope); err != nil {
+		return "", err
+	}
+	return secret, b.Commit(pebble.Sync)
+}
+
+// RevokeKey marks the key with the secret revoked.
+func (s *Store) RevokeKey(secret string) error {
+	var k APIKey
+	if err := s.getJSON(hashedKey(secret), &k); err != nil {
+		return err
+	}
+	k.Revoked = true
+	v, _ := json.Marshal(k)
+	return s.db.Set(hashedKey(secret), v, pebble.Sync)
+}
+
+// Authenticate returns the key record for a secret, or ErrUnauthorized.
+func (s *Store) Authenticate(secret string) (APIKey, error) {
+	var k APIKey
+	if secret == "" {
+		return k, ErrUnauthorized
+	}
+	err := s.getJSON(hashedKey(secret), &k)
+	if errors.Is(err, ErrNotFound) || (err == nil && k.Revoked) {
+		return APIKey{}, ErrUnauthorized
+	}
+	return k, err
+}
+
+func hashedKey(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return append([]byte{prefixKey}, h[:]...)
+}
+
+func secretPrefix(secret string) string {
+	if len(secret) > 7 {
+		return secret[:7]
+	}
+	return secret
+}
+
+// NewSecret returns a random key with a readable prefix, e.g. "wk_3kT…".
+func NewSecret(prefix string) string {
+	var b [24]byte
+	if _, err := io.ReadFull(rand.Reader, b[:]); err != nil {
+		panic("store: crypto/rand failed: " + err.Error())
+	}
+	return prefix + "_" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// HashIdentifier is the suppression-list form of an identifier.
+func HashIdentifier(typ, value string) []byte {
+	h := sha256.Sum256([]byte(typ + ":" + value))
+	return h[:]
+}

@@ -1,0 +1,349 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/segd/segd/internal/message"
+)
+
+// Txn is a group of writes committed atomically and durably. It reads its own writes. A Txn is
+// used by one goroutine; the write pipeline runs one at a time.
+type Txn struct {
+	s        *Store
+	b        *pebble.Batch
+	profiles map[profileRef]*Profile // read or written in this Txn; flushed at Commit
+	dirty    map[profileRef]bool
+	counters map[string]uint64 // counters advanced in this Txn
+}
+
+type profileRef struct{ ws, pid uint32 }
+
+// Begin starts a Txn.
+func (s *Store) Begin() *Txn {
+	return &Txn{s: s, b: s.db.NewIndexedBatch(), profiles: map[profileRef]*Profile{}, dirty: map[profileRef]bool{}, counters: map[string]uint64{}}
+}
+
+// Discard drops the Txn's writes.
+func (t *Txn) Discard() { t.b.Close() }
+
+// Commit writes the Txn durably (fsync) and releases it.
+func (t *Txn) Commit() error {
+	defer t.b.Close()
+	for ref := range t.dirty {
+		p := t.profiles[ref]
+		v, err := json.Marshal(p)
+		if err != nil {
+			return fmt.Errorf("store: encode profile %d: %w", ref.pid, err)
+		}
+		if err := t.b.Set(profileKey(ref.ws, ref.pid), v, nil); err != nil {
+			return err
+		}
+	}
+	for name, next := range t.counters {
+		ws, _ := strconv.ParseUint(name[:8], 16, 32)
+		if err := t.b.Set(counterKey(uint32(ws), name[9:]), binary.BigEndian.AppendUint64(nil, next), nil); err != nil {
+			return err
+		}
+	}
+	if err := t.b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	t.s.mu.Lock()
+	for name, next := range t.counters {
+		if next > t.s.counters[name] {
+			t.s.counters[name] = next
+		}
+	}
+	t.s.mu.Unlock()
+	return nil
+}
+
+// Next returns the next value of the workspace counter name (starting at 1).
+func (t *Txn) Next(ws uint32, name string) (uint64, error) {
+	full := fmt.Sprintf("%08x/%s", ws, name)
+	cur, ok := t.counters[full]
+	if !ok {
+		t.s.mu.Lock()
+		cur, ok = t.s.counters[full]
+		t.s.mu.Unlock()
+		if !ok {
+			v, closer, err := t.s.db.Get(counterKey(ws, name))
+			switch {
+			case errors.Is(err, pebble.ErrNotFound):
+				cur = 1
+			case err != nil:
+				return 0, err
+			default:
+				cur = binary.BigEndian.Uint64(v)
+				closer.Close()
+			}
+		}
+	}
+	t.counters[full] = cur + 1
+	return cur, nil
+}
+
+func (t *Txn) get(key []byte) ([]byte, error) {
+	v, closer, err := t.b.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte(nil), v...)
+	closer.Close()
+	return out, nil
+}
+
+// ---- profiles and identifiers ----
+
+// Profile returns the profile (possibly a tombstone with MergedInto set). The returned value
+// is owned by the Txn: modify it and call MarkDirty.
+func (t *Txn) Profile(ws, pid uint32) (*Profile, error) {
+	ref := profileRef{ws, pid}
+	if p, ok := t.profiles[ref]; ok {
+		return p, nil
+	}
+	v, err := t.get(profileKey(ws, pid))
+	if err != nil {
+		return nil, err
+	}
+	p := new(Profile)
+	if err := json.Unmarshal(v, p); err != nil {
+		return nil, fmt.Errorf("store: decode profile %d: %w", pid, err)
+	}
+	t.profiles[ref] = p
+	return p, nil
+}
+
+// MarkDirty schedules p to be written at Commit.
+func (t *Txn) MarkDirty(ws uint32, p *Profile) {
+	ref := profileRef{ws, p.ID}
+	t.profiles[ref] = p
+	t.dirty[ref] = true
+}
+
+// NewProfile allocates a new profile id and returns the empty profile (dirty).
+func (t *Txn) NewProfile(ws uint32, now time.Time) (*Profile, error) {
+	id, err := t.Next(ws, "profile")
+	if err != nil {
+		return nil, err
+	}
+	if id > 1<<32-1 {
+		panic("store: profile ids exhausted (uint32): invariant broken")
+	}
+	p := &Profile{ID: uint32(id), Created: now, Traits: map[string]TraitValue{}}
+	t.MarkDirty(ws, p)
+	return p, nil
+}
+
+// LookupIdentifier returns the profile id owning the identifier, or ErrNotFound.
+func (t *Txn) LookupIdentifier(ws uint32, typ, value string) (uint32, error) {
+	v, err := t.get(identifierKey(ws, typ, value))
+	if err != nil {
+		return 0, err
+	}
+	return binary.BigEndian.Uint32(v), nil
+}
+
+// SetIdentifier points the identifier at pid.
+func (t *Txn) SetIdentifier(ws uint32, typ, value string, pid uint32) error {
+	return t.b.Set(identifierKey(ws, typ, value), binary.BigEndian.AppendUint32(nil, pid), nil)
+}
+
+// DeleteIdentifier removes the identifier.
+func (t *Txn) DeleteIdentifier(ws uint32, typ, value string) error {
+	return t.b.Delete(identifierKey(ws, typ, value), nil)
+}
+
+// ---- events ----
+
+// AppendEvent stores the event under the profile, ordered by event time, and returns the
+// workspace-wide sequence number assigned to it.
+func (t *Txn) AppendEvent(ws, pid uint32, m *message.Message) (uint64, error) {
+	seq, err := t.Next(ws, "event")
+	if err != nil {
+		return 0, err
+	}
+	raw := m.Raw
+	m.Raw = nil
+	v, err := json.Marshal(m)
+	m.Raw = raw
+	if err != nil {
+		return 0, fmt.Errorf("store: encode event: %w", err)
+	}
+	return seq, t.b.Set(eventKey(ws, pid, m.Timestamp, seq), v, nil)
+}
+
+// MoveEvents rewrites every event of from under into and returns how many moved.
+func (t *Txn) MoveEvents(ws, from, into uint32) (int64, error) {
+	var n int64
+	prefix := eventPrefix(ws, from)
+	type kv struct{ k, v []byte }
+	var moved []kv
+	err := scan(t.b, prefix, func(k, v []byte) error {
+		moved = append(moved, kv{append([]byte(nil), k...), append([]byte(nil), v...)})
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range moved {
+		nk := append(eventPrefix(ws, into), e.k[len(prefix):]...)
+		if err := t.b.Set(nk, e.v, nil); err != nil {
+			return n, err
+		}
+		if err := t.b.Delete(e.k, nil); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// DeleteEvents removes every event of the profile.
+func (t *Txn) DeleteEvents(ws, pid uint32) error {
+	p := eventPrefix(ws, pid)
+	return t.b.DeleteRange(p, prefixEnd(p), nil)
+}
+
+// ---- dedupe ----
+
+// Seen reports whether messageID was accepted within the dedupe window.
+func (t *Txn) Seen(ws uint32, messageID string) (bool, error) {
+	_, err := t.get(dedupeKey(ws, messageID))
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// MarkSeen remembers messageID as accepted at received.
+func (t *Txn) MarkSeen(ws uint32, messageID string, received time.Time) error {
+	if err := t.b.Set(dedupeKey(ws, messageID), appendTime(nil, received), nil); err != nil {
+		return err
+	}
+	return t.b.Set(dedupeAgeKey(ws, received, messageID), nil, nil)
+}
+
+// ---- records ----
+
+// Record returns a record or ErrNotFound.
+func (t *Txn) Record(ws uint32, typ, id string) (*Record, error) {
+	v, err := t.get(recordKey(ws, typ, id))
+	if err != nil {
+		return nil, err
+	}
+	r := new(Record)
+	return r, json.Unmarshal(v, r)
+}
+
+// PutRecord upserts r (moving its profile link if the profile changed).
+func (t *Txn) PutRecord(ws uint32, r *Record) error {
+	old, err := t.Record(ws, r.Type, r.ID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if old != nil && old.Profile != r.Profile {
+		if err := t.b.Delete(profileRecordKey(ws, old.Profile, r.Type, r.ID), nil); err != nil {
+			return err
+		}
+	}
+	v, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := t.b.Set(recordKey(ws, r.Type, r.ID), v, nil); err != nil {
+		return err
+	}
+	return t.b.Set(profileRecordKey(ws, r.Profile, r.Type, r.ID), nil, nil)
+}
+
+// DeleteRecord removes a record; it returns the deleted record, or ErrNotFound.
+func (t *Txn) DeleteRecord(ws uint32, typ, id string) (*Record, error) {
+	r, err := t.Record(ws, typ, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.b.Delete(recordKey(ws, typ, id), nil); err != nil {
+		return nil, err
+	}
+	return r, t.b.Delete(profileRecordKey(ws, r.Profile, typ, id), nil)
+}
+
+// ProfileRecords lists the (type, id) of the profile's records.
+func (t *Txn) ProfileRecords(ws, pid uint32) ([][2]string, error) {
+	return profileRecords(t.b, ws, pid)
+}
+
+func profileRecords(r pebble.Reader, ws, pid uint32) ([][2]string, error) {
+	prefix := profileRecordPrefix(ws, pid)
+	var out [][2]string
+	err := scan(r, prefix, func(k, _ []byte) error {
+		rest := k[len(prefix):]
+		for i, c := range rest {
+			if c == 0 {
+				out = append(out, [2]string{string(rest[:i]), string(rest[i+1:])})
+				break
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ---- merges and suppression ----
+
+// AppendMerge assigns m a sequence number and stores it.
+func (t *Txn) AppendMerge(ws uint32, m *Merge) error {
+	seq, err := t.Next(ws, "merge")
+	if err != nil {
+		return err
+	}
+	m.Seq = seq
+	v, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return t.b.Set(mergeKey(ws, seq), v, nil)
+}
+
+// Suppressed reports whether the identifier is on the workspace's block-list.
+func (t *Txn) Suppressed(ws uint32, typ, value string) (bool, error) {
+	_, err := t.get(append(wsKey(prefixSuppress, ws, 32), HashIdentifier(typ, value)...))
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Suppress adds the identifier's hash to the block-list.
+func (t *Txn) Suppress(ws uint32, typ, value string) error {
+	return t.b.Set(append(wsKey(prefixSuppress, ws, 32), HashIdentifier(typ, value)...), nil, nil)
+}
+
+// DeleteProfile removes the profile record itself.
+func (t *Txn) DeleteProfile(ws, pid uint32) error {
+	ref := profileRef{ws, pid}
+	delete(t.profiles, ref)
+	delete(t.dirty, ref)
+	return t.b.Delete(profileKey(ws, pid), nil)
+}
+
+// PutDoc stores a JSON document of a kind owned by another package (segments, destinations).
+func (t *Txn) PutDoc(ws uint32, kind, id string, v []byte) error {
+	return t.b.Set(docKey(ws, kind, id), v, nil)
+}
+
+// sortIdentifiers keeps identifier lists in a stable order for display.
+func sortIdentifiers(ids []Identifier) {
+	sort.SliceStable(ids, func(i, j int) bool { return ids[i].Added.Before(ids[j].Added) })
+}
