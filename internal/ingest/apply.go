@@ -16,13 +16,13 @@ type ChangeKind uint8
 
 // Change kinds, as subscribers see them.
 const (
-	EventAdded    ChangeKind = iota // Event appended to Profile
-	TraitsSet                       // Traits (the keys that changed, nil = removed) of Profile
-	Merged                          // Merge.From now counts as Merge.Into
-	Erased                          // Profile and all it had are gone
-	RecordUpserted                  // Record stored (Record.Profile is its profile)
-	RecordDeleted                   // Record removed
-	ProfileCreated                  // Profile is new
+	EventAdded     ChangeKind = iota // Event appended to Profile
+	TraitsSet                        // Traits (the keys that changed, nil = removed) of Profile
+	Merged                           // Merge.From now counts as Merge.Into
+	Erased                           // Profile and all it had are gone
+	RecordUpserted                   // Record stored (Record.Profile is its profile)
+	RecordDeleted                    // Record removed
+	ProfileCreated                   // Profile is new
 )
 
 // Change is one applied write, delivered to OnCommit after it is durable.
