@@ -247,6 +247,13 @@ type Paren struct {
 	Rparen token.Pos
 }
 
+// BadExpr stands where the parser found a syntax error, so that parsing can
+// go on and report later errors too. Trees with a BadExpr are never
+// evaluated: the parser's error list is non-empty.
+type BadExpr struct {
+	From, To token.Pos
+}
+
 // ---- trait conditions ----
 // The same nodes test event properties and record attributes inside a
 // "where" filter; Name is then the property or attribute.
@@ -618,7 +625,7 @@ func ParsePeriod(s string) (Period, bool) {
 	return 0, false
 }
 
-// ThisWindow is "this week" (also "this day", written canonically "today"):
+// ThisWindow is "in this week" (also "this week"; "today" is "in this day"):
 // from the start of the current period in the workspace time zone up to at.
 type ThisWindow struct {
 	ThisPos token.Pos
@@ -676,6 +683,8 @@ func (x *Not) End() token.Pos   { return x.X.End() }
 func (x *Paren) Pos() token.Pos { return x.Lparen }
 func (x *Paren) End() token.Pos { return add(x.Rparen, 1) }
 
+func (x *BadExpr) Pos() token.Pos     { return x.From }
+func (x *BadExpr) End() token.Pos     { return x.To }
 func (x *Compare) Pos() token.Pos     { return x.Name.Pos() }
 func (x *Compare) End() token.Pos     { return x.Value.End() }
 func (x *In) Pos() token.Pos          { return x.Name.Pos() }
@@ -752,6 +761,7 @@ func (*And) exprNode()         {}
 func (*Or) exprNode()          {}
 func (*Not) exprNode()         {}
 func (*Paren) exprNode()       {}
+func (*BadExpr) exprNode()     {}
 func (*Compare) exprNode()     {}
 func (*In) exprNode()          {}
 func (*Exists) exprNode()      {}

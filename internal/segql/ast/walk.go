@@ -17,7 +17,7 @@ func Walk(v Visitor, n Node) {
 	}
 	switch n := n.(type) {
 	case *Ident, *StringLit, *NumberLit, *BoolLit, *TimeLit, *Ago, *Now,
-		*EventTarget, *RecordTarget, *LastWindow, *NextWindow, *ThisWindow:
+		*BadExpr, *EventTarget, *RecordTarget, *LastWindow, *NextWindow, *ThisWindow:
 		// leaves
 	case *And:
 		for _, x := range n.List {
