@@ -297,6 +297,15 @@ func (s *Snapshot) Trait(name string) *Trait { return s.ix.traits[name] }
 // Table returns the event table, or nil when no such event was ever added.
 func (s *Snapshot) Table(key TableKey) *Table { return s.ix.tables[key] }
 
+// Tables returns every event table, in no particular order.
+func (s *Snapshot) Tables() []*Table {
+	out := make([]*Table, 0, len(s.ix.tables))
+	for _, t := range s.ix.tables {
+		out = append(out, t)
+	}
+	return out
+}
+
 // Records returns the records of type typ, or nil.
 func (s *Snapshot) Records(typ string) *RecordTable { return s.ix.records[typ] }
 
