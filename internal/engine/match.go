@@ -292,7 +292,9 @@ func fastRow(x ast.Expr, col *index.Column, lf leaf, c clock) rowPred {
 			return func(r int) bool { return codes[r] == code }
 		case lit.Kind == index.Number && n.Op != ast.Neq:
 			nums, set, op := col.Nums, col.NumSet, n.Op
-			return func(r int) bool { return set.Has(r) && compareHolds(op, index.Value{Kind: index.Number, Num: nums[r]}, lit) }
+			return func(r int) bool {
+				return set.Has(r) && compareHolds(op, index.Value{Kind: index.Number, Num: nums[r]}, lit)
+			}
 		}
 	case *ast.In:
 		if n.Not {
