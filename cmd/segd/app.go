@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/segd/segd/internal/httpapi"
+	"github.com/segd/segd/internal/identity"
+	"github.com/segd/segd/internal/ingest"
+	"github.com/segd/segd/internal/message"
+	"github.com/segd/segd/internal/store"
+)
+
+// appOptions are the settings shared by serve and demo.
+type appOptions struct {
+	DataDir      string
+	Addr         string
+	DedupeWindow time.Duration
+	Logger       *slog.Logger
+	Out          io.Writer // where first-start keys and the listen address are printed
+}
+
+// app is a running segd: the store, the write pipeline, the indexes and the HTTP server.
+type app struct {
+	opts     appOptions
+	store    *store.Store
+	pipeline *ingest.Pipeline
+	registry *prometheus.Registry
+	ready    atomic.Bool
+	srv      *http.Server
+	ln       net.Listener
+	stopBg   context.CancelFunc
+	bgDone   chan struct{}
+	views    *views
+}
+
+// openApp opens the store and builds every component, without serving yet.
+func openApp(opts appOptions) (*app, error) {
+	st, err := store.Open(store.Options{Dir: opts.DataDir})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{opts: opts, store: st, registry: prometheus.NewRegistry()}
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := a.ensureDefaultWorkspace(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.views = newViews(a)
+	a.pipeline, err = ingest.NewPipeline(ingest.Options{
+		Store:      st,
+		Rules:      a.rules,
+		OnCommit:   a.views.apply,
+		Registerer: a.registry,
+		Logger:     opts.Logger,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *app) rules(ws uint32) identity.Rules {
+	w, err := a.store.Workspace(ws)
+	if err != nil {
+		return identity.DefaultRules()
+	}
+	r, err := identity.ParseRules(w.Identity)
+	if err != nil {
+		a.opts.Logger.Error("bad identity rules; using defaults", "workspace", w.Name, "err", err)
+		return identity.DefaultRules()
+	}
+	return r
+}
+
+// ensureDefaultWorkspace creates the "default" workspace on first start, with the keys from
+// SEGD_WRITE_KEY / SEGD_ADMIN_TOKEN / SEGD_READ_KEY or fresh ones printed once.
+func (a *app) ensureDefaultWorkspace() error {
+	all, err := a.store.Workspaces()
+	if err != nil {
+		return err
+	}
+	if len(all) > 0 {
+		return nil
+	}
+	keys := store.Keys{WriteKey: os.Getenv("SEGD_WRITE_KEY"), AdminToken: os.Getenv("SEGD_ADMIN_TOKEN"), ReadKey: os.Getenv("SEGD_READ_KEY")}
+	given := keys.WriteKey != "" && keys.AdminToken != ""
+	_, keys, err = a.store.CreateWorkspace("default", keys)
+	if err != nil {
+		return err
+	}
+	if !given {
+		fmt.Fprintf(a.opts.Out, "created workspace \"default\"; its keys are shown only this once:\n  write key:   %s\n  read key:    %s\n  admin token: %s\n",
+			keys.WriteKey, keys.ReadKey, keys.AdminToken)
+	} else {
+		fmt.Fprintln(a.opts.Out, "created workspace \"default\" with the keys from SEGD_WRITE_KEY and SEGD_ADMIN_TOKEN")
+	}
+	return nil
+}
+
+// serve loads the indexes and serves HTTP until ctx ends, then shuts down gracefully.
+func (a *app) serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (choose another address with --addr)", a.opts.Addr, err)
+	}
+	a.ln = ln
+	h, err := httpapi.New(httpapi.Options{
+		Store:    a.store,
+		Log:      a.pipeline,
+		Limits:   message.DefaultLimits(),
+		Ready:    a.ready.Load,
+		Registry: a.registry,
+		Logger:   a.opts.Logger,
+		Extra:    a.views.routes(),
+	})
+	if err != nil {
+		return err
+	}
+	a.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- a.srv.Serve(ln) }()
+	fmt.Fprintf(a.opts.Out, "segd listening on http://%s (data in %s)\n", ln.Addr(), a.opts.DataDir)
+
+	bg, stop := context.WithCancel(context.Background())
+	a.stopBg, a.bgDone = stop, make(chan struct{})
+	go a.background(bg)
+	go func() {
+		start := time.Now()
+		if err := a.views.load(bg); err != nil {
+			a.opts.Logger.Error("loading indexes failed", "err", err)
+			return
+		}
+		a.ready.Store(true)
+		a.opts.Logger.Info("indexes loaded", "took", time.Since(start).Round(time.Millisecond))
+	}()
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
+	return nil
+}
+
+// background runs housekeeping: the dedupe window expiry.
+func (a *app) background(ctx context.Context) {
+	defer close(a.bgDone)
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			all, err := a.store.Workspaces()
+			if err != nil {
+				continue
+			}
+			for _, w := range all {
+				window := time.Duration(w.DedupeWindow)
+				if window == 0 {
+					window = a.opts.DedupeWindow
+				}
+				if n, err := a.store.ExpireDedupe(w.ID, time.Now().Add(-window)); err == nil && n > 0 {
+					a.opts.Logger.Info("expired messageIds from the dedupe window", "workspace", w.Name, "count", n)
+				}
+			}
+		}
+	}
+}
+
+// close stops in reverse order: HTTP (draining in-flight requests), background work, the
+// write pipeline (finishing queued writes), then the store.
+func (a *app) close() error {
+	if a.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		a.srv.Shutdown(ctx)
+		cancel()
+	}
+	if a.stopBg != nil {
+		a.stopBg()
+		<-a.bgDone
+	}
+	a.pipeline.Close()
+	a.views.close()
+	return a.store.Close()
+}

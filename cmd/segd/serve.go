@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func addServeFlags(cmd *cobra.Command, o *appOptions) {
+	cmd.Flags().StringVar(&o.DataDir, "data", "./segd-data", "data directory (created if missing)")
+	cmd.Flags().StringVar(&o.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().DurationVar(&o.DedupeWindow, "dedupe-window", 7*24*time.Hour, "how long a messageId is remembered to drop retries")
+}
+
+func newServeCmd() *cobra.Command {
+	var o appOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the tracking API, the management API and the UI",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			o.Out = cmd.OutOrStdout()
+			return runServe(o, nil)
+		},
+	}
+	addServeFlags(cmd, &o)
+	return cmd
+}
+
+// runServe opens, optionally prepares (demo data), serves until SIGINT/SIGTERM, then closes.
+func runServe(o appOptions, prepare func(*app) error) error {
+	a, err := openApp(o)
+	if err != nil {
+		return err
+	}
+	if prepare != nil {
+		if err := prepare(a); err != nil {
+			a.close()
+			return err
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	serveErr := a.serve(ctx)
+	o.Logger.Info("shutting down")
+	if err := a.close(); err != nil && serveErr == nil {
+		return err
+	}
+	return serveErr
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/segd/segd/internal/httpapi"
+	"github.com/segd/segd/internal/index"
+	"github.com/segd/segd/internal/ingest"
+	"github.com/segd/segd/internal/message"
+	"github.com/segd/segd/internal/store"
+)
+
+// views owns the in-memory indexes of every workspace: loaded from the store at start, then
+// kept current by the write pipeline's commit feed.
+type views struct {
+	a  *app
+	mu sync.RWMutex // guards ws; held for writing during load so commits wait for it
+	ws map[uint32]*wsView
+}
+
+type wsView struct {
+	id  uint32
+	ix  *index.Index
+	loc *time.Location
+}
+
+func newViews(a *app) *views { return &views{a: a, ws: map[uint32]*wsView{}} }
+
+func (v *views) close() {}
+
+// get returns the workspace's view, creating an empty one if needed.
+func (v *views) get(ws uint32) *wsView {
+	v.mu.RLock()
+	w := v.ws[ws]
+	v.mu.RUnlock()
+	if w != nil {
+		return w
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if w = v.ws[ws]; w == nil {
+		w = v.newWS(ws)
+		v.ws[ws] = w
+	}
+	return w
+}
+
+func (v *views) newWS(ws uint32) *wsView {
+	loc := time.UTC
+	if w, err := v.a.store.Workspace(ws); err == nil && w.TimeZone != "" {
+		if l, err := time.LoadLocation(w.TimeZone); err == nil {
+			loc = l
+		}
+	}
+	return &wsView{id: ws, ix: index.New(), loc: loc}
+}
+
+// load rebuilds every workspace's index from the store. Commits wait until it is done, so no
+// write is missed or counted twice.
+func (v *views) load(ctx context.Context) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	all, err := v.a.store.Workspaces()
+	if err != nil {
+		return err
+	}
+	for _, w := range all {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		wv := v.newWS(w.ID)
+		if err := loadIndex(v.a.store, w.ID, wv.ix); err != nil {
+			return fmt.Errorf("load workspace %s: %w", w.Name, err)
+		}
+		v.ws[w.ID] = wv
+	}
+	return nil
+}
+
+// loadIndex fills ix from the store.
+func loadIndex(st *store.Store, ws uint32, ix *index.Index) error {
+	if err := st.ScanProfiles(ws, func(p *store.Profile) error {
+		ix.LoadProfile(index.Profile{ID: p.ID, Traits: p.TraitMap()})
+		return nil
+	}); err != nil {
+		return err
+	}
+	batch := make([]index.Event, 0, 4096)
+	if err := st.ScanEvents(ws, func(pid uint32, _ uint64, m *message.Message) error {
+		if e, ok := indexEvent(pid, m); ok {
+			batch = append(batch, e)
+		}
+		if len(batch) == cap(batch) {
+			ix.AddEvents(batch)
+			batch = batch[:0]
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	ix.AddEvents(batch)
+	if err := st.ScanRecords(ws, func(r *store.Record) error {
+		ix.UpsertRecord(indexRecord(r))
+		return nil
+	}); err != nil {
+		return err
+	}
+	ix.Optimize()
+	return nil
+}
+
+var kinds = map[message.Type]index.EventKind{message.Track: index.Track, message.Page: index.Page,
+	message.Screen: index.Screen, message.Identify: index.Identify, message.Group: index.Group, message.Alias: index.Alias}
+
+// indexEvent turns a stored message into an index event: properties plus, where they do not
+// collide, the page/screen name and what enrichment derived (device_type, browser, utm_source …).
+func indexEvent(pid uint32, m *message.Message) (index.Event, bool) {
+	k, ok := kinds[m.Type]
+	if !ok {
+		return index.Event{}, false
+	}
+	props := m.Properties
+	if k == index.Identify || k == index.Group {
+		props = m.Traits
+	}
+	extra := len(m.Enriched) + 1
+	p := make(map[string]any, len(props)+extra)
+	for key, val := range props {
+		p[key] = val
+	}
+	if (k == index.Page || k == index.Screen) && m.Name != "" {
+		if _, ok := p["name"]; !ok {
+			p["name"] = m.Name
+		}
+	}
+	for key, val := range m.Enriched {
+		if _, ok := p[key]; !ok {
+			p[key] = val
+		}
+	}
+	return index.Event{Profile: pid, Kind: k, Name: m.Event, Time: m.Timestamp, Props: p}, true
+}
+
+func indexRecord(r *store.Record) index.Record {
+	return index.Record{Type: r.Type, ID: r.ID, Profile: r.Profile, Time: r.Timestamp, Attrs: r.Attributes}
+}
+
+// apply is the pipeline's OnCommit: it runs in commit order on the commit goroutine.
+func (v *views) apply(changes []ingest.Change) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for i := range changes {
+		c := &changes[i]
+		w := v.ws[c.WS]
+		if w == nil {
+			// first write to a workspace created after start: index it from now on
+			v.mu.RUnlock()
+			w = v.get(c.WS)
+			v.mu.RLock()
+		}
+		switch c.Kind {
+		case ingest.ProfileCreated:
+			w.ix.SetTraits(c.Profile, nil)
+		case ingest.TraitsSet:
+			w.ix.SetTraits(c.Profile, c.Traits)
+		case ingest.EventAdded:
+			if e, ok := indexEvent(c.Profile, c.Event); ok {
+				w.ix.AddEvent(e)
+			}
+		case ingest.Merged:
+			w.ix.Merge(c.Merge.From, c.Merge.Into)
+			if p, err := v.a.store.Profile(c.WS, c.Merge.Into); err == nil {
+				w.ix.LoadProfile(index.Profile{ID: p.ID, Traits: p.TraitMap()})
+			}
+		case ingest.Erased:
+			w.ix.Erase(c.Profile)
+		case ingest.RecordUpserted:
+			w.ix.UpsertRecord(indexRecord(c.Record))
+		case ingest.RecordDeleted:
+			w.ix.DeleteRecord(c.Record.Type, c.Record.ID)
+		}
+	}
+}
+
+// routes are the management endpoints that read the indexes.
+func (v *views) routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Pattern: "GET /api/v1/schema", Scope: store.ScopeAdmin, Handler: v.handleSchema},
+	}
+}
