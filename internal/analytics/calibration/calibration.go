@@ -66,7 +66,8 @@ func (o *Options) Validate() error {
 // Summary is one customer's calibration (and holdout) summary.
 type Summary struct {
 	Customer string
-	// First is the calendar day of the first purchase (midnight, Location).
+	// First is the calendar day (in Location) of the first purchase, as
+	// midnight UTC of that date.
 	First time.Time
 	// X is the number of repeat purchase days in the calibration period:
 	// purchases on the same calendar day count once, the first day is not a
