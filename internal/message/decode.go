@@ -85,14 +85,32 @@ func decodeTop(typ Type, body []byte, received time.Time, lim Limits) (Message, 
 	if len(body) > lim.MaxMessageBytes {
 		return Message{}, errorf(CodeMessageTooLarge, "", "message is %d bytes, the limit is %d", len(body), lim.MaxMessageBytes)
 	}
-	var obj map[string]any
-	if err := json.Unmarshal(body, &obj); err != nil {
-		return Message{}, jsonError(err)
+	if !json.Valid(body) {
+		return Message{}, syntaxError(body)
 	}
-	if obj == nil {
-		return Message{}, errorf(CodeInvalidJSON, "", "body must be a JSON object")
+	v, err := parseValid(body)
+	if err != nil {
+		return Message{}, errorf(CodeInvalidType, "", "%v", err)
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return Message{}, errorf(CodeInvalidJSON, "", "body must be a JSON object, not %s", jsonKind(v))
 	}
 	return fromObject(typ, obj, body, "", nil, received)
+}
+
+// syntaxError describes why body, which json.Valid refused, is not JSON.
+func syntaxError(body []byte) *Error {
+	var v any
+	err := json.Unmarshal(body, &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return errorf(CodeInvalidJSON, "", "invalid JSON at byte %d: %s", se.Offset, se.Error())
+	}
+	if err == nil {
+		return errorf(CodeInvalidJSON, "", "invalid JSON")
+	}
+	return errorf(CodeInvalidJSON, "", "invalid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 }
 
 // DecodeBatch decodes a /v1/batch body. An error (an *Error) means the whole request is refused:
@@ -107,48 +125,67 @@ func DecodeBatch(body []byte, received time.Time, lim Limits) (Batch, error) {
 	return b, nil
 }
 
-type batchWire struct {
-	Batch        json.RawMessage `json:"batch"`
-	Context      json.RawMessage `json:"context"`
-	Integrations json.RawMessage `json:"integrations"`
-	SentAt       json.RawMessage `json:"sentAt"`
-	WriteKey     json.RawMessage `json:"writeKey"`
-}
-
 func decodeBatch(body []byte, received time.Time, lim Limits) (Batch, *Error) {
 	lim = lim.WithDefaults()
 	if len(body) > lim.MaxBatchBytes {
 		return Batch{}, errorf(CodeBatchTooLarge, "", "batch is %d bytes, the limit is %d", len(body), lim.MaxBatchBytes)
 	}
-	var w batchWire
-	if err := json.Unmarshal(body, &w); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field == "" {
-			return Batch{}, errorf(CodeInvalidJSON, "", "body must be a JSON object")
+	if !json.Valid(body) {
+		return Batch{}, syntaxError(body)
+	}
+	if first := firstByte(body); first != '{' {
+		return Batch{}, errorf(CodeInvalidJSON, "", "body must be a JSON object with a batch array")
+	}
+	var batchRaw, ctxRaw, intRaw, sentRaw, keyRaw []byte
+	err := eachMember(body, 0, func(key string, raw []byte) error {
+		switch key {
+		case "batch":
+			batchRaw = raw
+		case "context":
+			ctxRaw = raw
+		case "integrations":
+			intRaw = raw
+		case "sentAt":
+			sentRaw = raw
+		case "writeKey":
+			keyRaw = raw
 		}
-		return Batch{}, jsonError(err)
+		return nil
+	})
+	if err != nil {
+		return Batch{}, errorf(CodeInvalidJSON, "", "invalid JSON: %v", err)
 	}
 	var out Batch
-	if isNull(w.WriteKey) {
-		// absent
-	} else if err := json.Unmarshal(w.WriteKey, &out.WriteKey); err != nil {
-		return Batch{}, errorf(CodeInvalidType, "writeKey", "writeKey must be a string")
-	}
 	var env envelope
-	if !isNull(w.Context) {
-		if err := json.Unmarshal(w.Context, &env.context); err != nil {
-			return Batch{}, errorf(CodeInvalidType, "context", "context must be an object")
+	if !isNull(keyRaw) {
+		v, _ := parseValid(keyRaw)
+		s, ok := v.(string)
+		if !ok {
+			return Batch{}, errorf(CodeInvalidType, "writeKey", "writeKey must be a string, not %s", jsonKind(v))
 		}
+		out.WriteKey = s
 	}
-	if !isNull(w.Integrations) {
-		if err := json.Unmarshal(w.Integrations, &env.integrations); err != nil {
-			return Batch{}, errorf(CodeInvalidType, "integrations", "integrations must be an object")
+	if !isNull(ctxRaw) {
+		v, err := parseValid(ctxRaw)
+		m, ok := v.(map[string]any)
+		if err != nil || !ok {
+			return Batch{}, errorf(CodeInvalidType, "context", "context must be an object, not %s", jsonKind(v))
 		}
+		env.context = m
 	}
-	if !isNull(w.SentAt) {
-		var s string
-		if err := json.Unmarshal(w.SentAt, &s); err != nil {
-			return Batch{}, errorf(CodeInvalidType, "sentAt", "sentAt must be an ISO-8601 time string")
+	if !isNull(intRaw) {
+		v, err := parseValid(intRaw)
+		m, ok := v.(map[string]any)
+		if err != nil || !ok {
+			return Batch{}, errorf(CodeInvalidType, "integrations", "integrations must be an object, not %s", jsonKind(v))
+		}
+		env.integrations = m
+	}
+	if !isNull(sentRaw) {
+		v, _ := parseValid(sentRaw)
+		s, ok := v.(string)
+		if !ok {
+			return Batch{}, errorf(CodeInvalidType, "sentAt", "sentAt must be an ISO-8601 time string, not %s", jsonKind(v))
 		}
 		t, err := parseTime(s)
 		if err != nil {
@@ -156,32 +193,39 @@ func decodeBatch(body []byte, received time.Time, lim Limits) (Batch, *Error) {
 		}
 		env.sentAt = t
 	}
-	if isNull(w.Batch) {
+	if isNull(batchRaw) {
 		return Batch{}, errorf(CodeMissingField, "batch", "batch is required: an array of messages")
 	}
-	var elems []json.RawMessage
-	if err := json.Unmarshal(w.Batch, &elems); err != nil {
+	if batchRaw[0] != '[' {
 		return Batch{}, errorf(CodeInvalidType, "batch", "batch must be an array of messages")
 	}
+	var elems [][]byte
+	eachElement(batchRaw, 0, func(raw []byte) { elems = append(elems, raw) })
 	if len(elems) > lim.MaxBatchMessages {
 		return Batch{}, errorf(CodeTooManyMessages, "batch", "batch has %d messages, the limit is %d", len(elems), lim.MaxBatchMessages)
 	}
 	out.Messages = make([]Message, 0, len(elems))
-	var obj map[string]any
+	reject := func(i int, e *Error) { out.Rejections = append(out.Rejections, Rejection{Index: i, Err: e}) }
 	for i, raw := range elems {
 		path := "batch[" + strconv.Itoa(i) + "]"
 		if len(raw) > lim.MaxMessageBytes {
-			out.Rejections = append(out.Rejections, Rejection{Index: i, Err: errorf(CodeMessageTooLarge, path, "message is %d bytes, the limit is %d", len(raw), lim.MaxMessageBytes)})
+			reject(i, errorf(CodeMessageTooLarge, path, "message is %d bytes, the limit is %d", len(raw), lim.MaxMessageBytes))
 			continue
 		}
-		obj = nil
-		if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
-			out.Rejections = append(out.Rejections, Rejection{Index: i, Err: errorf(CodeInvalidType, path, "a batch element must be a message object")})
+		if raw[0] != '{' {
+			v, _ := parseValid(raw)
+			reject(i, errorf(CodeInvalidType, path, "a batch element must be a message object, not %s", jsonKind(v)))
 			continue
 		}
-		m, e := fromObject("", obj, raw, path, &env, received)
+		v, err := parseValid(raw)
+		if err != nil {
+			reject(i, errorf(CodeInvalidType, path, "%v", err))
+			continue
+		}
+		// Raw must not alias the request body, which the caller may reuse.
+		m, e := fromObject("", v.(map[string]any), bytes.Clone(raw), path, &env, received)
 		if e != nil {
-			out.Rejections = append(out.Rejections, Rejection{Index: i, Err: e})
+			reject(i, e)
 			continue
 		}
 		out.Messages = append(out.Messages, m)
@@ -189,25 +233,17 @@ func decodeBatch(body []byte, received time.Time, lim Limits) (Batch, *Error) {
 	return out, nil
 }
 
-func isNull(raw json.RawMessage) bool {
-	return len(raw) == 0 || string(raw) == "null"
+func firstByte(b []byte) byte {
+	for _, c := range b {
+		if !isSpace(c) {
+			return c
+		}
+	}
+	return 0
 }
 
-func jsonError(err error) *Error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return errorf(CodeInvalidJSON, "", "invalid JSON at byte %d: %s", se.Offset, se.Error())
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		if te.Field == "" {
-			return errorf(CodeInvalidJSON, "", "body must be a JSON object")
-		}
-		return errorf(CodeInvalidType, te.Field, "%s must not be %s", te.Field, te.Value)
-	}
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "json: ")
-	return errorf(CodeInvalidJSON, "", "invalid JSON: %s", msg)
+func isNull(raw []byte) bool {
+	return len(raw) == 0 || string(raw) == "null"
 }
 
 // knownFields are the top-level fields the Message struct holds; everything else goes to Extra.

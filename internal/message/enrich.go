@@ -29,7 +29,7 @@ const (
 // enrich derives the Enriched fields from the message's context (and, for page calls sent by
 // analytics.js, its properties). It never changes Context.
 func enrich(m *Message) map[string]string {
-	out := make(map[string]string, 8)
+	out := make(map[string]string, 16)
 	set := func(k, v string) {
 		if v = strings.TrimSpace(v); v != "" {
 			out[k] = v

@@ -1,0 +1,295 @@
+package message
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The decoder validates a body once with json.Valid and then walks it with the small
+// parser below, which trusts that validity. encoding/json would scan every batch element three
+// more times (the batch as a struct, the array as raw elements, each element again) and decode
+// through reflection; this path scans twice in total. Values come out exactly as
+// encoding/json would produce them into an `any` (map[string]any, []any, float64, string, bool,
+// nil); a fuzz test compares the two.
+
+// parseValid decodes one JSON value from data, which must be valid JSON (json.Valid).
+//
+// Strings without escapes are substrings of one string copy of data, so a message costs one
+// allocation for all its plain strings rather than one each.
+func parseValid(data []byte) (any, error) {
+	p := valueParser{data: data, src: string(data)}
+	p.ws()
+	v, err := p.value()
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+type valueParser struct {
+	data []byte
+	src  string // string(data), or "" to allocate each string on its own
+	i    int
+}
+
+func (p *valueParser) ws() {
+	for p.i < len(p.data) {
+		switch p.data[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *valueParser) value() (any, error) {
+	switch c := p.data[p.i]; c {
+	case '{':
+		hint := 8
+		if p.i == 0 {
+			hint = 16 // a message's top level usually has 8-12 fields
+		}
+		return p.object(hint)
+	case '[':
+		p.i++
+		arr := make([]any, 0, 4)
+		p.ws()
+		if p.data[p.i] == ']' {
+			p.i++
+			return arr, nil
+		}
+		for {
+			p.ws()
+			v, err := p.value()
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, v)
+			p.ws()
+			if p.data[p.i] == ',' {
+				p.i++
+				continue
+			}
+			p.i++ // ']'
+			return arr, nil
+		}
+	case '"':
+		return p.str()
+	case 't':
+		p.i += 4
+		return true, nil
+	case 'f':
+		p.i += 5
+		return false, nil
+	case 'n':
+		p.i += 4
+		return nil, nil
+	default:
+		start := p.i
+		for p.i < len(p.data) {
+			c := p.data[p.i]
+			if c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
+				p.i++
+				continue
+			}
+			break
+		}
+		f, err := strconv.ParseFloat(string(p.data[start:p.i]), 64)
+		if err != nil {
+			return nil, fmt.Errorf("number %s is out of range", p.data[start:p.i])
+		}
+		return f, nil
+	}
+}
+
+func (p *valueParser) object(hint int) (map[string]any, error) {
+	p.i++ // '{'
+	obj := make(map[string]any, hint)
+	p.ws()
+	if p.data[p.i] == '}' {
+		p.i++
+		return obj, nil
+	}
+	for {
+		p.ws()
+		k, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		p.ws()
+		p.i++ // ':'
+		p.ws()
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		obj[k] = v
+		p.ws()
+		if p.data[p.i] == ',' {
+			p.i++
+			continue
+		}
+		p.i++ // '}'
+		return obj, nil
+	}
+}
+
+// str reads a string at p.i. Plain ASCII strings without escapes (nearly all of them) are
+// sliced directly; anything else goes through encoding/json so escapes, surrogates and invalid
+// UTF-8 are handled exactly as it handles them.
+func (p *valueParser) str() (string, error) {
+	start := p.i
+	p.i++ // opening quote
+	plain := true
+	for {
+		c := p.data[p.i]
+		if c == '"' {
+			break
+		}
+		if c == '\\' {
+			plain = false
+			p.i += 2
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			plain = false
+		}
+		p.i++
+	}
+	p.i++ // closing quote
+	raw := p.data[start:p.i]
+	if plain || !hasEscape(raw) && utf8.Valid(raw) {
+		if p.src != "" {
+			return p.src[start+1 : p.i-1], nil
+		}
+		return string(raw[1 : len(raw)-1]), nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+func hasEscape(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
+// skipValid returns the index just past the JSON value starting at data[i] (after optional
+// whitespace), for valid JSON.
+func skipValid(data []byte, i int) int {
+	for i < len(data) && isSpace(data[i]) {
+		i++
+	}
+	switch data[i] {
+	case '"':
+		return skipString(data, i)
+	case '{', '[':
+		depth := 0
+		for i < len(data) {
+			switch data[i] {
+			case '"':
+				i = skipString(data, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	default:
+		for i < len(data) {
+			switch data[i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return i
+			}
+			i++
+		}
+		return i
+	}
+}
+
+func skipString(data []byte, i int) int {
+	i++
+	for {
+		switch data[i] {
+		case '"':
+			return i + 1
+		case '\\':
+			i += 2
+		default:
+			i++
+		}
+	}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// eachMember calls f with each member of the valid JSON object starting at data[i]: its key
+// (decoded) and its value's raw bytes.
+func eachMember(data []byte, i int, f func(key string, raw []byte) error) error {
+	for i < len(data) && isSpace(data[i]) {
+		i++
+	}
+	p := valueParser{data: data, i: i + 1}
+	for {
+		p.ws()
+		if p.data[p.i] == '}' {
+			return nil
+		}
+		k, err := p.str()
+		if err != nil {
+			return err
+		}
+		p.ws()
+		p.i++ // ':'
+		p.ws()
+		end := skipValid(p.data, p.i)
+		if err := f(k, p.data[p.i:end]); err != nil {
+			return err
+		}
+		p.i = end
+		p.ws()
+		if p.data[p.i] == ',' {
+			p.i++
+		}
+	}
+}
+
+// eachElement calls f with the raw bytes of each element of the valid JSON array at data[i].
+func eachElement(data []byte, i int, f func(raw []byte)) {
+	for i < len(data) && isSpace(data[i]) {
+		i++
+	}
+	i++ // '['
+	for {
+		for isSpace(data[i]) {
+			i++
+		}
+		if data[i] == ']' {
+			return
+		}
+		end := skipValid(data, i)
+		f(data[i:end])
+		i = end
+		for isSpace(data[i]) {
+			i++
+		}
+		if data[i] == ',' {
+			i++
+		}
+	}
+}
