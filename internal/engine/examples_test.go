@@ -117,10 +117,10 @@ func TestAnniversaryFeb29(t *testing.T) {
 		src  string
 		want []uint32
 	}{
-		{time.Date(2025, 2, 28, 9, 0, 0, 0, time.UTC), `b anniversary in this day`, []uint32{1}},        // common year: Feb 28
-		{time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC), `b anniversary in this day`, []uint32{2}},         // not Mar 1
-		{time.Date(2024, 2, 28, 9, 0, 0, 0, time.UTC), `b anniversary in this day`, nil},                // leap year: Feb 29 itself
-		{time.Date(2024, 2, 29, 9, 0, 0, 0, time.UTC), `b anniversary in this day`, []uint32{1}},        //
+		{time.Date(2025, 2, 28, 9, 0, 0, 0, time.UTC), `b anniversary in this day`, []uint32{1}},         // common year: Feb 28
+		{time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC), `b anniversary in this day`, []uint32{2}},          // not Mar 1
+		{time.Date(2024, 2, 28, 9, 0, 0, 0, time.UTC), `b anniversary in this day`, nil},                 // leap year: Feb 29 itself
+		{time.Date(2024, 2, 29, 9, 0, 0, 0, time.UTC), `b anniversary in this day`, []uint32{1}},         //
 		{time.Date(2025, 12, 30, 9, 0, 0, 0, time.UTC), `b anniversary in next 70 days`, []uint32{1, 2}}, // across the year end
 	} {
 		got := evalBoth(t, f, ix, tc.src, tc.at)
