@@ -198,7 +198,8 @@ func (p *parser) parseInSegment() *ast.InSegment {
 func (p *parser) parseWindow() ast.Window {
 	switch {
 	case p.isWord("in") && p.peekWord(1, "next"):
-		p.fail(p.peek(1), scanner.BadWindow, `events are in the past: use "in last", not "in next"`)
+		p.errorAt(p.tok.Pos, p.peek(1).End, scanner.BadWindow, `events are in the past: use "in last", not "in next"`)
+		panic(bailout{})
 	case p.isWord("in") && (p.peekWord(1, "last") || p.peekWord(1, "this")),
 		p.isWord("this"), p.isWord("today"), p.isWord("since"), p.isWord("between"):
 		return p.parseTimePredicate().(ast.Window)
@@ -348,7 +349,7 @@ func (p *parser) parseValue() ast.Value {
 		p.next()
 		return &ast.StringLit{ValuePos: t.Pos, ValueEnd: t.End, Value: t.Text}
 	case token.Int, token.Float, token.Percent:
-		if p.isAgo() {
+		if _, unit := ast.ParseUnit(p.peek(1).Text); t.Kind == token.Int && unit && p.peek(1).Kind == token.Ident {
 			return p.parseTimeValue()
 		}
 		return p.parseNumber(true)

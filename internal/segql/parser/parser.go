@@ -259,7 +259,7 @@ func (p *parser) construct() string {
 			return "in segment"
 		}
 	case "did":
-		if next.Kind == token.String || p.peekWord(1, "page") || p.peekWord(1, "screen") || p.peekWord(1, "any") {
+		if next.Kind == token.String || p.peekWord(1, "page") || p.peekWord(1, "screen") || p.peekWord(1, "any") || p.peekWord(1, "record") {
 			return w
 		}
 	case "has":
