@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 
 	"gonum.org/v1/gonum/mathext"
 	"gonum.org/v1/gonum/optimize"
@@ -72,18 +73,90 @@ type weighted struct {
 	w float64
 }
 
-func compress(cs []Customer) []weighted {
+// group holds the distinct summaries sharing one x: the A1 + A2 part of the
+// log-likelihood and its gradient (the lgamma and digamma calls) depend on x
+// alone, so they are computed once per group.
+type group struct {
+	x       float64
+	w       float64
+	members []weighted
+}
+
+func compress(cs []Customer) []group {
 	idx := make(map[Customer]int, len(cs)/4+1)
-	var out []weighted
+	var distinct []weighted
 	for _, c := range cs {
 		if i, ok := idx[c]; ok {
-			out[i].w++
+			distinct[i].w++
 			continue
 		}
-		idx[c] = len(out)
-		out = append(out, weighted{c: c, w: 1})
+		idx[c] = len(distinct)
+		distinct = append(distinct, weighted{c: c, w: 1})
 	}
-	return out
+	sort.Slice(distinct, func(i, j int) bool { return distinct[i].c.X < distinct[j].c.X })
+	var gs []group
+	for _, d := range distinct {
+		if len(gs) == 0 || gs[len(gs)-1].x != d.c.X {
+			gs = append(gs, group{x: d.c.X})
+		}
+		g := &gs[len(gs)-1]
+		g.w += d.w
+		g.members = append(g.members, d)
+	}
+	return gs
+}
+
+// evalGroups returns the log-likelihood and, if grad is non-nil, stores its
+// gradient with respect to (r, alpha, a, b) in grad.
+func evalGroups(p Params, gs []group, grad []float64) float64 {
+	r, alpha, a, b := p.R, p.Alpha, p.A, p.B
+	la, lalpha := math.Log(a), math.Log(alpha)
+	lgr, lgab, lgb := lgamma(r), lgamma(a+b), lgamma(b)
+	var dgr, dgab, dgb float64
+	if grad != nil {
+		clear(grad)
+		dgr, dgab, dgb = mathext.Digamma(r), mathext.Digamma(a+b), mathext.Digamma(b)
+	}
+	var ll float64
+	for _, g := range gs {
+		x := g.x
+		a12 := lgamma(r+x) - lgr + r*lalpha + lgab + lgamma(b+x) - lgb - lgamma(a+b+x)
+		ll += g.w * a12
+		if grad != nil {
+			dabx := mathext.Digamma(a + b + x)
+			grad[0] += g.w * (mathext.Digamma(r+x) - dgr + lalpha)
+			grad[1] += g.w * r / alpha
+			grad[2] += g.w * (dgab - dabx)
+			grad[3] += g.w * (dgab + mathext.Digamma(b+x) - dgb - dabx)
+		}
+		if x == 0 {
+			for _, m := range g.members {
+				lT := math.Log(alpha + m.c.T)
+				ll += m.w * -(r + x) * lT
+				if grad != nil {
+					grad[0] -= m.w * lT
+					grad[1] -= m.w * (r + x) / (alpha + m.c.T)
+				}
+			}
+			continue
+		}
+		lb := math.Log(b + x - 1)
+		for _, m := range g.members {
+			lT, lTx := math.Log(alpha+m.c.T), math.Log(alpha+m.c.Tx)
+			a3 := -(r + x) * lT
+			a4 := la - lb - (r+x)*lTx
+			l := logSumExp(a3, a4)
+			ll += m.w * l
+			if grad != nil {
+				w3, w4 := m.w*math.Exp(a3-l), m.w*math.Exp(a4-l)
+				grad[0] -= w3*lT + w4*lTx
+				grad[1] -= w3*(r+x)/(alpha+m.c.T) + w4*(r+x)/(alpha+m.c.Tx)
+				grad[2] += w4 / a
+				grad[3] -= w4 / (b + x - 1)
+			}
+		}
+	}
+	return ll
 }
 
 // Fit estimates the BG/NBD parameters by maximum likelihood. The search runs
@@ -113,32 +186,23 @@ func Fit(cs []Customer, o Options) (Params, Result, error) {
 		if p.Validate() != nil {
 			return math.Inf(1)
 		}
-		var ll float64
-		for _, d := range data {
-			ll += d.w * customerLogLik(p, d.c)
-		}
+		ll := evalGroups(p, data, nil)
 		v := (-ll + o.Penalizer*(p.R*p.R+p.Alpha*p.Alpha+p.A*p.A+p.B*p.B)) / n
 		if math.IsNaN(v) {
 			return math.Inf(1)
 		}
 		return v
 	}
+	var d [4]float64
 	grad := func(g, theta []float64) {
 		p := fromLog(theta)
-		var dr, dal, da, db float64
-		for _, d := range data {
-			gr, gal, ga, gb := customerGrad(p, d.c)
-			dr += d.w * gr
-			dal += d.w * gal
-			da += d.w * ga
-			db += d.w * gb
-		}
+		evalGroups(p, data, d[:])
 		pen := 2 * o.Penalizer
 		// Chain rule for θ = log(param): d/dθ = param · d/dparam.
-		g[0] = -(dr - pen*p.R) * p.R / n
-		g[1] = -(dal - pen*p.Alpha) * p.Alpha / n
-		g[2] = -(da - pen*p.A) * p.A / n
-		g[3] = -(db - pen*p.B) * p.B / n
+		g[0] = -(d[0] - pen*p.R) * p.R / n
+		g[1] = -(d[1] - pen*p.Alpha) * p.Alpha / n
+		g[2] = -(d[2] - pen*p.A) * p.A / n
+		g[3] = -(d[3] - pen*p.B) * p.B / n
 	}
 	prob := optimize.Problem{Func: fn, Grad: grad}
 	x0 := toLog(o.Initial)
@@ -147,12 +211,14 @@ func Fit(cs []Customer, o Options) (Params, Result, error) {
 		GradientThreshold: o.GradientTolerance,
 		Converger:         &optimize.FunctionConverge{Absolute: 1e-14, Relative: 1e-14, Iterations: 50},
 	}
-	res, err := optimize.Minimize(prob, x0, settings, &optimize.BFGS{})
+	// BFGS's error is not the verdict: its status and the gradient at the
+	// point it stopped are.
+	res, _ := optimize.Minimize(prob, x0, settings, &optimize.BFGS{})
 	iters := 0
 	if res != nil {
 		iters = res.Stats.MajorIterations
 	}
-	if err != nil || res == nil || res.Status != optimize.GradientThreshold {
+	if res == nil || !(converged(res.Status) || flat(grad, res.X)) {
 		start := x0
 		if res != nil && !math.IsInf(res.F, 0) && !math.IsNaN(res.F) {
 			start = res.X
@@ -176,38 +242,30 @@ func Fit(cs []Customer, o Options) (Params, Result, error) {
 	return p, Result{LogLik: LogLik(p, cs), N: len(cs), Iterations: iters, Evaluations: evals}, nil
 }
 
+// converged reports whether BFGS stopped at an optimum rather than giving
+// up: a vanishing gradient, or a function value that stopped changing.
+func converged(s optimize.Status) bool {
+	return s == optimize.GradientThreshold || s == optimize.FunctionConvergence
+}
+
+// flat reports whether the gradient at theta is negligible. BFGS's line
+// search can fail at the optimum when the objective no longer changes in
+// floating point; that is success, not a reason to search on.
+func flat(grad func(g, theta []float64), theta []float64) bool {
+	g := make([]float64, len(theta))
+	grad(g, theta)
+	for _, v := range g {
+		if !(math.Abs(v) < 1e-6) {
+			return false
+		}
+	}
+	return true
+}
+
 func toLog(p Params) []float64 {
 	return []float64{math.Log(p.R), math.Log(p.Alpha), math.Log(p.A), math.Log(p.B)}
 }
 
 func fromLog(theta []float64) Params {
 	return Params{R: math.Exp(theta[0]), Alpha: math.Exp(theta[1]), A: math.Exp(theta[2]), B: math.Exp(theta[3])}
-}
-
-// customerGrad is the gradient of customerLogLik with respect to
-// (r, alpha, a, b). With L = log(exp(A3) + exp(A4)) the derivative of L is
-// the softmax-weighted mix of the derivatives of A3 and A4.
-func customerGrad(p Params, c Customer) (dr, dalpha, da, db float64) {
-	r, alpha, a, b := p.R, p.Alpha, p.A, p.B
-	x := c.X
-	dr = mathext.Digamma(r+x) - mathext.Digamma(r) + math.Log(alpha)
-	dalpha = r / alpha
-	dab := mathext.Digamma(a+b) - mathext.Digamma(a+b+x)
-	da = dab
-	db = dab + mathext.Digamma(b+x) - mathext.Digamma(b)
-
-	a3 := -(r + x) * math.Log(alpha+c.T)
-	d3r := -math.Log(alpha + c.T)
-	d3al := -(r + x) / (alpha + c.T)
-	if x == 0 {
-		return dr + d3r, dalpha + d3al, da, db
-	}
-	a4 := math.Log(a) - math.Log(b+x-1) - (r+x)*math.Log(alpha+c.Tx)
-	l := logSumExp(a3, a4)
-	w3, w4 := math.Exp(a3-l), math.Exp(a4-l)
-	dr += w3*d3r + w4*(-math.Log(alpha+c.Tx))
-	dalpha += w3*d3al + w4*(-(r+x)/(alpha+c.Tx))
-	da += w4 / a
-	db += w4 * (-1 / (b + x - 1))
-	return dr, dalpha, da, db
 }

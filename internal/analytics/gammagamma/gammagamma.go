@@ -170,7 +170,10 @@ func Fit(cs []Customer, o Options) (Params, Result, error) {
 		g[2] = -(dg - pen*p.Gamma) * p.Gamma / n
 	}
 	x0 := []float64{math.Log(o.Initial.P), math.Log(o.Initial.Q), math.Log(o.Initial.Gamma)}
-	res, err := optimize.Minimize(optimize.Problem{Func: fn, Grad: grad}, x0, &optimize.Settings{
+	// BFGS's error is not the verdict: its status and the gradient at the
+	// point it stopped are (its line search can fail at the optimum once
+	// the objective stops changing in floating point).
+	res, _ := optimize.Minimize(optimize.Problem{Func: fn, Grad: grad}, x0, &optimize.Settings{
 		MajorIterations:   o.MaxIterations,
 		GradientThreshold: 1e-10,
 		Converger:         &optimize.FunctionConverge{Absolute: 1e-14, Relative: 1e-14, Iterations: 50},
@@ -179,7 +182,7 @@ func Fit(cs []Customer, o Options) (Params, Result, error) {
 	if res != nil {
 		iters = res.Stats.MajorIterations
 	}
-	if err != nil || res == nil || res.Status != optimize.GradientThreshold {
+	if res == nil || !(res.Status == optimize.GradientThreshold || res.Status == optimize.FunctionConvergence || flat(grad, res.X)) {
 		start := x0
 		if res != nil && !math.IsInf(res.F, 0) && !math.IsNaN(res.F) {
 			start = res.X
@@ -201,6 +204,18 @@ func Fit(cs []Customer, o Options) (Params, Result, error) {
 		return Params{}, Result{}, fmt.Errorf("gammagamma: fit diverged (add a penalizer or more data): %w", err)
 	}
 	return p, Result{LogLik: LogLik(p, data), N: len(data), Iterations: iters}, nil
+}
+
+// flat reports whether the gradient at theta is negligible.
+func flat(grad func(g, theta []float64), theta []float64) bool {
+	g := make([]float64, len(theta))
+	grad(g, theta)
+	for _, v := range g {
+		if !(math.Abs(v) < 1e-6) {
+			return false
+		}
+	}
+	return true
 }
 
 // customerGrad is the gradient of customerLogLik with respect to (p, q, γ).
