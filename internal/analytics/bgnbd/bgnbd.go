@@ -182,13 +182,19 @@ func ConditionalExpected(p Params, t, x, tx, T float64) float64 {
 	if t <= 0 {
 		return 0
 	}
+	return math.Max(0, expectedIfAlive(p, t, x, T)*PAlive(p, x, tx, T))
+}
+
+// expectedIfAlive is the numerator of ConditionalExpected: the expected
+// purchases in (T, T+t] of a customer known to be alive at T. It does not
+// depend on t_x.
+func expectedIfAlive(p Params, t, x, T float64) float64 {
 	r, alpha, a, b := p.R, p.Alpha, p.A, p.B
 	z := t / (alpha + T + t)
 	oneMinusZ := (alpha + T) / (alpha + T + t)
 	f := Hyp2F1(a+b-1-r, a-1, a+b+x-1, z)
 	bracket := 1 - math.Pow(oneMinusZ, a-1)*f
-	e := (a + b + x - 1) / (a - 1) * bracket
-	return math.Max(0, e*PAlive(p, x, tx, T))
+	return (a + b + x - 1) / (a - 1) * bracket
 }
 
 // Hyp2F1 is the Gauss hypergeometric function 2F1(a, b; c; z) for real

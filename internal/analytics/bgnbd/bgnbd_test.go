@@ -402,3 +402,44 @@ func BenchmarkConditionalExpected(b *testing.B) {
 		bgnbd.ConditionalExpected(published, 13, 3, 20, 38)
 	}
 }
+
+func TestScorerMatchesDirect(t *testing.T) {
+	s := bgnbd.NewScorer(published)
+	for _, c := range []bgnbd.Customer{{0, 0, 38.86}, {2, 30.43, 38.86}, {2, 3, 38.86}, {1000, 10, 100}, {7, 20, 25}} {
+		for _, h := range []float64{0, 1, 13, 39} {
+			for range 2 { // second call is served from the cache
+				got, want := s.ConditionalExpected(h, c.X, c.Tx, c.T), bgnbd.ConditionalExpected(published, h, c.X, c.Tx, c.T)
+				if got != want {
+					t.Errorf("Scorer.ConditionalExpected(%g, %+v) = %g, direct %g", h, c, got, want)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkScore1M scores 1M customers (whole days, ages up to two years)
+// for 90-day expected purchases and P(alive) through a Scorer.
+func BenchmarkScore1M(b *testing.B) {
+	cs := make([]bgnbd.Customer, 1_000_000)
+	for i := range cs {
+		T := float64(30 + i*7919%700)
+		x := float64(i * 31 % 25)
+		tx := 0.0
+		if x > 0 {
+			tx = float64(int(T) * (i % 97) / 97)
+		}
+		cs[i] = bgnbd.Customer{X: x, Tx: tx, T: T}
+	}
+	p := bgnbd.Params{R: 0.25, Alpha: 30, A: 0.8, B: 2.4}
+	b.ReportAllocs()
+	for b.Loop() {
+		s := bgnbd.NewScorer(p)
+		var sum float64
+		for _, c := range cs {
+			sum += s.ConditionalExpected(90, c.X, c.Tx, c.T) + s.PAlive(c.X, c.Tx, c.T)
+		}
+		if math.IsNaN(sum) {
+			b.Fatal("NaN")
+		}
+	}
+}

@@ -64,21 +64,34 @@ func (o *CLVOptions) Validate() error {
 // expected spend. Purchases are discounted to the end of the period in
 // which they are expected.
 func CLV(bg bgnbd.Params, gg Params, h History, o CLVOptions) (float64, error) {
-	if err := o.Validate(); err != nil {
+	if err := bg.Validate(); err != nil {
 		return 0, err
 	}
-	if err := bg.Validate(); err != nil {
+	return clv(func(t float64) float64 { return bgnbd.ConditionalExpected(bg, t, h.X, h.Tx, h.T) }, gg, h, o)
+}
+
+// CLVScored is CLV with the purchase forecast taken from a bgnbd.Scorer,
+// which memoises it across customers; use it to score a whole base.
+func CLVScored(s *bgnbd.Scorer, gg Params, h History, o CLVOptions) (float64, error) {
+	if err := s.Params().Validate(); err != nil {
+		return 0, err
+	}
+	return clv(func(t float64) float64 { return s.ConditionalExpected(t, h.X, h.Tx, h.T) }, gg, h, o)
+}
+
+func clv(expected func(t float64) float64, gg Params, h History, o CLVOptions) (float64, error) {
+	if err := o.Validate(); err != nil {
 		return 0, err
 	}
 	if err := gg.Validate(); err != nil {
 		return 0, err
 	}
 	spend := ConditionalExpectedSpend(gg, h.X, h.Zbar)
-	var clv, prev float64
+	var v, prev float64
 	for i := 1; i <= o.Periods; i++ {
-		cum := bgnbd.ConditionalExpected(bg, float64(i)*o.PeriodLength, h.X, h.Tx, h.T)
-		clv += spend * (cum - prev) / math.Pow(1+o.DiscountRate, float64(i))
+		cum := expected(float64(i) * o.PeriodLength)
+		v += spend * (cum - prev) / math.Pow(1+o.DiscountRate, float64(i))
 		prev = cum
 	}
-	return clv, nil
+	return v, nil
 }

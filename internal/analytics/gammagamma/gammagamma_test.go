@@ -211,6 +211,15 @@ func TestCLV(t *testing.T) {
 	if err != nil || dead > 1e-6 {
 		t.Errorf("CLV of a dead customer = %g, %v; want ~0", dead, err)
 	}
+	scorer := bgnbd.NewScorer(bg)
+	for _, c := range cases {
+		o := gammagamma.CLVOptions{Periods: c.periods, PeriodLength: weeksPerMonth, DiscountRate: c.rate}
+		direct, _ := gammagamma.CLV(bg, published, h, o)
+		scored, err := gammagamma.CLVScored(scorer, published, h, o)
+		if err != nil || scored != direct {
+			t.Errorf("CLVScored = %g, %v; CLV = %g", scored, err, direct)
+		}
+	}
 	if _, err := gammagamma.CLV(bg, published, h, gammagamma.CLVOptions{DiscountRate: -0.1}); err == nil {
 		t.Error("negative discount rate accepted")
 	}
