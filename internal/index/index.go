@@ -118,10 +118,10 @@ func (ix *Index) AddEvents(es []Event) {
 		key := tableKey(e)
 		if last == nil || last.Key != key {
 			last = ix.table(key)
+			ix.dirty[last] = struct{}{}
 		}
 		ix.live.Add(e.Profile)
 		last.add(e, e.Time.UnixNano())
-		ix.dirty[last] = struct{}{}
 		ix.events++
 	}
 }

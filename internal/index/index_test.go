@@ -1,0 +1,198 @@
+package index
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		in   any
+		want ValueKind
+	}{
+		{"VN", Text},
+		{"2025-01-01T00:00:00Z", Time},
+		{"2025-01-01T00:00:00.123+07:00", Time},
+		{"2025-01-01", Time},
+		{"2025-13-01", Text},
+		{"2025-01-01 00:00", Text},
+		{3.5, Number},
+		{true, Bool},
+		{nil, None},
+		{map[string]any{"lat": 10.7, "lon": 106.7}, Geo},
+		{map[string]any{"lat": 10.7, "lng": 106.7}, Geo},
+		{[]any{10.7, 106.7}, Geo},
+		{[]any{100.0, 106.7}, List},
+		{[]any{"a"}, List},
+		{map[string]any{"a": 1.0}, Object},
+	} {
+		if got := Classify(tc.in).Kind; got != tc.want {
+			t.Errorf("Classify(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestTraits(t *testing.T) {
+	ix := New()
+	ix.LoadProfile(Profile{ID: 1, Traits: map[string]any{"country": "VN", "age": 30.0, "plan": "pro"}})
+	ix.LoadProfile(Profile{ID: 2, Traits: map[string]any{"country": "VN", "age": "thirty"}})
+	ix.SetTraits(1, map[string]any{"country": "TH", "plan": nil})
+	s := ix.Acquire()
+	defer s.Release()
+	c := s.Trait("country")
+	if got := c.ByCode[c.Code("VN")].ToArray(); !slices.Equal(got, []uint32{2}) {
+		t.Fatalf("VN holders %v", got)
+	}
+	if got := c.ByCode[c.Code("TH")].ToArray(); !slices.Equal(got, []uint32{1}) {
+		t.Fatalf("TH holders %v", got)
+	}
+	if s.Trait("plan").Present.Contains(1) {
+		t.Fatal("nil did not remove plan")
+	}
+	age := s.Trait("age")
+	if !age.NumPresent.Contains(1) || age.Num(1) != 30 || age.Get(2).Str != "thirty" {
+		t.Fatalf("age: %v %v", age.Get(1), age.Get(2))
+	}
+	if got := s.Live().ToArray(); !slices.Equal(got, []uint32{1, 2}) {
+		t.Fatalf("live %v", got)
+	}
+}
+
+// TestEventsSortedOnRead adds events out of order and reads them time-ordered with their
+// properties moved along.
+func TestEventsSortedOnRead(t *testing.T) {
+	ix := New()
+	for _, i := range []int{3, 1, 2, 0} {
+		ix.AddEvent(Event{Profile: uint32(i), Name: "A", Time: t0.Add(time.Duration(i) * time.Hour),
+			Props: map[string]any{"n": float64(i), "s": fmt.Sprint("v", i)}})
+	}
+	ix.AddEvent(Event{Profile: 9, Kind: Page, Name: "Home", Time: t0})
+	s := ix.Acquire()
+	defer s.Release()
+	tb := s.Table(TableKey{Kind: Track, Name: "A"})
+	if !slices.Equal(tb.Prof, []uint32{0, 1, 2, 3}) {
+		t.Fatalf("profiles %v", tb.Prof)
+	}
+	n, str := tb.Columns["n"], tb.Columns["s"]
+	for r := 0; r < 4; r++ {
+		if n.Nums[r] != float64(r) || str.Values[str.Codes[r]] != fmt.Sprint("v", r) {
+			t.Fatalf("row %d: %v %v", r, n.Get(r), str.Get(r))
+		}
+	}
+	if lo, hi := tb.Lower(t0.Add(time.Hour).UnixNano()), tb.Upper(t0.Add(2*time.Hour).UnixNano()); lo != 1 || hi != 3 {
+		t.Fatalf("window rows [%d, %d)", lo, hi)
+	}
+	pg := s.Table(TableKey{Kind: Page})
+	if pg == nil || pg.Columns["name"].Get(0).Str != "Home" {
+		t.Fatal("page name not kept as property")
+	}
+}
+
+func TestMergeEraseRecords(t *testing.T) {
+	ix := New()
+	ix.LoadProfile(Profile{ID: 1, Traits: map[string]any{"a": "x"}})
+	ix.LoadProfile(Profile{ID: 2, Traits: map[string]any{"a": "y", "b": 1.0}})
+	ix.AddEvent(Event{Profile: 2, Name: "E", Time: t0})
+	ix.AddEvent(Event{Profile: 1, Name: "E", Time: t0.Add(time.Hour)})
+	ix.UpsertRecord(Record{Type: "tickets", ID: "t1", Profile: 2, Attrs: map[string]any{"s": "open"}})
+	ix.UpsertRecord(Record{Type: "tickets", ID: "t2", Profile: 3})
+	ix.Merge(2, 1)
+	s := ix.Acquire()
+	if got := s.Live().ToArray(); !slices.Equal(got, []uint32{1, 3}) {
+		t.Fatalf("live after merge %v", got)
+	}
+	if s.Trait("a").Get(1).Str != "x" || s.Trait("b").Num(1) != 1 || s.Trait("b").Present.Contains(2) {
+		t.Fatal("traits after merge: into's values win, from's fill gaps")
+	}
+	if tb := s.Table(TableKey{Name: "E"}); !slices.Equal(tb.Prof, []uint32{1, 1}) {
+		t.Fatalf("events after merge %v", tb.Prof)
+	}
+	if rt := s.Records("tickets"); rt.Prof[0] != 1 {
+		t.Fatalf("record after merge %v", rt.Prof)
+	}
+	s.Release()
+	ix.Erase(1)
+	if !ix.DeleteRecord("tickets", "t2") || ix.DeleteRecord("tickets", "t2") {
+		t.Fatal("delete record")
+	}
+	s = ix.Acquire()
+	defer s.Release()
+	if s.Table(TableKey{Name: "E"}).Len() != 0 || s.Records("tickets").Len() != 0 || s.Live().Contains(1) || s.Trait("a").Present.Contains(1) {
+		t.Fatal("erase left data behind")
+	}
+}
+
+func TestSchema(t *testing.T) {
+	ix := New()
+	ix.LoadProfile(Profile{ID: 1, Traits: map[string]any{"country": "VN", "signup_at": "2025-01-01T00:00:00Z"}})
+	ix.LoadProfile(Profile{ID: 2, Traits: map[string]any{"country": 5.0}})
+	ix.AddEvent(Event{Profile: 1, Name: "Order Completed", Time: t0, Props: map[string]any{"revenue": 10.0}})
+	ix.UpsertRecord(Record{Type: "accounts", ID: "a", Profile: 1, Attrs: map[string]any{"balance": 3.0}})
+	s := ix.Schema()
+	if s.Profiles != 2 || len(s.Traits) != 2 || s.Traits[0].Name != "country" || s.Traits[0].Count != 2 || len(s.Traits[0].Kinds) != 2 {
+		t.Fatalf("traits %+v", s.Traits)
+	}
+	if s.Traits[1].Kinds[0].Kind != Time {
+		t.Fatalf("signup_at kind %v", s.Traits[1].Kinds)
+	}
+	if len(s.Events) != 1 || s.Events[0].Name != "Order Completed" || s.Events[0].Properties[0].Kinds[0].Kind != Number {
+		t.Fatalf("events %+v", s.Events)
+	}
+	if len(s.Records) != 1 || s.Records[0].Attributes[0].Name != "balance" {
+		t.Fatalf("records %+v", s.Records)
+	}
+}
+
+// retail makes n events over profiles with a realistic property mix.
+func retail(n, profiles int) []Event {
+	r := rand.New(rand.NewPCG(1, 2))
+	names := []string{"Page Viewed", "Product Viewed", "Product Added", "Order Completed"}
+	cats := []string{"shoes", "hats", "bags", "shirts", "socks"}
+	es := make([]Event, n)
+	for i := range es {
+		es[i] = Event{Profile: uint32(r.IntN(profiles)), Name: names[r.IntN(len(names))], Time: t0.Add(time.Duration(i) * time.Second),
+			Props: map[string]any{"category": cats[r.IntN(len(cats))], "price": float64(r.IntN(200))}}
+	}
+	return es
+}
+
+// BenchmarkBuild measures the rebuild path: events per second and bytes held per event.
+func BenchmarkBuild(b *testing.B) {
+	const n = 1_000_000
+	es := retail(n, 100_000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ix := New()
+		for j := 0; j < n; j += 10_000 {
+			ix.AddEvents(es[j : j+10_000])
+		}
+		ix.Acquire().Release()
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+func BenchmarkMemoryPerEvent(b *testing.B) {
+	const n = 1_000_000
+	es := retail(n, 100_000)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		ix := New()
+		ix.AddEvents(es)
+		ix.Optimize()
+		ix.Acquire().Release()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "bytes/event")
+		runtime.KeepAlive(ix)
+	}
+}
