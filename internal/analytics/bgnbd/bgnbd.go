@@ -157,8 +157,8 @@ func logistic(v float64) float64 {
 //
 //	E[X(t)] = (a+b−1)/(a−1) · [1 − (α/(α+t))^r · 2F1(r, b; a+b−1; t/(α+t))]
 //
-// evaluated through Euler's transformation (see ConditionalExpected). It is
-// defined for a ≠ 1.
+// evaluated through Euler's transformation (see ConditionalExpected). At
+// a = 1, where the formula is 0/0, the limit is approximated from both sides.
 func Expected(p Params, t float64) float64 {
 	if t <= 0 {
 		return 0
@@ -189,6 +189,13 @@ func ConditionalExpected(p Params, t, x, tx, T float64) float64 {
 // purchases in (T, T+t] of a customer known to be alive at T. It does not
 // depend on t_x.
 func expectedIfAlive(p Params, t, x, T float64) float64 {
+	if math.Abs(p.A-1) < 1e-7 {
+		// The formula is 0/0 at a = 1 but continuous in a: take the mean of
+		// the two sides.
+		lo, hi := p, p
+		lo.A, hi.A = 1-1e-6, 1+1e-6
+		return (expectedIfAlive(lo, t, x, T) + expectedIfAlive(hi, t, x, T)) / 2
+	}
 	r, alpha, a, b := p.R, p.Alpha, p.A, p.B
 	z := t / (alpha + T + t)
 	oneMinusZ := (alpha + T) / (alpha + T + t)

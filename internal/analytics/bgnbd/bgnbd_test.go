@@ -443,3 +443,13 @@ func BenchmarkScore1M(b *testing.B) {
 		}
 	}
 }
+
+func TestExpectedContinuousAtAEqualsOne(t *testing.T) {
+	at := func(a float64) float64 {
+		return bgnbd.ConditionalExpected(bgnbd.Params{R: 0.3, Alpha: 5, A: a, B: 2.5}, 20, 3, 15, 30)
+	}
+	one, below, above := at(1), at(1-1e-3), at(1+1e-3)
+	if math.IsNaN(one) || math.IsInf(one, 0) || math.Abs(one-(below+above)/2) > 1e-3 {
+		t.Errorf("E at a=1 is %g; neighbours %g and %g", one, below, above)
+	}
+}
