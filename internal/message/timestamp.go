@@ -159,3 +159,13 @@ func daysIn(year, month int) int {
 	}
 	return 31
 }
+
+// ParseTime parses the ISO-8601 forms the decoder accepts (see parseTime) and returns UTC.
+// Importers use it so a CSV timestamp means what it would mean in a message.
+func ParseTime(s string) (time.Time, error) {
+	t, err := parseTime(s)
+	if err != nil {
+		return time.Time{}, errBadTime
+	}
+	return t, nil
+}
