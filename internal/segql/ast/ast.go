@@ -201,22 +201,39 @@ type Duration struct {
 func (d Duration) Pos() token.Pos { return d.NPos }
 func (d Duration) End() token.Pos { return d.UnitEnd }
 
-// Subtract returns t minus the duration, in calendar terms for months and
-// years (t.AddDate), exactly otherwise.
+// Subtract returns t minus the duration. Months and years are calendar
+// units that keep the day of the month, clamped to the last day of a
+// shorter month: 31 March − 1 month = 29 February 2024 (not 2 March, as
+// time.AddDate would give). The other units are exact.
 func (d Duration) Subtract(t time.Time) time.Time { return d.add(t, -d.N) }
 
-// Add returns t plus the duration.
+// Add returns t plus the duration, with the same calendar rules.
 func (d Duration) Add(t time.Time) time.Time { return d.add(t, d.N) }
 
 func (d Duration) add(t time.Time, n int64) time.Time {
 	switch d.Unit {
 	case Months:
-		return t.AddDate(0, int(n), 0)
+		return addMonths(t, n)
 	case Years:
-		return t.AddDate(int(n), 0, 0)
+		return addMonths(t, 12*n)
 	}
 	f, _ := d.Unit.Fixed()
 	return t.Add(time.Duration(n) * f)
+}
+
+// addMonths moves t by n calendar months in t's location, clamping the day.
+func addMonths(t time.Time, n int64) time.Time {
+	y, m, day := t.Date()
+	total := int64(y)*12 + int64(m-1) + n
+	ny, nm := int(total/12), time.Month(total%12+1)
+	if total < 0 && total%12 != 0 {
+		ny, nm = int(total/12)-1, time.Month(total%12+13)
+	}
+	if last := time.Date(ny, nm+1, 0, 0, 0, 0, 0, t.Location()).Day(); day > last {
+		day = last
+	}
+	hh, mm, ss := t.Clock()
+	return time.Date(ny, nm, day, hh, mm, ss, t.Nanosecond(), t.Location())
 }
 
 // ---- boolean structure ----

@@ -78,7 +78,7 @@ func TestDecodeErrors(t *testing.T) {
 	f(`{"count":{"event":"X"},"op":">","value":"3"}`, `$.value: expected a number, found a string`)
 	f(`{"trait":"a","op":"=","value":[1]}`, `$.value: expected a value, found an array`)
 	f(`{"trait":"t","time":{"before":"yesterday"}}`, `$.time.before: invalid time "yesterday" (want YYYY-MM-DD, RFC 3339 or now)`)
-	f(`{"trait":"a` + "`" + `b","op":"exists"}`, "$.trait: a name cannot contain a backquote or a newline")
+	f(`{"trait":"a`+"`"+`b","op":"exists"}`, "$.trait: a name cannot contain a backquote or a newline")
 	f(`{"sequence":{"steps":[{"not":true,"event":"A"},{"event":"B"}],"within":{"n":1,"unit":"days"}}}`, `$.sequence.steps[0].not: only the last step of a sequence can be negated`)
 	f(`{"sequence":{"steps":[{"event":"A"},{"not":true,"event":"B"}]}}`, `$.sequence: a negated step needs within`)
 	f(`{"sample":10} {}`, `$: unexpected data after the JSON value`)
