@@ -68,9 +68,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "\nsize %s: %d customers, %d events; evaluation time %s; median of %d runs\n\n",
 		*size, data.Customers, sd.events, at.Format(time.RFC3339), *runs)
 	rep.Print(out, segs)
-	fmt.Fprintf(out, "\nsegd index: %.1f bytes/event (Go heap held by the index incl. traits, records and property payloads: %.0f MB), build %.2f M events/s (%s)\n",
-		float64(sd.heapBytes)/float64(max(sd.events, 1)), float64(sd.heapBytes)/(1<<20),
-		float64(sd.events)/sd.buildTime.Seconds()/1e6, sd.buildTime.Round(time.Millisecond))
+	fmt.Fprintf(out, "\nsegd index: %.1f bytes/event (Go heap held by the index incl. traits, records and property payloads: %.0f MB)\n",
+		float64(sd.heapBytes)/float64(max(sd.events, 1)), float64(sd.heapBytes)/(1<<20))
+	fmt.Fprintf(out, "segd build: events %.2f M events/s (%s in AddEvents + first sort); profiles %s; records %s\n",
+		float64(sd.events)/sd.buildTime.Seconds()/1e6, sd.buildTime.Round(time.Millisecond),
+		sd.profileTime.Round(time.Millisecond), sd.recordTime.Round(time.Millisecond))
 	if len(rep.Mismatches) > 0 {
 		for _, m := range rep.Mismatches {
 			fmt.Fprintln(out, "MISMATCH", m)
