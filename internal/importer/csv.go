@@ -34,6 +34,7 @@ type table struct {
 	idType []string // per column: identifier type, or ""
 	tsCol  int      // the "timestamp" column, or -1
 	keyCol int      // the record "id" column, or -1
+	line   int      // the line the last row started on
 }
 
 func openTable(r io.Reader, opts Options, what string, needID bool) (*table, error) {
@@ -111,11 +112,13 @@ func (t *table) next() (row, error) {
 	case errors.Is(err, io.EOF):
 		return row{}, io.EOF
 	case errors.As(err, &pe) && !errors.Is(pe.Err, csv.ErrFieldCount):
+		t.line = pe.StartLine
 		return row{line: pe.StartLine, bad: "malformed CSV: " + pe.Err.Error()}, nil
 	case err != nil:
 		return row{}, err
 	}
 	line, _ := t.cr.FieldPos(0)
+	t.line = line
 	if len(rec) != len(t.header) {
 		return row{line: line, bad: fmt.Sprintf("wrong number of columns: %d, the header has %d", len(rec), len(t.header))}, nil
 	}
@@ -231,7 +234,7 @@ func Profiles(ctx context.Context, r io.Reader, sink Sink, opts Options) (Report
 			break
 		}
 		if err != nil {
-			return rep.rep, fmt.Errorf("import profiles: reading after line %d: %w", rep.rep.Lines+1, err)
+			return rep.rep, fmt.Errorf("import profiles: reading after line %d: %w", t.line, err)
 		}
 		if rw.bad != "" {
 			rep.bad(rw.line, rw.bad)
@@ -385,7 +388,7 @@ func Records(ctx context.Context, r io.Reader, typ string, sink RecordSink, opts
 			break
 		}
 		if err != nil {
-			return rep.rep, fmt.Errorf("import records: reading after line %d: %w", rep.rep.Lines+1, err)
+			return rep.rep, fmt.Errorf("import records: reading after line %d: %w", t.line, err)
 		}
 		if rw.bad != "" {
 			rep.bad(rw.line, rw.bad)
