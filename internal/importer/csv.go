@@ -226,7 +226,6 @@ func Profiles(ctx context.Context, r io.Reader, sink Sink, opts Options) (Report
 	received := opts.Now()
 	for {
 		if ctx.Err() != nil {
-			rep.rep, _ = rep.finish()
 			return rep.rep, canceled(ctx, "importing profiles")
 		}
 		rw, err := t.next()
@@ -380,7 +379,6 @@ func Records(ctx context.Context, r io.Reader, typ string, sink RecordSink, opts
 	}
 	for {
 		if ctx.Err() != nil {
-			rep.rep, _ = rep.finish()
 			return rep.rep, canceled(ctx, "importing records")
 		}
 		rw, err := t.next()

@@ -1,6 +1,7 @@
 package message
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -142,45 +143,24 @@ func (p *valueParser) object(hint int) (map[string]any, error) {
 // UTF-8 are handled exactly as it handles them.
 func (p *valueParser) str() (string, error) {
 	start := p.i
-	p.i++ // opening quote
-	plain := true
-	for {
-		c := p.data[p.i]
-		if c == '"' {
-			break
+	q := bytes.IndexByte(p.data[start+1:], '"')
+	seg := p.data[start+1 : start+1+q]
+	if bytes.IndexByte(seg, '\\') < 0 {
+		p.i = start + 1 + q + 1
+		if utf8.Valid(seg) {
+			if p.src != "" {
+				return p.src[start+1 : start+1+q], nil
+			}
+			return string(seg), nil
 		}
-		if c == '\\' {
-			plain = false
-			p.i += 2
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			plain = false
-		}
-		p.i++
-	}
-	p.i++ // closing quote
-	raw := p.data[start:p.i]
-	if plain || !hasEscape(raw) && utf8.Valid(raw) {
-		if p.src != "" {
-			return p.src[start+1 : p.i-1], nil
-		}
-		return string(raw[1 : len(raw)-1]), nil
+	} else {
+		p.i = skipString(p.data, start)
 	}
 	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	if err := json.Unmarshal(p.data[start:p.i], &s); err != nil {
 		return "", err
 	}
 	return s, nil
-}
-
-func hasEscape(b []byte) bool {
-	for _, c := range b {
-		if c == '\\' {
-			return true
-		}
-	}
-	return false
 }
 
 // skipValid returns the index just past the JSON value starting at data[i] (after optional
@@ -225,14 +205,12 @@ func skipValid(data []byte, i int) int {
 func skipString(data []byte, i int) int {
 	i++
 	for {
-		switch data[i] {
-		case '"':
-			return i + 1
-		case '\\':
-			i += 2
-		default:
-			i++
+		q := bytes.IndexByte(data[i:], '"')
+		b := bytes.IndexByte(data[i:i+q], '\\')
+		if b < 0 {
+			return i + q + 1
 		}
+		i += b + 2 // past the escape; an escaped quote is skipped here
 	}
 }
 
