@@ -312,3 +312,42 @@ func (p *Pipeline) Erase(ctx context.Context, ws uint32, pid uint32, suppress bo
 		return a.erase(tx, ws, pid, suppress)
 	}})
 }
+
+// TraitUpdate sets computed traits of one profile (nil value removes the trait).
+type TraitUpdate struct {
+	Profile uint32
+	Traits  map[string]any
+}
+
+// SetTraits writes computed traits (analytics) durably, as of time at. Profiles that no
+// longer exist (merged away or erased) are skipped and reported as 0 in the result.
+func (p *Pipeline) SetTraits(ctx context.Context, ws uint32, at time.Time, updates []TraitUpdate) ([]uint32, error) {
+	done := make([]uint32, len(updates))
+	err := p.submit(ctx, &request{ws: ws, n: len(updates), apply: func(tx *store.Txn, a *applier) error {
+		for i, u := range updates {
+			pr, err := tx.Profile(ws, u.Profile)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if pr.MergedInto != 0 {
+				continue
+			}
+			changed := setTraits(pr, u.Traits, at)
+			for k, v := range u.Traits {
+				if v == nil {
+					delete(pr.Traits, k)
+				}
+			}
+			tx.MarkDirty(ws, pr)
+			if len(changed) > 0 {
+				a.changes = append(a.changes, Change{WS: ws, Kind: TraitsSet, Profile: pr.ID, Traits: changed})
+			}
+			done[i] = pr.ID
+		}
+		return nil
+	}})
+	return done, err
+}
