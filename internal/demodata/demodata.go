@@ -31,6 +31,10 @@ type Options struct {
 	Start, End time.Time
 	// Activity scales how often customers come back (sessions per day). Default 1.
 	Activity float64
+	// Workers is the number of goroutines generating customers; 0 or 1 generates on the
+	// calling goroutine. The data and the order of the callbacks do not depend on it: the
+	// sink is always called from the calling goroutine, customers in index order.
+	Workers int
 }
 
 // Demo is about 2,000 customers over the 6 months before end: what `segd demo` loads.
@@ -83,6 +87,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("%w: range %s longer than 20 years", ErrInvalidOptions, o.End.Sub(o.Start))
 	case o.Activity < 0 || o.Activity > 100:
 		return fmt.Errorf("%w: activity %g outside (0, 100]", ErrInvalidOptions, o.Activity)
+	case o.Workers < 0 || o.Workers > 256:
+		return fmt.Errorf("%w: workers %d outside [0, 256]", ErrInvalidOptions, o.Workers)
 	}
 	return nil
 }
@@ -279,6 +285,9 @@ func Generate(ctx context.Context, opts Options, sink Sink) error {
 	opts = opts.WithDefaults()
 	if err := opts.Validate(); err != nil {
 		return err
+	}
+	if opts.Workers > 1 {
+		return generateParallel(ctx, opts, sink)
 	}
 	g := newGenerator(opts)
 	for i := 0; i < opts.Customers; i++ {

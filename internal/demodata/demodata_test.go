@@ -63,6 +63,14 @@ func TestDeterministic(t *testing.T) {
 	if hashRun(t, o2) == a {
 		t.Fatal("a different seed gave the same data")
 	}
+	// Parallel generation delivers exactly the sequential data, in the same order.
+	for _, w := range []int{2, 3, 8} {
+		op := o
+		op.Workers = w
+		if got := hashRun(t, op); got != a {
+			t.Errorf("%d workers gave different data: %x vs %x", w, got, a)
+		}
+	}
 	o3 := o
 	o3.End = o.End.Add(-time.Hour)
 	if hashRun(t, o3) == a {
@@ -110,6 +118,7 @@ func TestOptionsValidate(t *testing.T) {
 	f("start equals end", func(o *Options) { o.Start = o.End }, true)
 	f("too long", func(o *Options) { o.Start = o.End.AddDate(-30, 0, 0) }, true)
 	f("negative activity", func(o *Options) { o.Activity = -1 }, true)
+	f("negative workers", func(o *Options) { o.Workers = -1 }, true)
 	if err := Generate(context.Background(), Options{Customers: -5}, Sink{}); !errors.Is(err, ErrInvalidOptions) {
 		t.Errorf("Generate with bad options: %v", err)
 	}
@@ -118,8 +127,26 @@ func TestOptionsValidate(t *testing.T) {
 func TestCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := Generate(ctx, Small(testEnd), Sink{}); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Generate on a cancelled context = %v", err)
+	for _, w := range []int{1, 4} {
+		o := Small(testEnd)
+		o.Workers = w
+		if err := Generate(ctx, o, Sink{}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Generate with %d workers on a cancelled context = %v", w, err)
+		}
+	}
+	// A sink error stops a parallel run and is returned as is.
+	stop := errors.New("stop")
+	o := Small(testEnd)
+	o.Workers = 3
+	n := 0
+	err := Generate(context.Background(), o, Sink{Event: func(*EventRow) error {
+		if n++; n == 5000 {
+			return stop
+		}
+		return nil
+	}})
+	if !errors.Is(err, stop) || n != 5000 {
+		t.Fatalf("Generate after a sink error = %v after %d rows", err, n)
 	}
 }
 
