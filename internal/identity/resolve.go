@@ -60,6 +60,24 @@ func (r Rules) Extract(m *message.Message) (ids []ID, previous string) {
 		if s, ok := traits["phone"].(string); ok {
 			add(Phone, s)
 		}
+		// context.externalIds: [{"id": "...", "type": "customer_id", ...}] (Segment's form;
+		// the CSV importer uses it for --id-column mappings to external types)
+		if list, ok := m.Context["externalIds"].([]any); ok {
+			for _, x := range list {
+				o, _ := x.(map[string]any)
+				typ, _ := o["type"].(string)
+				var val string
+				switch v := o["id"].(type) {
+				case string:
+					val = v
+				case float64:
+					val = fmt.Sprint(v)
+				}
+				if typ != "" && val != "" {
+					add(typ, val)
+				}
+			}
+		}
 		for _, ext := range r.External {
 			switch v := traits[ext].(type) {
 			case string:

@@ -236,3 +236,20 @@ func TestConcurrentAppendsGroupCommit(t *testing.T) {
 		t.Fatalf("%d events, want %d", n, 8*50*10)
 	}
 }
+
+func TestExternalIDsLinkProfiles(t *testing.T) {
+	f := newFixture(t)
+	ctx := map[string]any{"externalIds": []any{map[string]any{"id": "C-77", "type": "customer_id", "collection": "users"}}}
+	m1 := message.Message{Type: message.Identify, MessageID: "x1", AnonymousID: "a1", Context: ctx, Timestamp: t0, ReceivedAt: t0}
+	m2 := message.Message{Type: message.Identify, MessageID: "x2", AnonymousID: "a2", Context: ctx, Timestamp: t0, ReceivedAt: t0}
+	out, err := f.p.Append(context.Background(), f.ws, []message.Message{m1, m2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Profile != out[1].Profile {
+		t.Fatalf("shared external id did not link: %v", out)
+	}
+	if f.profileOf("customer_id", "C-77").ID != out[0].Profile {
+		t.Fatal("external id not stored")
+	}
+}
