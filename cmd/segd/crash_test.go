@@ -100,7 +100,9 @@ func TestKillNineLosesNoAcknowledgedMessage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the segd binary")
 	}
+	t0 := time.Now()
 	bin := segdBinary(t)
+	t.Logf("built in %s", time.Since(t0))
 	dir := t.TempDir()
 	p := startProc(t, bin, dir)
 
@@ -161,8 +163,10 @@ func TestKillNineLosesNoAcknowledgedMessage(t *testing.T) {
 		t.Fatalf("only %d messages acknowledged before the kill; load too light to test anything", len(acked))
 	}
 
+	t.Logf("killed after %s", time.Since(t0))
 	p = startProc(t, bin, dir)
 	defer p.kill()
+	t.Logf("restarted after %s", time.Since(t0))
 	counts := map[string]int{}
 	for u := 0; u < users; u++ {
 		var prof profileAnswer
