@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"time"
 
@@ -49,6 +50,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The peers' loads overlap generation with loading; segd's load generates sequentially
+	// (see segdEngine.Load).
+	data.Workers = runtime.GOMAXPROCS(0)
 	segs := Segments
 	if *only != "" {
 		segs = nil
