@@ -82,7 +82,7 @@ var ComputedTraits = map[string]Kind{
 	"rfm_f":                    Number,
 	"rfm_m":                    Number,
 	"rfm_score":                Text, // "545"
-	"rfm_group":                Text, // "Champions"
+	"rfm_segment":              Text, // "Champions"
 	"churn_probability":        Number,
 	"p_alive":                  Number,
 	"clv_12m":                  Number,
@@ -94,6 +94,7 @@ var ComputedTraits = map[string]Kind{
 	"avg_discount_pct":         Number,
 	"price_sensitivity":        Text,
 	"next_best_category":       Text,
+	"customer_cluster":         Text, // "3": the segment-suggestion cluster
 }
 
 // WithComputed returns a copy of s whose traits include ComputedTraits
