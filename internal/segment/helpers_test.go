@@ -27,7 +27,7 @@ type world struct {
 	now time.Time
 }
 
-func (w *world) Index(uint32) *index.Index        { return w.ix }
+func (w *world) Index(uint32) *index.Index      { return w.ix }
 func (w *world) Location(uint32) *time.Location { return time.UTC }
 
 func newWorld(t testing.TB, now time.Time) *world {
