@@ -1,0 +1,201 @@
+package live
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/segd/segd/internal/segment"
+	"github.com/segd/segd/internal/segql/ast"
+	"github.com/segd/segd/internal/segql/parser"
+	"github.com/segd/segd/internal/segql/printer"
+)
+
+// compiled is a segment ready for per-profile evaluation: its tree and what it depends on,
+// found by walking the tree.
+type compiled struct {
+	seg  segment.Segment
+	tree ast.Expr
+
+	events   map[string]bool // track event names
+	page     bool            // any page call (named or not) may matter
+	screen   bool
+	anyEvent bool
+	traits   map[string]bool
+	records  map[string]bool
+	segments map[string]bool // names used with "in segment"
+
+	// Time: what can make membership change with no new data.
+	timeDep bool
+	durs    []ast.Duration // window lengths, "N ago", sequence "within"
+	periods []ast.Period   // "this week" ...
+	anniv   bool           // anniversary conditions (day boundaries)
+	lits    []time.Time    // absolute time literals
+
+	order int // position in the workspace's dependency order
+}
+
+func compile(seg segment.Segment) (*compiled, error) {
+	x, err := parser.ParseExpr(seg.Query)
+	if err != nil {
+		return nil, fmt.Errorf("live: segment %s: query does not parse: %w", seg.ID, err)
+	}
+	c := &compiled{seg: seg, tree: x, events: map[string]bool{}, traits: map[string]bool{}, records: map[string]bool{}, segments: map[string]bool{}}
+	c.deps(x)
+	ast.Inspect(x, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.LastWindow:
+			c.addDur(n.Dur)
+		case *ast.NextWindow:
+			c.addDur(n.Dur)
+		case *ast.Ago:
+			c.addDur(n.Dur)
+		case *ast.Now:
+			c.timeDep = true
+		case *ast.Sequence:
+			if n.Within != nil {
+				c.addDur(*n.Within)
+			}
+		case *ast.ThisWindow:
+			c.timeDep = true
+			c.periods = append(c.periods, n.Period)
+		case *ast.Anniversary:
+			c.timeDep, c.anniv = true, true
+		case *ast.TimeLit:
+			c.lits = append(c.lits, n.Time)
+		case *ast.Aggregate, *ast.Did, *ast.Seen:
+			// Events count only once they happened: an event in the future becomes
+			// visible at its time.
+			c.timeDep = true
+		}
+		return true
+	})
+	return c, nil
+}
+
+func (c *compiled) addDur(d ast.Duration) {
+	c.timeDep = true
+	for _, x := range c.durs {
+		if x.N == d.N && x.Unit == d.Unit {
+			return
+		}
+	}
+	c.durs = append(c.durs, ast.Duration{N: d.N, Unit: d.Unit})
+}
+
+func (c *compiled) event(t *ast.EventTarget) {
+	switch t.Kind {
+	case ast.TrackEvent:
+		c.events[t.Name] = true
+	case ast.PageEvent:
+		c.page = true
+	case ast.ScreenEvent:
+		c.screen = true
+	case ast.AnyEvent:
+		c.anyEvent = true
+	}
+}
+
+// deps records the data x reads; names outside behaviour conditions are traits.
+func (c *compiled) deps(x ast.Expr) {
+	switch n := x.(type) {
+	case *ast.Paren:
+		c.deps(n.X)
+	case *ast.Not:
+		c.deps(n.X)
+	case *ast.And:
+		for _, y := range n.List {
+			c.deps(y)
+		}
+	case *ast.Or:
+		for _, y := range n.List {
+			c.deps(y)
+		}
+	case *ast.Compare:
+		c.traits[n.Name.Name] = true
+	case *ast.In:
+		c.traits[n.Name.Name] = true
+	case *ast.Exists:
+		c.traits[n.Name.Name] = true
+	case *ast.TextMatch:
+		c.traits[n.Name.Name] = true
+	case *ast.TimeCond:
+		c.traits[n.Name.Name] = true
+	case *ast.Anniversary:
+		c.traits[n.Name.Name] = true
+	case *ast.Geo:
+		c.traits[n.Name.Name] = true
+	case *ast.Aggregate:
+		switch t := n.Target.(type) {
+		case *ast.RecordTarget:
+			c.records[t.Type] = true
+		case *ast.EventTarget:
+			c.event(t)
+		}
+	case *ast.Did:
+		c.event(n.Event)
+	case *ast.Seen:
+		c.event(n.Event)
+	case *ast.Sequence:
+		for _, s := range n.Steps {
+			c.event(s.Event)
+		}
+	case *ast.HasRecord:
+		c.records[n.Record.Type] = true
+	case *ast.InSegment:
+		c.segments[n.Segment.Value] = true
+	}
+}
+
+// topLevel returns the operands whose flip explains a change: the and/or list at the top, or
+// the tree itself.
+func topLevel(x ast.Expr) ([]ast.Expr, bool) {
+	switch n := ast.Unparen(x).(type) {
+	case *ast.And:
+		return n.List, true
+	case *ast.Or:
+		return n.List, false
+	}
+	return []ast.Expr{x}, true
+}
+
+func conditionText(x ast.Expr) string { return printer.String(x) }
+
+// order sorts segs so that every segment comes after the segments it uses with "in segment"
+// (names not among segs are external: snapshot segments or unknown). A cycle (which the
+// segment service rejects) is broken arbitrarily.
+func order(segs []*compiled) []*compiled {
+	byName := map[string]*compiled{}
+	for _, c := range segs {
+		byName[c.seg.Name] = c
+	}
+	sort.Slice(segs, func(i, j int) bool { return segs[i].seg.ID < segs[j].seg.ID })
+	state := map[*compiled]int{} // 1 visiting, 2 done
+	var out []*compiled
+	var visit func(c *compiled)
+	visit = func(c *compiled) {
+		if state[c] != 0 {
+			return
+		}
+		state[c] = 1
+		names := make([]string, 0, len(c.segments))
+		for n := range c.segments {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			if d := byName[n]; d != nil {
+				visit(d)
+			}
+		}
+		state[c] = 2
+		out = append(out, c)
+	}
+	for _, c := range segs {
+		visit(c)
+	}
+	for i, c := range out {
+		c.order = i
+	}
+	return out
+}

@@ -1,0 +1,400 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/segd/segd/internal/engine/reference"
+	"github.com/segd/segd/internal/membership"
+	"github.com/segd/segd/internal/message"
+	"github.com/segd/segd/internal/segment"
+	"github.com/segd/segd/internal/segql/ast"
+)
+
+// wsSegs is a workspace's tracked segments (real-time and scheduled) in dependency order and
+// the index from data names to the real-time ones. Replaced as a whole (copy on write) so
+// readers under segMu see a consistent value.
+type wsSegs struct {
+	loc       *time.Location
+	ordered   []*compiled
+	byID      map[string]*compiled
+	byName    map[string]*compiled
+	frozen    map[string]segment.Segment // snapshot segments by name
+	frozenIDs map[string]bool
+
+	byEvent  map[string][]*compiled
+	byTrait  map[string][]*compiled
+	byRecord map[string][]*compiled
+	bySeg    map[string][]*compiled // segment name → real-time segments using it
+	page     []*compiled
+	screen   []*compiled
+	anyEvent []*compiled
+	realtime []*compiled
+}
+
+func (l *Live) segs(ws uint32) *wsSegs {
+	l.segMu.RLock()
+	s := l.ws[ws]
+	l.segMu.RUnlock()
+	if s == nil {
+		if err := l.reload(ws); err != nil {
+			l.opts.Logger.Error("live: load segments", "ws", ws, "err", err)
+			return &wsSegs{loc: time.UTC}
+		}
+		l.segMu.RLock()
+		s = l.ws[ws]
+		l.segMu.RUnlock()
+	}
+	return s
+}
+
+// reload rebuilds ws's compiled segments from the catalog.
+func (l *Live) reload(ws uint32) error {
+	list, err := l.opts.Segments.List(ws)
+	if err != nil {
+		return fmt.Errorf("live: list segments: %w", err)
+	}
+	s := &wsSegs{loc: l.opts.Indexes.Location(ws), byID: map[string]*compiled{}, byName: map[string]*compiled{},
+		frozen: map[string]segment.Segment{}, frozenIDs: map[string]bool{}, byEvent: map[string][]*compiled{},
+		byTrait: map[string][]*compiled{}, byRecord: map[string][]*compiled{}, bySeg: map[string][]*compiled{}}
+	if s.loc == nil {
+		s.loc = time.UTC
+	}
+	var tracked []*compiled
+	for _, seg := range list {
+		if seg.Mode != segment.ModeRealtime && seg.Mode != segment.ModeScheduled {
+			s.frozen[seg.Name] = seg
+			s.frozenIDs[seg.ID] = true
+			continue
+		}
+		c, err := compile(seg)
+		if err != nil {
+			l.opts.Logger.Error("live: skip segment", "ws", ws, "segment", seg.ID, "err", err)
+			continue
+		}
+		tracked = append(tracked, c)
+	}
+	s.ordered = order(tracked)
+	for _, c := range s.ordered {
+		s.byID[c.seg.ID] = c
+		s.byName[c.seg.Name] = c
+		if c.seg.Mode != segment.ModeRealtime {
+			continue
+		}
+		s.realtime = append(s.realtime, c)
+		for n := range c.events {
+			s.byEvent[n] = append(s.byEvent[n], c)
+		}
+		for n := range c.traits {
+			s.byTrait[n] = append(s.byTrait[n], c)
+		}
+		for n := range c.records {
+			s.byRecord[n] = append(s.byRecord[n], c)
+		}
+		for n := range c.segments {
+			s.bySeg[n] = append(s.bySeg[n], c)
+		}
+		if c.page {
+			s.page = append(s.page, c)
+		}
+		if c.screen {
+			s.screen = append(s.screen, c)
+		}
+		if c.anyEvent {
+			s.anyEvent = append(s.anyEvent, c)
+		}
+	}
+	l.segMu.Lock()
+	l.ws[ws] = s
+	l.segMu.Unlock()
+	return nil
+}
+
+// work is the pending re-evaluation of one profile within a step.
+type work struct {
+	ws, pid uint32
+	segs    map[*compiled]bool
+	at      time.Time
+	why     membership.Reason
+}
+
+func (l *Live) applyChanges(changes []Change) {
+	now := l.opts.Now()
+	pending := map[profKey]*work{}
+	var order []*work
+	add := func(ws, pid uint32, cs []*compiled, why membership.Reason, at time.Time) {
+		if len(cs) == 0 {
+			return
+		}
+		k := profKey{ws, pid}
+		w := pending[k]
+		if w == nil {
+			w = &work{ws: ws, pid: pid, segs: map[*compiled]bool{}}
+			pending[k] = w
+			order = append(order, w)
+		}
+		for _, c := range cs {
+			w.segs[c] = true
+		}
+		w.why, w.at = why, at
+	}
+	for i := range changes {
+		ch := &changes[i]
+		s := l.segs(ch.WS)
+		l.updateCache(ch)
+		switch ch.Kind {
+		case EventAdded:
+			m := ch.Event
+			if m == nil {
+				continue
+			}
+			why := membership.Reason{Cause: "event", MessageID: m.MessageID, Event: m.Event}
+			var cs []*compiled
+			switch m.Type {
+			case message.Track:
+				cs = append(cs, s.byEvent[m.Event]...)
+			case message.Page:
+				cs, why.Event = append(cs, s.page...), "page "+m.Name
+			case message.Screen:
+				cs, why.Event = append(cs, s.screen...), "screen "+m.Name
+			default:
+				continue
+			}
+			add(ch.WS, ch.Profile, append(cs, s.anyEvent...), why, m.Timestamp)
+		case TraitsSet:
+			why := membership.Reason{Cause: "traits"}
+			var cs []*compiled
+			for k := range ch.Traits {
+				why.Traits = append(why.Traits, k)
+				cs = append(cs, s.byTrait[k]...)
+			}
+			add(ch.WS, ch.Profile, cs, why, now)
+		case ProfileCreated:
+			add(ch.WS, ch.Profile, s.realtime, membership.Reason{Cause: "traits"}, now)
+		case RecordUpserted, RecordDeleted:
+			if ch.Record == nil {
+				continue
+			}
+			why := membership.Reason{Cause: "record", Record: ch.Record.Type + "/" + ch.Record.ID}
+			add(ch.WS, ch.Profile, s.byRecord[ch.Record.Type], why, now)
+		case Merged:
+			why := membership.Reason{Cause: "merge"}
+			l.exitAll(ch.WS, ch.MergeFrom, now, why)
+			delete(pending, profKey{ch.WS, ch.MergeFrom})
+			add(ch.WS, ch.Profile, s.realtime, why, now)
+		case Erased:
+			l.exitAll(ch.WS, ch.Profile, now, membership.Reason{Cause: "erase"})
+			if w := pending[profKey{ch.WS, ch.Profile}]; w != nil {
+				clear(w.segs)
+			}
+		}
+	}
+	for _, w := range order {
+		if len(w.segs) > 0 {
+			l.evaluate(w.ws, w.pid, w.segs, now, w.why, w.at)
+		}
+	}
+}
+
+// updateCache keeps the cached profile data current with one change.
+func (l *Live) updateCache(ch *Change) {
+	c := l.cache
+	switch ch.Kind {
+	case EventAdded:
+		if d := c.peek(ch.WS, ch.Profile); d != nil && ch.Event != nil {
+			if _, dup := d.seqs[ch.Seq]; !dup {
+				d.seqs[ch.Seq] = struct{}{}
+				if e, ok := eventOf(ch.Event); ok {
+					d.events = append(d.events, e)
+				}
+			}
+			d.live = true
+		}
+	case TraitsSet:
+		if d := c.peek(ch.WS, ch.Profile); d != nil {
+			for k, v := range ch.Traits {
+				if v == nil {
+					delete(d.traits, k)
+				} else {
+					d.traits[k] = v
+				}
+			}
+			d.live = true
+		}
+	case ProfileCreated:
+		if d := c.peek(ch.WS, ch.Profile); d != nil {
+			d.live = true
+		}
+	case RecordUpserted, RecordDeleted:
+		r := ch.Record
+		if r == nil {
+			return
+		}
+		rk := recKey{r.Type, r.ID}
+		own := c.owner[ch.WS]
+		if prev, ok := own[rk]; ok {
+			if d := c.peek(ch.WS, prev); d != nil {
+				delete(d.records, rk)
+			}
+			delete(own, rk)
+			if prev != r.Profile && ch.Kind == RecordUpserted {
+				// The record moved: its old profile may leave record segments.
+				s := l.segs(ch.WS)
+				l.evaluate(ch.WS, prev, setOf(s.byRecord[r.Type]), l.opts.Now(), membership.Reason{Cause: "record", Record: r.Type + "/" + r.ID}, l.opts.Now())
+			}
+		}
+		if ch.Kind == RecordUpserted {
+			if d := c.peek(ch.WS, r.Profile); d != nil {
+				d.records[rk] = recordOf(r)
+				if own == nil {
+					own = map[recKey]uint32{}
+					c.owner[ch.WS] = own
+				}
+				own[rk] = r.Profile
+			}
+		}
+	case Merged:
+		c.drop(ch.WS, ch.MergeFrom)
+		c.drop(ch.WS, ch.Profile)
+	case Erased:
+		c.drop(ch.WS, ch.Profile)
+	}
+}
+
+func setOf(cs []*compiled) map[*compiled]bool {
+	m := make(map[*compiled]bool, len(cs))
+	for _, c := range cs {
+		m[c] = true
+	}
+	return m
+}
+
+// exitAll stages exits of pid from every tracked segment it is in.
+func (l *Live) exitAll(ws, pid uint32, at time.Time, why membership.Reason) {
+	for _, c := range l.segs(ws).ordered {
+		l.mem.Stage(ws, c.seg.ID, pid, false, at, why)
+		l.timers.set(timerKey{ws, c.seg.ID, pid}, time.Time{}, true)
+	}
+}
+
+// evaluate re-evaluates the real-time segments in segs (and, transitively, the real-time
+// segments that use one that changed) for one profile at time at, in dependency order.
+func (l *Live) evaluate(ws, pid uint32, segs map[*compiled]bool, at time.Time, why membership.Reason, eventTime time.Time) {
+	s := l.segs(ws)
+	d, err := l.cache.get(ws, pid)
+	if err != nil {
+		l.opts.Logger.Error("live: load profile", "ws", ws, "pid", pid, "err", err)
+		return
+	}
+	data := d.asData(pid)
+	for _, c := range s.ordered {
+		if !segs[c] || c.seg.Mode != segment.ModeRealtime {
+			continue
+		}
+		member, err := l.holds(ws, s, c, c.tree, data, pid, at)
+		if err != nil {
+			l.opts.Logger.Error("live: evaluate", "segment", c.seg.ID, "pid", pid, "err", err)
+			continue
+		}
+		r := why
+		if l.mem.Contains(ws, c.seg.ID, pid) != member {
+			r.Condition = l.flipped(ws, s, c, data, pid, at, member)
+		}
+		if _, changed := l.mem.Stage(ws, c.seg.ID, pid, member, eventTime, r); changed {
+			for _, dep := range s.bySeg[c.seg.Name] {
+				segs[dep] = true
+			}
+		}
+		l.timers.set(timerKey{ws, c.seg.ID, pid}, nextChange(c, d, at, s.loc), true)
+	}
+}
+
+// holds evaluates x for the one profile in data.
+func (l *Live) holds(ws uint32, s *wsSegs, c *compiled, x ast.Expr, data *reference.Data, pid uint32, at time.Time) (bool, error) {
+	ms, err := reference.Members(data, x, reference.Options{At: at, Location: s.loc, Segment: c.seg.Name,
+		Segments: func(name string) (map[uint32]bool, error) {
+			in, err := l.inSegment(ws, s, name, pid, at)
+			return map[uint32]bool{pid: in}, err
+		}})
+	return len(ms) == 1, err
+}
+
+// inSegment resolves "in segment name" for one profile: a tracked segment's current live
+// membership, a snapshot segment's frozen list.
+func (l *Live) inSegment(ws uint32, s *wsSegs, name string, pid uint32, at time.Time) (bool, error) {
+	if d := s.byName[name]; d != nil {
+		return l.mem.Contains(ws, d.seg.ID, pid), nil
+	}
+	seg, ok := s.frozen[name]
+	if !ok {
+		return false, fmt.Errorf("live: unknown segment %q", name)
+	}
+	bm, err := l.opts.Segments.Members(context.Background(), ws, seg, at)
+	if err != nil {
+		return false, err
+	}
+	return bm.Contains(pid), nil
+}
+
+// segmentsFunc resolves "in segment" for the batch engine the same way.
+func (l *Live) segmentsFunc(ctx context.Context, ws uint32, s *wsSegs, at time.Time) func(string) (*roaring.Bitmap, error) {
+	return func(name string) (*roaring.Bitmap, error) {
+		if d := s.byName[name]; d != nil {
+			return l.mem.Members(ws, d.seg.ID), nil
+		}
+		seg, ok := s.frozen[name]
+		if !ok {
+			return nil, fmt.Errorf("live: unknown segment %q", name)
+		}
+		return l.opts.Segments.Members(ctx, ws, seg, at)
+	}
+}
+
+// flipped names the top-level condition that explains a change, when one can tell: the
+// first false operand of an "and" the profile left, the first true operand of an "or" it
+// entered.
+func (l *Live) flipped(ws uint32, s *wsSegs, c *compiled, data *reference.Data, pid uint32, at time.Time, member bool) string {
+	ops, isAnd := topLevel(c.tree)
+	if len(ops) == 1 {
+		return conditionText(ops[0])
+	}
+	if isAnd == member {
+		return ""
+	}
+	for _, op := range ops {
+		v, err := l.holds(ws, s, c, op, data, pid, at)
+		if err == nil && v == member {
+			return conditionText(op)
+		}
+	}
+	return ""
+}
+
+// fireDue re-evaluates every (segment, profile) whose timer is due by now, each at its due
+// time, and recomputes scheduled segments whose time has come.
+func (l *Live) fireDue(ctx context.Context) {
+	now := l.opts.Now().UnixNano()
+	for {
+		it, ok := l.timers.pop(now)
+		if !ok {
+			return
+		}
+		due := time.Unix(0, it.due).UTC()
+		s := l.segs(it.key.ws)
+		c := s.byID[it.key.seg]
+		if c == nil {
+			continue
+		}
+		if it.key.pid == schedulePID {
+			if err := l.backfill(ctx, it.key.ws, c, l.opts.Now(), "schedule"); err != nil {
+				l.opts.Logger.Error("live: scheduled recompute", "segment", c.seg.ID, "err", err)
+			}
+			l.schedule(it.key.ws, c, l.opts.Now())
+			continue
+		}
+		l.evaluate(it.key.ws, it.key.pid, map[*compiled]bool{c: true}, due, membership.Reason{Cause: "timer", Due: due}, due)
+	}
+}

@@ -1,0 +1,402 @@
+// Package live keeps real-time segments current: for each accepted write (event, traits,
+// record change, merge, erase) it finds the real-time segments that depend on it through an
+// index from event names, traits, record types and segment names to segments, and
+// re-evaluates only those, only for the affected profile, in dependency order ("in segment"
+// edges). It schedules a timer for the next instant at which a profile's membership could
+// change with no new data, keeps those timers durable, backfills segments when they are
+// created or edited (batch engine, then only the difference is emitted), recomputes scheduled
+// segments on their schedule, and serves the membership API and the personalisation endpoint.
+//
+// Per-profile evaluation runs the reference evaluator (engine/reference) over the profile's
+// data, so the predicate is the one the batch engine is tested against; this package owns the
+// state around it. Profile data comes from the store through a bounded LRU kept current from
+// the change feed. Membership state lives in package membership.
+//
+// live must not import ingest (cmd/segd adapts ingest.Change to Change) or cmd/segd.
+// One worker goroutine owns all evaluation state; the HTTP handlers read membership and the
+// compiled segment list under segMu.
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/segd/segd/internal/index"
+	"github.com/segd/segd/internal/membership"
+	"github.com/segd/segd/internal/message"
+	"github.com/segd/segd/internal/segment"
+	"github.com/segd/segd/internal/store"
+)
+
+// Indexes gives the batch engine each workspace's index and time zone; cmd/segd's views
+// implement it.
+type Indexes interface {
+	Index(ws uint32) *index.Index
+	Location(ws uint32) *time.Location
+}
+
+// Catalog is what live reads of segment definitions; *segment.Service satisfies it.
+type Catalog interface {
+	List(ws uint32) ([]segment.Segment, error)
+	// Members returns a segment's members at a time (live uses it for snapshot segments
+	// referenced with "in segment").
+	Members(ctx context.Context, ws uint32, seg segment.Segment, at time.Time) (*roaring.Bitmap, error)
+}
+
+// ChangeKind says what a Change did.
+type ChangeKind uint8
+
+// Change kinds (the write path's, mirrored).
+const (
+	EventAdded ChangeKind = iota
+	TraitsSet
+	Merged
+	Erased
+	RecordUpserted
+	RecordDeleted
+	ProfileCreated
+)
+
+// Change is one durable write, delivered in commit order.
+type Change struct {
+	WS      uint32
+	Kind    ChangeKind
+	Profile uint32 // for Merged: the surviving profile
+	Seq     uint64 // the stored event's sequence number, for EventAdded
+	Event   *message.Message
+	Traits  map[string]any // the keys that changed; nil value = removed
+	// MergeFrom is the profile merged into Profile, for Merged.
+	MergeFrom uint32
+	Record    *store.Record
+}
+
+// Options configure New.
+type Options struct {
+	Store      *store.Store
+	Membership *membership.Log
+	Segments   Catalog
+	Indexes    Indexes
+	// Now is the clock; timers fire when Now passes their due time.
+	Now func() time.Time
+	// CacheProfiles bounds the decoded profiles kept in memory.
+	CacheProfiles int
+	// MaxQueue is how many change batches may wait before Apply blocks.
+	MaxQueue int
+	Logger   *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.CacheProfiles == 0 {
+		o.CacheProfiles = 100000
+	}
+	if o.MaxQueue == 0 {
+		o.MaxQueue = 4096
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Validate reports a configuration error.
+func (o *Options) Validate() error {
+	if o.Store == nil || o.Membership == nil || o.Segments == nil || o.Indexes == nil {
+		return errors.New("live: Store, Membership, Segments and Indexes are required")
+	}
+	if o.CacheProfiles < 1 || o.MaxQueue < 1 {
+		return errors.New("live: CacheProfiles and MaxQueue must be positive")
+	}
+	return nil
+}
+
+// Live is the real-time evaluator.
+type Live struct {
+	opts Options
+	st   *store.Store
+	mem  *membership.Log
+
+	qmu    sync.Mutex
+	qcond  *sync.Cond
+	queue  []item
+	wake   chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
+	closed bool
+
+	// worker-owned
+	cache  *cache
+	timers *timers
+	errs   int
+
+	segMu sync.RWMutex
+	ws    map[uint32]*wsSegs
+}
+
+type item struct {
+	changes  []Change
+	seg      *segChange
+	sync     chan struct{}
+	schedule bool
+}
+
+type segChange struct {
+	ws       uint32
+	old, new *segment.Segment
+}
+
+// New returns a Live; call Start before feeding it.
+func New(opts Options) (*Live, error) {
+	opts.setDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	l := &Live{opts: opts, st: opts.Store, mem: opts.Membership, wake: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{}), cache: newCache(opts.Store, opts.CacheProfiles),
+		timers: newTimers(), ws: map[uint32]*wsSegs{}}
+	l.qcond = sync.NewCond(&l.qmu)
+	return l, nil
+}
+
+// Start loads the segments of every workspace, fires the durable timers that came due while
+// segd was down (at their due times), recomputes every real-time and scheduled segment at now
+// with the batch engine and emits the difference from the persisted members (repairing
+// anything a crash interrupted), re-arms every timer and starts the worker.
+func (l *Live) Start(ctx context.Context) error {
+	all, err := l.st.Workspaces()
+	if err != nil {
+		return fmt.Errorf("live: list workspaces: %w", err)
+	}
+	for _, w := range all {
+		if err := l.reload(w.ID); err != nil {
+			return err
+		}
+		if err := l.st.Docs(w.ID, kindTimer, func(id string, _ []byte) error {
+			if due, seg, pid, ok := parseTimerID(id); ok {
+				l.timers.set(timerKey{w.ID, seg, pid}, time.Unix(0, due), false)
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("live: load timers: %w", err)
+		}
+	}
+	l.fireDue(ctx)
+	if err := l.flush(); err != nil {
+		return err
+	}
+	for _, w := range all {
+		if err := l.startWorkspace(ctx, w.ID); err != nil {
+			return err
+		}
+	}
+	go l.run()
+	return nil
+}
+
+func (l *Live) startWorkspace(ctx context.Context, ws uint32) error {
+	s := l.segs(ws)
+	now := l.opts.Now()
+	known := map[string]bool{}
+	for _, c := range s.ordered {
+		known[c.seg.ID] = true
+	}
+	for _, id := range l.mem.Tracked(ws) {
+		if !known[id] && !s.frozenIDs[id] {
+			if err := l.dropSegment(ws, id); err != nil {
+				return err
+			}
+		}
+	}
+	for _, c := range s.ordered {
+		if err := l.backfill(ctx, ws, c, now, "backfill"); err != nil {
+			return err
+		}
+	}
+	if err := l.flush(); err != nil {
+		return err
+	}
+	if err := l.rearm(ctx, ws, s.ordered, now); err != nil {
+		return err
+	}
+	l.scheduleAll(ws, now)
+	return l.flush()
+}
+
+// Apply queues the changes of one durable commit; call it in commit order (it returns at
+// once unless MaxQueue batches are waiting). The slice is retained.
+func (l *Live) Apply(changes []Change) {
+	if len(changes) == 0 {
+		return
+	}
+	l.qmu.Lock()
+	for len(l.queue) >= l.opts.MaxQueue && !l.closed {
+		l.qcond.Wait()
+	}
+	if !l.closed {
+		l.queue = append(l.queue, item{changes: changes})
+	}
+	l.qmu.Unlock()
+	l.signal()
+}
+
+// SegmentChanged is segment.Options.OnChange: a segment was created (old nil), edited or
+// deleted (new nil). It never blocks.
+func (l *Live) SegmentChanged(ws uint32, old, new *segment.Segment) {
+	l.qmu.Lock()
+	if !l.closed {
+		l.queue = append(l.queue, item{seg: &segChange{ws: ws, old: old, new: new}})
+	}
+	l.qmu.Unlock()
+	l.signal()
+}
+
+// Sync waits until everything queued before it is evaluated and durable, and the timers due
+// by now have fired.
+func (l *Live) Sync(ctx context.Context) error {
+	ch := make(chan struct{})
+	l.qmu.Lock()
+	if l.closed {
+		l.qmu.Unlock()
+		return errors.New("live: closed")
+	}
+	l.queue = append(l.queue, item{sync: ch})
+	l.qmu.Unlock()
+	l.signal()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *Live) signal() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops the worker after it has processed what is queued, and flushes.
+func (l *Live) Close() error {
+	l.qmu.Lock()
+	if l.closed {
+		l.qmu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.qcond.Broadcast()
+	l.qmu.Unlock()
+	close(l.stop)
+	<-l.done
+	return nil
+}
+
+func (l *Live) take() []item {
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	q := l.queue
+	l.queue = nil
+	l.qcond.Broadcast()
+	return q
+}
+
+func (l *Live) run() {
+	defer close(l.done)
+	ctx := context.Background()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		items := l.take()
+		l.fireDue(ctx)
+		var syncs []chan struct{}
+		for _, it := range items {
+			switch {
+			case it.sync != nil:
+				syncs = append(syncs, it.sync)
+			case it.seg != nil:
+				if err := l.segmentChanged(ctx, it.seg); err != nil {
+					l.opts.Logger.Error("live: segment change", "ws", it.seg.ws, "err", err)
+				}
+			default:
+				l.applyChanges(it.changes)
+			}
+		}
+		l.fireDue(ctx)
+		if err := l.flush(); err != nil {
+			l.errs++
+			l.opts.Logger.Error("live: flush membership", "err", err)
+		}
+		for _, ch := range syncs {
+			close(ch)
+		}
+		if len(items) > 0 {
+			continue // more may have arrived meanwhile
+		}
+		wait := time.Hour
+		if due, ok := l.timers.next(); ok {
+			wait = max(time.Duration(due-l.opts.Now().UnixNano()), 0)
+		}
+		t.Reset(wait)
+		select {
+		case <-l.wake:
+		case <-t.C:
+		case <-l.stop:
+			l.applyRest(ctx)
+			return
+		}
+		if !t.Stop() {
+			select {
+			case <-t.C:
+			default:
+			}
+		}
+	}
+}
+
+func (l *Live) applyRest(ctx context.Context) {
+	for _, it := range l.take() {
+		switch {
+		case it.sync != nil:
+			close(it.sync)
+		case it.seg != nil:
+			_ = l.segmentChanged(ctx, it.seg)
+		default:
+			l.applyChanges(it.changes)
+		}
+	}
+	if err := l.flush(); err != nil {
+		l.opts.Logger.Error("live: flush membership", "err", err)
+	}
+}
+
+// flush makes the staged membership changes and the timer writes durable in one batch.
+func (l *Live) flush() error {
+	t := l.timers
+	err := l.mem.Flush(func(b *store.DocBatch) {
+		for k, due := range t.dels {
+			b.Delete(k.ws, kindTimer, timerID(due, k.seg, k.pid))
+		}
+		for k, due := range t.puts {
+			b.Put(k.ws, kindTimer, timerID(due, k.seg, k.pid), nil)
+		}
+	})
+	if err == nil {
+		clear(t.dels)
+		clear(t.puts)
+	}
+	return err
+}
+
+// Errors is the number of failed flushes (for metrics).
+func (l *Live) Errors() int { return l.errs }
+
+// Members returns a copy of the members of a segment (by id).
+func (l *Live) Members(ws uint32, segID string) *roaring.Bitmap { return l.mem.Members(ws, segID) }

@@ -1,0 +1,266 @@
+package live
+
+import (
+	"container/heap"
+	"encoding/binary"
+	"time"
+
+	"github.com/segd/segd/internal/segql/ast"
+)
+
+// nextChange returns the earliest instant after at when c's membership of the profile could
+// change with no new data, or the zero time when it cannot. Re-evaluating at that instant is
+// exact: every comparison in the language between a stored time b and the evaluation time
+// flips at b, b±W or b±W+1ns for a window W of the tree, at a calendar boundary in the
+// workspace zone, or (for month and year windows, whose length depends on the date) at a
+// midnight or at b's clock time on a day near b±W; all of those are candidates.
+func nextChange(c *compiled, d *profileData, at time.Time, loc *time.Location) time.Time {
+	if !c.timeDep || !d.live {
+		return time.Time{}
+	}
+	best := time.Time{}
+	consider := func(t time.Time) {
+		if t.After(at) && (best.IsZero() || t.Before(best)) {
+			best = t
+		}
+	}
+	base := func(b time.Time) {
+		consider(b)
+		consider(b.Add(time.Nanosecond))
+		for _, w := range c.durs {
+			if f, ok := w.Unit.Fixed(); ok {
+				step := time.Duration(w.N) * f
+				consider(b.Add(step))
+				consider(b.Add(step + time.Nanosecond))
+				consider(b.Add(-step))
+				consider(b.Add(-step + time.Nanosecond))
+				continue
+			}
+			for _, x := range []time.Time{w.Add(b.In(loc)), w.Subtract(b.In(loc)), w.Add(b.UTC()), w.Subtract(b.UTC())} {
+				near(x, b, loc, consider)
+			}
+		}
+	}
+	for _, e := range d.events {
+		base(e.Time)
+		for _, v := range e.Props {
+			if t, ok := timeValue(v); ok {
+				base(t)
+			}
+		}
+	}
+	for _, v := range d.traits {
+		if t, ok := timeValue(v); ok {
+			base(t)
+		}
+	}
+	for _, r := range d.records {
+		for _, v := range r.Attrs {
+			if t, ok := timeValue(v); ok {
+				base(t)
+			}
+		}
+	}
+	for _, t := range c.lits {
+		base(t)
+		y, m, dd := t.UTC().Date()
+		base(time.Date(y, m, dd, 0, 0, 0, 0, loc))
+	}
+	if len(c.periods) > 0 || c.anniv {
+		for _, p := range []ast.Period{ast.Day, ast.Week, ast.Month, ast.Year} {
+			consider(periodEnd(at, p, loc))
+		}
+	}
+	if c.anniv {
+		// The window's ends cross midnights: at-W crosses one when at = midnight+W.
+		for _, w := range c.durs {
+			for _, m := range []time.Time{nextMidnight(w.Subtract(at.In(loc)), loc), nextMidnight(w.Add(at.In(loc)), loc)} {
+				if f, ok := w.Unit.Fixed(); ok {
+					step := time.Duration(w.N) * f
+					for _, x := range []time.Time{m.Add(step), m.Add(-step)} {
+						consider(x.Add(-time.Nanosecond))
+						consider(x)
+						consider(x.Add(time.Nanosecond))
+					}
+					continue
+				}
+				near(w.Add(m), m, loc, consider)
+				near(w.Subtract(m), m, loc, consider)
+			}
+		}
+	}
+	return best
+}
+
+// near offers the midnights and the instants at b's clock time (and one nanosecond after or
+// before) on the days around x: where a month or year window flips near x.
+func near(x, b time.Time, loc *time.Location, consider func(time.Time)) {
+	for _, z := range []*time.Location{loc, time.UTC} {
+		xl, bl := x.In(z), b.In(z)
+		y, m, d := xl.Date()
+		hh, mm, ss := bl.Clock()
+		for k := -4; k <= 4; k++ {
+			mid := time.Date(y, m, d+k, 0, 0, 0, 0, z)
+			consider(mid)
+			consider(mid.Add(-time.Nanosecond))
+			consider(mid.Add(time.Nanosecond))
+			clk := time.Date(y, m, d+k, hh, mm, ss, bl.Nanosecond(), z)
+			consider(clk)
+			consider(clk.Add(time.Nanosecond))
+		}
+	}
+}
+
+func timeValue(v any) (time.Time, bool) {
+	s, ok := v.(string)
+	if !ok || len(s) < 10 {
+		return time.Time{}, false
+	}
+	// The same forms the evaluators accept (RFC 3339, or a date alone).
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, true
+	}
+	if len(s) == 10 {
+		if t, err := time.Parse("2006-01-02", s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func nextMidnight(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	y, m, d := t.Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+}
+
+// periodEnd is the start of the period after the one holding at.
+func periodEnd(at time.Time, p ast.Period, loc *time.Location) time.Time {
+	t := at.In(loc)
+	y, m, d := t.Date()
+	switch p {
+	case ast.Week:
+		off := (int(t.Weekday()) + 6) % 7 // days since Monday
+		return time.Date(y, m, d-off+7, 0, 0, 0, 0, loc)
+	case ast.Month:
+		return time.Date(y, m+1, 1, 0, 0, 0, 0, loc)
+	case ast.Year:
+		return time.Date(y+1, 1, 1, 0, 0, 0, 0, loc)
+	}
+	return time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+}
+
+// ---- the timer queue ----
+
+type timerKey struct {
+	ws  uint32
+	seg string
+	pid uint32
+}
+
+type timerItem struct {
+	due int64 // unix nanoseconds
+	key timerKey
+}
+
+type timerHeap []timerItem
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].due < h[j].due }
+func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timerHeap) Push(x any)        { *h = append(*h, x.(timerItem)) }
+func (h *timerHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// timers is the pending re-evaluations: one per (segment, profile), in a heap with lazy
+// deletion (an entry whose due differs from the map's is stale). Durable as store documents
+// of kind "timer" keyed by due time, so a restart finds them in order.
+type timers struct {
+	h   timerHeap
+	due map[timerKey]int64
+	// writes and deletes of timer documents since the last flush
+	puts map[timerKey]int64
+	dels map[timerKey]int64
+}
+
+const kindTimer = "timer"
+
+func newTimers() *timers {
+	return &timers{due: map[timerKey]int64{}, puts: map[timerKey]int64{}, dels: map[timerKey]int64{}}
+}
+
+func timerID(due int64, seg string, pid uint32) string {
+	b := binary.BigEndian.AppendUint64(nil, uint64(due)^(1<<63))
+	b = binary.BigEndian.AppendUint32(b, pid)
+	return string(append(b, seg...))
+}
+
+func parseTimerID(id string) (due int64, seg string, pid uint32, ok bool) {
+	if len(id) < 12 {
+		return 0, "", 0, false
+	}
+	b := []byte(id)
+	return int64(binary.BigEndian.Uint64(b) ^ (1 << 63)), id[12:], binary.BigEndian.Uint32(b[8:]), true
+}
+
+// set schedules k at due (zero: cancel); durable is false for timers loaded from the store.
+func (t *timers) set(k timerKey, due time.Time, durable bool) {
+	old, had := t.due[k]
+	if due.IsZero() {
+		if had {
+			delete(t.due, k)
+			t.unwrite(k, old)
+		}
+		return
+	}
+	ns := due.UnixNano()
+	if had && old == ns {
+		return
+	}
+	if had {
+		t.unwrite(k, old)
+	}
+	t.due[k] = ns
+	heap.Push(&t.h, timerItem{due: ns, key: k})
+	if durable {
+		t.puts[k] = ns
+	}
+}
+
+func (t *timers) unwrite(k timerKey, old int64) {
+	if p, ok := t.puts[k]; ok && p == old {
+		delete(t.puts, k) // never written
+		return
+	}
+	if _, ok := t.dels[k]; !ok {
+		t.dels[k] = old
+	}
+}
+
+// next returns the earliest pending due time.
+func (t *timers) next() (int64, bool) {
+	for len(t.h) > 0 {
+		top := t.h[0]
+		if d, ok := t.due[top.key]; ok && d == top.due {
+			return top.due, true
+		}
+		heap.Pop(&t.h)
+	}
+	return 0, false
+}
+
+// pop removes and returns the earliest timer if it is due at or before now.
+func (t *timers) pop(now int64) (timerItem, bool) {
+	due, ok := t.next()
+	if !ok || due > now {
+		return timerItem{}, false
+	}
+	it := heap.Pop(&t.h).(timerItem)
+	delete(t.due, it.key)
+	t.unwrite(it.key, it.due)
+	return it, true
+}
