@@ -32,6 +32,7 @@ var funcs = template.FuncMap{
 	"json":  func(v any) (template.JS, error) { b, err := json.Marshal(v); return template.JS(b), err },
 	"spark": sparkline,
 	"join":  strings.Join,
+	"list":  func(v ...any) []any { return v },
 	"deref": func(p *int64) int64 { return *p },
 	"add":   func(a, b int) int { return a + b },
 	"lastID": func(ids []uint32) uint32 {
