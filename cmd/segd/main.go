@@ -27,7 +27,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newDemoCmd(), newImportCmd(), newWorkspaceCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newDemoCmd(), newImportCmd(), newWorkspaceCmd(), newVersionCmd(), newQueryCmd(), newFmtCmd(), newApplyCmd(), newExportCmd())
 	return root
 }
 
