@@ -531,10 +531,10 @@ func fitModels(res *Result, p *purchases, idx []int, o *Options) error {
 }
 
 // fitBG fits BG/NBD, retrying with a small penalty when plain maximum likelihood runs off
-// (small or degenerate workspaces).
+// or to a boundary (small or degenerate workspaces).
 func fitBG(cs []bgnbd.Customer) (bgnbd.Params, bgnbd.Result, error) {
 	p, r, err := bgnbd.Fit(cs, bgnbd.Options{})
-	if err == nil && p.Validate() == nil && p.A < 1e3 && p.B < 1e3 && p.Alpha < 1e6 {
+	if err == nil && p.Validate() == nil && p.A < 1e3 && p.B < 1e3 && p.Alpha < 1e6 && p.A > 1e-8 && p.B > 1e-8 {
 		return p, r, nil
 	}
 	return bgnbd.Fit(cs, bgnbd.Options{Penalizer: 0.001})

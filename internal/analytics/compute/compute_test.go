@@ -85,6 +85,13 @@ func (w *world) apply(cs []ingest.Change) {
 			w.ix.SetTraits(c.Profile, nil)
 		case ingest.TraitsSet:
 			w.ix.SetTraits(c.Profile, c.Traits)
+		case ingest.Merged:
+			w.ix.Merge(c.Merge.From, c.Merge.Into)
+			if p, err := w.st.Profile(c.WS, c.Merge.Into); err == nil {
+				w.ix.LoadProfile(index.Profile{ID: p.ID, Traits: p.TraitMap()})
+			}
+		case ingest.Erased:
+			w.ix.Erase(c.Profile)
 		case ingest.EventAdded:
 			m := c.Event
 			kind := index.Track
