@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -100,17 +102,20 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 
 // UnmarshalJSON accepts a duration string such as "250ms".
 func (d *Duration) UnmarshalJSON(b []byte) error {
+	// An *json.UnmarshalTypeError lets the decoder add the field path.
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration string such as \"250ms\"")
+		return &json.UnmarshalTypeError{Value: string(b), Type: durationType}
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("want a duration string such as \"250ms\": %w", err)
+		return &json.UnmarshalTypeError{Value: strconv.Quote(s), Type: durationType}
 	}
 	*d = Duration(v)
 	return nil
 }
+
+var durationType = reflect.TypeFor[Duration]()
 
 // ConfigError is a configuration problem at a JSON path such as "webhook.url".
 type ConfigError struct {
@@ -166,6 +171,9 @@ func DecodeConfig(b []byte) (Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
+			if te.Type == durationType {
+				return c, cfgErr(te.Field, "want a duration string such as \"250ms\", got %s", te.Value)
+			}
 			return c, cfgErr(te.Field, "want %s, got JSON %s", te.Type, te.Value)
 		}
 		return c, cfgErr("", "%v", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -152,7 +153,8 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) start() {
 	e.t.Helper()
-	m, err := New(Options{Store: e.st, Feed: e.feed, Profiles: fakeProfiles{}, Members: e.members})
+	m, err := New(Options{Store: e.st, Feed: e.feed, Profiles: fakeProfiles{}, Members: e.members,
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		e.t.Fatal(err)
 	}
