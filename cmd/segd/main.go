@@ -27,7 +27,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newDemoCmd(), newImportCmd(), newWorkspaceCmd(), newVersionCmd(), newQueryCmd(), newFmtCmd(), newApplyCmd(), newExportCmd())
+	root.AddCommand(newServeCmd(), newDemoCmd(), newImportCmd(), newWorkspaceCmd(), newVersionCmd(), newQueryCmd(), newFmtCmd(), newApplyCmd(), newExportCmd(), newAnalyzeCmd())
 	return root
 }
 
