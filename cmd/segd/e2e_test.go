@@ -33,6 +33,24 @@ type testServer struct {
 	done chan error
 }
 
+func startServerB(b *testing.B) string {
+	b.Setenv("SEGD_WRITE_KEY", testWriteKey)
+	b.Setenv("SEGD_ADMIN_TOKEN", testAdmin)
+	a, err := openApp(appOptions{DataDir: b.TempDir(), Addr: "127.0.0.1:0", DedupeWindow: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.serve(ctx) }()
+	for a.ln == nil || !a.ready.Load() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.Cleanup(func() { cancel(); <-done; a.close() })
+	return "http://" + a.ln.Addr().String()
+}
+
 func startServer(t *testing.T, dir string) *testServer {
 	t.Helper()
 	t.Setenv("SEGD_WRITE_KEY", testWriteKey)

@@ -91,14 +91,8 @@ func (a *applier) message(tx *store.Txn, ws uint32, m *message.Message) (Outcome
 	if err != nil {
 		return Outcome{}, err
 	}
-	if p.FirstSeen.IsZero() || m.Timestamp.Before(p.FirstSeen) {
-		p.FirstSeen = m.Timestamp
-	}
-	if m.Timestamp.After(p.LastSeen) {
-		p.LastSeen = m.Timestamp
-	}
-	p.Events++
-	tx.MarkDirty(ws, p)
+	// first/last seen and the event count are derived from the stored events on read, so an
+	// event does not rewrite its profile record
 	if m.MessageID != "" {
 		if err := tx.MarkSeen(ws, m.MessageID, m.ReceivedAt); err != nil {
 			return Outcome{}, err

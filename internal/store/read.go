@@ -19,7 +19,7 @@ func (s *Store) Profile(ws, pid uint32) (*Profile, error) {
 			return nil, err
 		}
 		if p.MergedInto == 0 {
-			return p, nil
+			return p, s.fillStats(ws, p)
 		}
 		pid = p.MergedInto
 	}
@@ -61,7 +61,7 @@ func (s *Store) Events(ws, pid uint32, before time.Time, limit int) ([]StoredEve
 	var out []StoredEvent
 	for it.Last(); it.Valid() && (limit <= 0 || len(out) < limit); it.Prev() {
 		var e StoredEvent
-		if err := json.Unmarshal(it.Value(), &e.Message); err != nil {
+		if err := DecodeEventValue(it.Value(), &e.Message); err != nil {
 			return nil, fmt.Errorf("store: decode event: %w", err)
 		}
 		e.Seq = binary.BigEndian.Uint64(it.Key()[len(prefix)+8:])
@@ -76,7 +76,7 @@ func (s *Store) ScanEvents(ws uint32, fn func(pid uint32, seq uint64, m *message
 	prefix := wsKey(prefixEvent, ws, 0)
 	return scan(s.db, prefix, func(k, v []byte) error {
 		m := new(message.Message)
-		if err := json.Unmarshal(v, m); err != nil {
+		if err := DecodeEventValue(v, m); err != nil {
 			return fmt.Errorf("store: decode event: %w", err)
 		}
 		pid := binary.BigEndian.Uint32(k[5:9])
@@ -237,4 +237,25 @@ func (s *Store) PutDoc(ws uint32, kind, id string, v []byte) error {
 // DeleteDoc removes a document durably.
 func (s *Store) DeleteDoc(ws uint32, kind, id string) error {
 	return s.db.Delete(docKey(ws, kind, id), pebble.Sync)
+}
+
+// fillStats sets the profile's event count and first/last seen from its stored events (they
+// are not kept in the profile record, so that an event does not rewrite its profile).
+func (s *Store) fillStats(ws uint32, p *Profile) error {
+	prefix := eventPrefix(ws, p.ID)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	p.Events = 0
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		if p.Events == 0 {
+			p.FirstSeen = decodeTime(k[len(prefix) : len(prefix)+8])
+		}
+		p.LastSeen = decodeTime(k[len(prefix) : len(prefix)+8])
+		p.Events++
+	}
+	return it.Error()
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -57,6 +58,8 @@ type Store struct {
 
 	mu       sync.Mutex
 	counters map[string]uint64 // "ws/name" → next value; guarded by mu, persisted in each Txn
+
+	cache writeCache
 }
 
 // Open opens (creating if needed) the store in opts.Dir.
@@ -67,7 +70,14 @@ func Open(opts Options) (*Store, error) {
 	}
 	cache := pebble.NewCache(opts.CacheBytes)
 	defer cache.Unref()
-	po := &pebble.Options{Cache: cache, FS: opts.FS, Logger: quietLogger{}}
+	po := &pebble.Options{Cache: cache, FS: opts.FS, Logger: quietLogger{},
+		MemTableSize: 64 << 20, MemTableStopWritesThreshold: 4, L0CompactionThreshold: 4, L0StopWritesThreshold: 24}
+	for i := range po.Levels {
+		// bloom filters make the write path's point lookups of absent keys (new messageIds,
+		// new identifiers) cheap
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		po.Levels[i].FilterType = pebble.TableFilter
+	}
 	po.EnsureDefaults()
 	db, err := pebble.Open(opts.Dir, po)
 	if err != nil {

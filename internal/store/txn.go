@@ -21,17 +21,24 @@ type Txn struct {
 	profiles map[profileRef]*Profile // read or written in this Txn; flushed at Commit
 	dirty    map[profileRef]bool
 	counters map[string]uint64 // counters advanced in this Txn
+	ids      map[idRef]uint32  // identifiers set (0 = deleted) in this Txn
+	buf      []byte            // scratch for encoding; Pebble copies on Set
 }
 
 type profileRef struct{ ws, pid uint32 }
 
 // Begin starts a Txn.
 func (s *Store) Begin() *Txn {
-	return &Txn{s: s, b: s.db.NewIndexedBatch(), profiles: map[profileRef]*Profile{}, dirty: map[profileRef]bool{}, counters: map[string]uint64{}}
+	return &Txn{s: s, b: s.db.NewIndexedBatch(), profiles: map[profileRef]*Profile{}, dirty: map[profileRef]bool{},
+		counters: map[string]uint64{}, ids: map[idRef]uint32{}}
 }
 
-// Discard drops the Txn's writes.
-func (t *Txn) Discard() { t.b.Close() }
+// Discard drops the Txn's writes. Profiles it handed out may have been modified, so the
+// store's caches are cleared.
+func (t *Txn) Discard() {
+	t.s.cache.reset()
+	t.b.Close()
+}
 
 // Commit writes the Txn durably (fsync) and releases it.
 func (t *Txn) Commit() error {
@@ -53,8 +60,10 @@ func (t *Txn) Commit() error {
 		}
 	}
 	if err := t.b.Commit(pebble.Sync); err != nil {
+		t.s.cache.reset()
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	t.s.cache.publish(t)
 	t.s.mu.Lock()
 	for name, next := range t.counters {
 		if next > t.s.counters[name] {
@@ -112,6 +121,10 @@ func (t *Txn) Profile(ws, pid uint32) (*Profile, error) {
 	if p, ok := t.profiles[ref]; ok {
 		return p, nil
 	}
+	if p := t.s.cache.profile(ref); p != nil {
+		t.profiles[ref] = p
+		return p, nil
+	}
 	v, err := t.get(profileKey(ws, pid))
 	if err != nil {
 		return nil, err
@@ -147,20 +160,34 @@ func (t *Txn) NewProfile(ws uint32, now time.Time) (*Profile, error) {
 
 // LookupIdentifier returns the profile id owning the identifier, or ErrNotFound.
 func (t *Txn) LookupIdentifier(ws uint32, typ, value string) (uint32, error) {
+	ref := idRef{ws, typ, value}
+	if pid, ok := t.ids[ref]; ok {
+		if pid == 0 {
+			return 0, ErrNotFound
+		}
+		return pid, nil
+	}
+	if pid, ok := t.s.cache.identifier(ref); ok {
+		return pid, nil
+	}
 	v, err := t.get(identifierKey(ws, typ, value))
 	if err != nil {
 		return 0, err
 	}
-	return binary.BigEndian.Uint32(v), nil
+	pid := binary.BigEndian.Uint32(v)
+	t.s.cache.noteIdentifier(ref, pid)
+	return pid, nil
 }
 
 // SetIdentifier points the identifier at pid.
 func (t *Txn) SetIdentifier(ws uint32, typ, value string, pid uint32) error {
+	t.ids[idRef{ws, typ, value}] = pid
 	return t.b.Set(identifierKey(ws, typ, value), binary.BigEndian.AppendUint32(nil, pid), nil)
 }
 
 // DeleteIdentifier removes the identifier.
 func (t *Txn) DeleteIdentifier(ws uint32, typ, value string) error {
+	t.ids[idRef{ws, typ, value}] = 0
 	return t.b.Delete(identifierKey(ws, typ, value), nil)
 }
 
@@ -173,14 +200,8 @@ func (t *Txn) AppendEvent(ws, pid uint32, m *message.Message) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	raw := m.Raw
-	m.Raw = nil
-	v, err := json.Marshal(m)
-	m.Raw = raw
-	if err != nil {
-		return 0, fmt.Errorf("store: encode event: %w", err)
-	}
-	return seq, t.b.Set(eventKey(ws, pid, m.Timestamp, seq), v, nil)
+	t.buf = AppendEventValue(t.buf[:0], m)
+	return seq, t.b.Set(eventKey(ws, pid, m.Timestamp, seq), t.buf, nil)
 }
 
 // MoveEvents rewrites every event of from under into and returns how many moved.
@@ -335,6 +356,7 @@ func (t *Txn) DeleteProfile(ws, pid uint32) error {
 	ref := profileRef{ws, pid}
 	delete(t.profiles, ref)
 	delete(t.dirty, ref)
+	t.s.cache.dropProfile(ref)
 	return t.b.Delete(profileKey(ws, pid), nil)
 }
 

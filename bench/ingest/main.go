@@ -1,0 +1,197 @@
+// Command ingest is segd's ingestion benchmark: a load generator in its own process that sends
+// /v1/batch requests over loopback to a segd started with durability on (every acknowledged
+// batch is fsynced), and reports events/s with p50/p99 request latency. With -import it instead
+// times `segd import events` of a generated JSON Lines file into a stopped data directory.
+//
+//	go run ./bench/ingest -duration 20s -conns 8 -batch 500
+//	go run ./bench/ingest -import -events 1000000
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	var (
+		url      = flag.String("url", "", "segd to load (default: start one from -bin on a temp data dir)")
+		bin      = flag.String("bin", "", "segd binary (default: go build ./cmd/segd)")
+		key      = flag.String("key", "bench-write-key", "write key")
+		duration = flag.Duration("duration", 15*time.Second, "how long to send")
+		conns    = flag.Int("conns", 8, "concurrent connections")
+		batch    = flag.Int("batch", 500, "messages per request")
+		users    = flag.Int("users", 100000, "distinct userIds")
+		doImport = flag.Bool("import", false, "benchmark offline JSONL import instead")
+		events   = flag.Int("events", 500000, "events in the import file")
+	)
+	flag.Parse()
+	if *bin == "" {
+		*bin = buildSegd()
+	}
+	if *doImport {
+		benchImport(*bin, *events, *users)
+		return
+	}
+	if *url == "" {
+		stop := startSegd(*bin, *key)
+		defer stop()
+		*url = serverURL
+	}
+	load(*url, *key, *duration, *conns, *batch, *users)
+}
+
+func buildSegd() string {
+	dir, _ := os.MkdirTemp("", "segd-bench")
+	out := filepath.Join(dir, "segd")
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/segd")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build segd (run from the repository root):", err)
+		os.Exit(1)
+	}
+	return out
+}
+
+var serverURL string
+
+func startSegd(bin, key string) func() {
+	dir, _ := os.MkdirTemp("", "segd-bench-data")
+	cmd := exec.Command(bin, "serve", "--data", dir, "--addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "SEGD_WRITE_KEY="+key, "SEGD_ADMIN_TOKEN=bench-admin")
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		panic(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "segd listening on "); ok {
+			serverURL = strings.Fields(rest)[0]
+			break
+		}
+	}
+	go io.Copy(io.Discard, stdout)
+	for i := 0; i < 200; i++ {
+		if r, err := http.Get(serverURL + "/readyz"); err == nil && r.StatusCode == 200 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return func() { cmd.Process.Kill(); cmd.Wait(); os.RemoveAll(dir) }
+}
+
+var eventNames = []string{"Page Viewed", "Product Viewed", "Product Added", "Order Completed", "Email Opened"}
+
+// message returns one realistic track call of about 400 bytes.
+func message(r *rand.Rand, users int, id string, t time.Time) map[string]any {
+	return map[string]any{
+		"type": "track", "messageId": id, "userId": fmt.Sprintf("user-%d", r.IntN(users)),
+		"event":     eventNames[r.IntN(len(eventNames))],
+		"timestamp": t.Format(time.RFC3339Nano),
+		"properties": map[string]any{"product_id": fmt.Sprintf("p-%d", r.IntN(5000)), "category": "shoes",
+			"price": float64(r.IntN(20000)) / 100, "path": "/products/p"},
+		"context": map[string]any{"userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+			"ip": "203.0.113.7", "locale": "vi-VN"},
+	}
+}
+
+func load(url, key string, d time.Duration, conns, batch, users int) {
+	var sent, failed atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := 0; c < conns; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(c), 7))
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			var local []time.Duration
+			for n := 0; time.Now().Before(deadline); n++ {
+				msgs := make([]map[string]any, batch)
+				now := time.Now()
+				for i := range msgs {
+					msgs[i] = message(r, users, fmt.Sprintf("c%d-%d-%d", c, n, i), now)
+				}
+				body, _ := json.Marshal(map[string]any{"batch": msgs})
+				req, _ := http.NewRequest("POST", url+"/v1/batch", bytes.NewReader(body))
+				req.SetBasicAuth(key, "")
+				req.Header.Set("Content-Type", "application/json")
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				local = append(local, time.Since(t0))
+				if resp.StatusCode == 200 {
+					sent.Add(int64(batch))
+				} else {
+					failed.Add(1)
+				}
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}(c)
+	}
+	wg.Wait()
+	el := time.Since(start)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[int(p*float64(len(lat)-1))]
+	}
+	fmt.Printf("ingest: %d events acknowledged in %s = %.0f events/s; %d requests, p50 %s p99 %s; %d failed requests (conns=%d batch=%d)\n",
+		sent.Load(), el.Round(time.Millisecond), float64(sent.Load())/el.Seconds(), len(lat), pct(0.5).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), failed.Load(), conns, batch)
+}
+
+func benchImport(bin string, events, users int) {
+	dir, _ := os.MkdirTemp("", "segd-import")
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, "events.jsonl")
+	f, _ := os.Create(file)
+	w := bufio.NewWriterSize(f, 1<<20)
+	r := rand.New(rand.NewPCG(1, 2))
+	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < events; i++ {
+		b, _ := json.Marshal(message(r, users, fmt.Sprintf("imp-%d", i), base.Add(time.Duration(i)*time.Second)))
+		w.Write(b)
+		w.WriteByte('\n')
+	}
+	w.Flush()
+	f.Close()
+	st, _ := os.Stat(file)
+	data := filepath.Join(dir, "data")
+	cmd := exec.Command(bin, "import", "events", "--data", data, file)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	t0 := time.Now()
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "import failed:", err)
+		os.Exit(1)
+	}
+	el := time.Since(t0)
+	fmt.Printf("import: %d events (%.0f MB JSONL) into a stopped data dir in %s = %.0f events/s\n",
+		events, float64(st.Size())/1e6, el.Round(time.Millisecond), float64(events)/el.Seconds())
+}
