@@ -121,7 +121,8 @@ type Config struct {
 	HoldoutDays int `json:"holdout_days,omitempty"`
 	// PriceThresholds decide the price-sensitivity band (default pricesens.DefaultThresholds).
 	PriceThresholds *pricesens.Thresholds `json:"price_thresholds,omitempty"`
-	// Clusters tune the segment suggestions; Seed defaults to 1.
+	// Clusters tune the segment suggestions; defaults Seed 1, k in 2..6, k chosen on a sample
+	// of 2,000 customers.
 	Clusters cluster.Options `json:"-"`
 	// NoClusters skips clustering (and the customer_cluster trait).
 	NoClusters bool `json:"no_clusters,omitempty"`
@@ -176,6 +177,10 @@ func (c *Config) Validate() error {
 	}
 	if c.Clusters.KMax == 0 {
 		c.Clusters.KMax = 6
+	}
+	if c.Clusters.SampleSize == 0 {
+		// k is chosen by silhouette on the sample, which costs sample² distances per k
+		c.Clusters.SampleSize = 2000
 	}
 	return c.Clusters.Validate()
 }
