@@ -59,7 +59,32 @@ type Store struct {
 	mu       sync.Mutex
 	counters map[string]uint64 // "ws/name" → next value; guarded by mu, persisted in each Txn
 
-	cache writeCache
+	cache      writeCache
+	suppressed map[suppressRef]bool // the erasure block-list, loaded at Open; guarded by mu
+}
+
+type suppressRef struct {
+	ws   uint32
+	hash [32]byte
+}
+
+func (s *Store) isSuppressed(ws uint32, h [32]byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.suppressed[suppressRef{ws, h}]
+}
+
+func (s *Store) loadSuppressed() error {
+	return scan(s.db, []byte{prefixSuppress}, func(k, _ []byte) error {
+		if len(k) != 5+32 {
+			return fmt.Errorf("store: malformed suppression key %x", k)
+		}
+		var ref suppressRef
+		ref.ws = binary.BigEndian.Uint32(k[1:5])
+		copy(ref.hash[:], k[5:])
+		s.suppressed[ref] = true
+		return nil
+	})
 }
 
 // Open opens (creating if needed) the store in opts.Dir.
@@ -83,8 +108,12 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", opts.Dir, err)
 	}
-	s := &Store{db: db, counters: map[string]uint64{}}
+	s := &Store{db: db, counters: map[string]uint64{}, suppressed: map[suppressRef]bool{}}
 	if err := s.checkVersion(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.loadSuppressed(); err != nil {
 		db.Close()
 		return nil, err
 	}

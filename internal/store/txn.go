@@ -16,13 +16,14 @@ import (
 // Txn is a group of writes committed atomically and durably. It reads its own writes. A Txn is
 // used by one goroutine; the write pipeline runs one at a time.
 type Txn struct {
-	s        *Store
-	b        *pebble.Batch
-	profiles map[profileRef]*Profile // read or written in this Txn; flushed at Commit
-	dirty    map[profileRef]bool
-	counters map[string]uint64 // counters advanced in this Txn
-	ids      map[idRef]uint32  // identifiers set (0 = deleted) in this Txn
-	buf      []byte            // scratch for encoding; Pebble copies on Set
+	s          *Store
+	b          *pebble.Batch
+	profiles   map[profileRef]*Profile // read or written in this Txn; flushed at Commit
+	dirty      map[profileRef]bool
+	counters   map[string]uint64 // counters advanced in this Txn
+	ids        map[idRef]uint32  // identifiers set (0 = deleted) in this Txn
+	suppressed map[suppressRef]bool
+	buf        []byte // scratch for encoding; Pebble copies on Set
 }
 
 type profileRef struct{ ws, pid uint32 }
@@ -64,6 +65,13 @@ func (t *Txn) Commit() error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	t.s.cache.publish(t)
+	if len(t.suppressed) > 0 {
+		t.s.mu.Lock()
+		for ref := range t.suppressed {
+			t.s.suppressed[ref] = true
+		}
+		t.s.mu.Unlock()
+	}
 	t.s.mu.Lock()
 	for name, next := range t.counters {
 		if next > t.s.counters[name] {
@@ -338,17 +346,25 @@ func (t *Txn) AppendMerge(ws uint32, m *Merge) error {
 }
 
 // Suppressed reports whether the identifier is on the workspace's block-list.
+// The block-list is small (erasures are rare) and kept in memory, so this costs no read.
 func (t *Txn) Suppressed(ws uint32, typ, value string) (bool, error) {
-	_, err := t.get(append(wsKey(prefixSuppress, ws, 32), HashIdentifier(typ, value)...))
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
+	var h [32]byte
+	copy(h[:], HashIdentifier(typ, value))
+	if t.suppressed[suppressRef{ws, h}] {
+		return true, nil
 	}
-	return err == nil, err
+	return t.s.isSuppressed(ws, h), nil
 }
 
 // Suppress adds the identifier's hash to the block-list.
 func (t *Txn) Suppress(ws uint32, typ, value string) error {
-	return t.b.Set(append(wsKey(prefixSuppress, ws, 32), HashIdentifier(typ, value)...), nil, nil)
+	var h [32]byte
+	copy(h[:], HashIdentifier(typ, value))
+	if t.suppressed == nil {
+		t.suppressed = map[suppressRef]bool{}
+	}
+	t.suppressed[suppressRef{ws, h}] = true
+	return t.b.Set(append(wsKey(prefixSuppress, ws, 32), h[:]...), nil, nil)
 }
 
 // DeleteProfile removes the profile record itself.
