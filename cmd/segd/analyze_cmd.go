@@ -141,7 +141,7 @@ func runAnalyze(ctx context.Context, out io.Writer, f analyzeFlags, what string)
 		fmt.Fprintln(tw, "CLV 12 months\tcustomers\t")
 		for _, b := range s.CLV {
 			lo, hi := fmt.Sprintf("%.0f", b.Low), fmt.Sprintf("%.0f", b.High)
-			if math.IsInf(b.Low, -1) {
+			if b.Low == -math.MaxFloat64 {
 				lo = "<"
 			}
 			if b.High == math.MaxFloat64 {

@@ -199,7 +199,8 @@ type Bucket struct {
 	Count int     `json:"count"`
 }
 
-// Histogram bins the non-NaN values between the given edges (the last bin is open).
+// Histogram bins the non-NaN values between the given edges (the last bin is open; open
+// ends are reported as ±math.MaxFloat64).
 func Histogram(values []float64, edges []float64) []Bucket {
 	out := make([]Bucket, len(edges))
 	for i := range edges {
@@ -221,9 +222,12 @@ func Histogram(values []float64, edges []float64) []Bucket {
 			out[i].Count++
 		}
 	}
-	for i := range out {
+	for i := range out { // JSON has no infinities
 		if math.IsInf(out[i].High, 1) {
 			out[i].High = math.MaxFloat64
+		}
+		if math.IsInf(out[i].Low, -1) {
+			out[i].Low = -math.MaxFloat64
 		}
 	}
 	return out
