@@ -34,7 +34,7 @@ func (c *clock) Now() time.Time {
 	defer c.mu.Unlock()
 	return c.t
 }
-func (c *clock) Set(t time.Time)      { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+func (c *clock) Set(t time.Time)     { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // catalog is an in-memory segment catalog.
@@ -55,7 +55,7 @@ func (c *catalog) Members(context.Context, uint32, segment.Segment, time.Time) (
 
 type indexes struct{ ix *index.Index }
 
-func (x indexes) Index(uint32) *index.Index        { return x.ix }
+func (x indexes) Index(uint32) *index.Index      { return x.ix }
 func (x indexes) Location(uint32) *time.Location { return time.UTC }
 
 // env is a store, the write pipeline, an index kept as cmd/segd keeps it, and Live.
