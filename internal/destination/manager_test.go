@@ -273,8 +273,11 @@ func TestHTTPAndMetrics(t *testing.T) {
 		t.Fatalf("resume = %d %v", code, v)
 	}
 	waitFor(t, "delivery after resume", 5*time.Second, func() bool { return len(rc.received()) == 2 })
-	if rc.badSig != 0 {
-		t.Fatalf("%d bad signatures after PUT with the redacted secret", rc.badSig)
+	rc.mu.Lock()
+	badSig := rc.badSig
+	rc.mu.Unlock()
+	if badSig != 0 {
+		t.Fatalf("%d bad signatures after PUT with the redacted secret", badSig)
 	}
 	if code, v := call("GET", "/api/v1/destinations", ""); code != 200 || len(v["destinations"].([]any)) != 1 {
 		t.Errorf("list = %d %v", code, v)

@@ -45,7 +45,8 @@ func TestWebhookChaos(t *testing.T) {
 	e := newEnv(t)
 	rc := newReceiver(t, "k")
 	var mu sync.Mutex
-	rng := rand.New(rand.NewPCG(1, 2))
+	rng := rand.New(rand.NewPCG(1, 2))  // receiver's, guarded by mu
+	prng := rand.New(rand.NewPCG(3, 4)) // producer's
 	var downUntil time.Time
 	var slow = map[string]bool{}
 	rc.setFail(func(b *Batch) int {
@@ -78,7 +79,7 @@ func TestWebhookChaos(t *testing.T) {
 	const profiles, perPhase = 40, 600
 	produce := func(n int) {
 		for i := 0; i < n; i++ {
-			pid := uint32(rng.IntN(profiles) + 1)
+			pid := uint32(prng.IntN(profiles) + 1)
 			kind := KindEnter
 			if i%2 == 1 {
 				kind = KindExit
