@@ -18,6 +18,7 @@ import (
 	"github.com/segd/segd/internal/identity"
 	"github.com/segd/segd/internal/ingest"
 	"github.com/segd/segd/internal/message"
+	"github.com/segd/segd/internal/segment"
 	"github.com/segd/segd/internal/store"
 )
 
@@ -42,6 +43,7 @@ type app struct {
 	stopBg   context.CancelFunc
 	bgDone   chan struct{}
 	views    *views
+	segments *segment.Service
 }
 
 // openApp opens the store and builds every component, without serving yet.
@@ -57,6 +59,11 @@ func openApp(opts appOptions) (*app, error) {
 		return nil, err
 	}
 	a.views = newViews(a)
+	a.segments, err = segment.New(segment.Options{Store: st, Indexes: a.views, OnChange: a.segmentChanged})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.pipeline, err = ingest.NewPipeline(ingest.Options{
 		Store:      st,
 		Rules:      a.rules,
@@ -123,7 +130,7 @@ func (a *app) serve(ctx context.Context) error {
 		Ready:    a.ready.Load,
 		Registry: a.registry,
 		Logger:   a.opts.Logger,
-		Extra:    a.views.routes(),
+		Extra:    a.routes(),
 	})
 	if err != nil {
 		return err
@@ -199,3 +206,14 @@ func (a *app) close() error {
 	a.views.close()
 	return a.store.Close()
 }
+
+// routes are the management routes contributed by the components.
+func (a *app) routes() []httpapi.Route {
+	var out []httpapi.Route
+	out = append(out, a.views.routes()...)
+	out = append(out, a.segments.Routes()...)
+	return out
+}
+
+// segmentChanged is the segment service's change hook: real-time membership backfills here.
+func (a *app) segmentChanged(ws uint32, old, new *segment.Segment) {}

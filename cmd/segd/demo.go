@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/segd/segd/internal/demodata"
 	"github.com/segd/segd/internal/ingest"
 	"github.com/segd/segd/internal/message"
+	"github.com/segd/segd/internal/segment"
 	"github.com/spf13/cobra"
 )
 
@@ -104,5 +106,27 @@ func loadDemo(ctx context.Context, a *app, customers int) error {
 		return fmt.Errorf("load demo data: %w", err)
 	}
 	fmt.Fprintf(a.opts.Out, "loaded %d demo events in %s\n", events, time.Since(start).Round(time.Millisecond))
+	return createDemoSegments(ctx, a, w.ID)
+}
+
+// createDemoSegments defines the example segments (they come in dependency order).
+func createDemoSegments(ctx context.Context, a *app, ws uint32) error {
+	// the checker and sizes read the index: load it before defining segments
+	if err := a.views.load(ctx); err != nil {
+		return err
+	}
+	n := 0
+	for _, d := range segment.DemoSegments() {
+		desc := d.Description
+		_, _, err := a.segments.Create(ctx, ws, segment.Input{Name: d.Name, Description: &desc, Query: d.Query, Mode: d.Mode, Tags: d.Tags})
+		if errors.Is(err, segment.ErrNameTaken) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("demo segment %q: %w", d.Name, err)
+		}
+		n++
+	}
+	fmt.Fprintf(a.opts.Out, "defined %d example segments\n", n)
 	return nil
 }

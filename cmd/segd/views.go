@@ -19,6 +19,8 @@ type views struct {
 	a  *app
 	mu sync.RWMutex // guards ws; held for writing during load so commits wait for it
 	ws map[uint32]*wsView
+
+	loaded bool // guarded by mu: load ran; later commits keep the indexes current
 }
 
 type wsView struct {
@@ -63,6 +65,9 @@ func (v *views) newWS(ws uint32) *wsView {
 func (v *views) load(ctx context.Context) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.loaded {
+		return nil
+	}
 	all, err := v.a.store.Workspaces()
 	if err != nil {
 		return err
@@ -77,6 +82,7 @@ func (v *views) load(ctx context.Context) error {
 		}
 		v.ws[w.ID] = wv
 	}
+	v.loaded = true
 	return nil
 }
 
@@ -191,3 +197,9 @@ func (v *views) routes() []httpapi.Route {
 		{Pattern: "GET /api/v1/schema", Scope: store.ScopeAdmin, Handler: v.handleSchema},
 	}
 }
+
+// Index returns the workspace's in-memory index (segment.Indexes and friends).
+func (v *views) Index(ws uint32) *index.Index { return v.get(ws).ix }
+
+// Location returns the workspace's time zone for calendar windows.
+func (v *views) Location(ws uint32) *time.Location { return v.get(ws).loc }
