@@ -32,11 +32,12 @@
       else if (k === "text") { e.textContent = v; }
       else { e.setAttribute(k, v === true ? "" : v); }
     });
-    for (var i = 2; i < arguments.length; i++) {
-      var c = arguments[i];
-      if (c === null || c === undefined || c === false) { continue; }
+    var add = function (c) {
+      if (c === null || c === undefined || c === false) { return; }
+      if (Array.isArray(c)) { c.forEach(add); return; }
       e.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
-    }
+    };
+    for (var i = 2; i < arguments.length; i++) { add(arguments[i]); }
     return e;
   }
 
@@ -50,6 +51,7 @@
       t = setTimeout(function () { t = null; fn.apply(null, args); }, ms);
     };
     d.pending = function () { return t !== null; };
+    d.cancel = function () { clearTimeout(t); t = null; };
     d.flush = function () { if (t !== null) { clearTimeout(t); t = null; fn(); } };
     return d;
   }
@@ -309,8 +311,9 @@
     function control(tag, n, field, attrs, children) {
       attrs = attrs || {};
       attrs["data-field"] = field;
-      attrs.onchange = function (ev) { set(n, field, ev.target); };
-      if (tag === "input") { attrs.oninput = debounce(function (ev) { set(n, field, ev.target, true); }, 300); }
+      var typing = debounce(function (ev) { set(n, field, ev.target, true); }, 300);
+      attrs.onchange = function (ev) { typing.cancel(); set(n, field, ev.target); };
+      if (tag === "input") { attrs.oninput = typing; }
       var c = el(tag, attrs);
       (children || []).forEach(function (x) { c.appendChild(x); });
       if (tag === "input" && n[field] !== undefined) { c.value = n[field]; }
@@ -532,7 +535,7 @@
         editor.dispatchEvent(new Event("segql:synced", { bubbles: true }));
       }).catch(function (err) { note.textContent = "Could not check: " + err.message; });
     }, 150);
-    function builderChanged() { syncFromBuilder(); }
+    function builderChanged() { syncFromText.cancel(); syncFromBuilder(); }
 
     // text → tree → builder
     var syncFromText = debounce(function () {
@@ -556,7 +559,7 @@
         editor.dispatchEvent(new Event("segql:synced", { bubbles: true }));
       }).catch(function (err) { note.textContent = "Could not check: " + err.message; });
     }, 350);
-    function editorChanged() { syncFromText(); }
+    function editorChanged() { syncFromBuilder.cancel(); syncFromText(); }
 
     editor.addEventListener("input", editorChanged);
     editor.addEventListener("scroll", function () { mirror.scrollTop = editor.scrollTop; });
