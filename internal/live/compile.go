@@ -63,7 +63,11 @@ func compile(seg segment.Segment) (*compiled, error) {
 			c.timeDep, c.anniv = true, true
 		case *ast.TimeLit:
 			c.lits = append(c.lits, n.Time)
-		case *ast.Aggregate, *ast.Did, *ast.Seen:
+		case *ast.Aggregate:
+			if _, ok := n.Target.(*ast.EventTarget); ok {
+				c.timeDep = true // a future event becomes visible at its time
+			}
+		case *ast.Did, *ast.Seen:
 			// Events count only once they happened: an event in the future becomes
 			// visible at its time.
 			c.timeDep = true

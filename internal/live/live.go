@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -134,7 +135,7 @@ type Live struct {
 	// worker-owned
 	cache  *cache
 	timers *timers
-	errs   int
+	errs   atomic.Int64
 
 	segMu sync.RWMutex
 	ws    map[uint32]*wsSegs
@@ -331,7 +332,7 @@ func (l *Live) run() {
 		}
 		l.fireDue(ctx)
 		if err := l.flush(); err != nil {
-			l.errs++
+			l.errs.Add(1)
 			l.opts.Logger.Error("live: flush membership", "err", err)
 		}
 		for _, ch := range syncs {
@@ -396,7 +397,7 @@ func (l *Live) flush() error {
 }
 
 // Errors is the number of failed flushes (for metrics).
-func (l *Live) Errors() int { return l.errs }
+func (l *Live) Errors() int64 { return l.errs.Load() }
 
 // Members returns a copy of the members of a segment (by id).
 func (l *Live) Members(ws uint32, segID string) *roaring.Bitmap { return l.mem.Members(ws, segID) }
