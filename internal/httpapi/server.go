@@ -41,6 +41,8 @@ type Options struct {
 	MaxAPIBody int
 	// Extra routes registered by other components (segments, query, destinations, UI).
 	Extra []Route
+	// Protect configures rate limits, query time limits, the audit log and backups (limits.go).
+	Protect Protection
 }
 
 // Route is a handler that other packages contribute, with the scope it requires ("" for none).
@@ -79,9 +81,11 @@ func (o *Options) Validate() error {
 
 // Server is the HTTP handler.
 type Server struct {
-	opts    Options
-	mux     *http.ServeMux
-	metrics *metrics
+	opts     Options
+	mux      *http.ServeMux
+	metrics  *metrics
+	prot     protection
+	patterns []string
 }
 
 // New builds the handler.
@@ -91,6 +95,9 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), metrics: newMetrics(opts.Registry)}
+	if err := s.initProtection(); err != nil {
+		return nil, err
+	}
 	s.routes()
 	return s, nil
 }
@@ -99,7 +106,9 @@ func New(opts Options) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, code: 200}
-	s.mux.ServeHTTP(sw, r)
+	if s.admit(sw, r) {
+		s.mux.ServeHTTP(sw, r)
+	}
 	_, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		pattern = "unmatched"
@@ -126,19 +135,19 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Server) routes() {
 	for _, typ := range []message.Type{message.Identify, message.Track, message.Page, message.Screen, message.Group, message.Alias} {
-		s.mux.HandleFunc("POST /v1/"+string(typ), s.handleCall(typ))
+		s.handleFunc("POST /v1/"+string(typ), s.handleCall(typ))
 	}
-	s.mux.HandleFunc("POST /v1/batch", s.handleBatch)
-	s.mux.HandleFunc("POST /v1/import", s.handleBatch) // Segment's alias of batch
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]any{"status": "ok"}) })
-	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	s.handleFunc("POST /v1/batch", s.handleBatch)
+	s.handleFunc("POST /v1/import", s.handleBatch) // Segment's alias of batch
+	s.handleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]any{"status": "ok"}) })
+	s.handleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !s.opts.Ready() {
 			writeJSON(w, 503, map[string]any{"status": "loading"})
 			return
 		}
 		writeJSON(w, 200, map[string]any{"status": "ready"})
 	})
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{}))
+	s.handle("GET /metrics", promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{}))
 
 	s.admin("GET /api/v1/profiles", s.handleProfileLookup)
 	s.admin("GET /api/v1/profiles/{id}", s.handleProfile)
@@ -148,6 +157,7 @@ func (s *Server) routes() {
 	s.admin("POST /api/v1/records/{type}", s.handleRecordsUpsert)
 	s.admin("DELETE /api/v1/records/{type}/{id}", s.handleRecordDelete)
 	s.admin("GET /api/v1/merges", s.handleMerges)
+	s.protectionRoutes()
 	for _, rt := range s.opts.Extra {
 		s.scoped(rt.Pattern, rt.Scope, rt.Handler)
 	}
@@ -159,10 +169,10 @@ func (s *Server) admin(pattern string, h func(http.ResponseWriter, *http.Request
 
 func (s *Server) scoped(pattern string, scope store.Scope, h func(http.ResponseWriter, *http.Request, uint32)) {
 	if scope == "" {
-		s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { h(w, r, 0) })
+		s.handleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { h(w, r, 0) })
 		return
 	}
-	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	s.handleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		ws, ok := s.authenticate(w, r, scope)
 		if !ok {
 			return
@@ -170,7 +180,7 @@ func (s *Server) scoped(pattern string, scope store.Scope, h func(http.ResponseW
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, int64(s.opts.MaxAPIBody))
 		}
-		h(w, r, ws)
+		s.protect(pattern, scope, w, r, ws, h)
 	})
 }
 

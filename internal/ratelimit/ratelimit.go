@@ -123,6 +123,12 @@ func (l *Limiter) evict(now time.Time) {
 	}
 }
 
+// Rate is the configured sustained rate per key.
+func (l *Limiter) Rate() float64 { return l.opts.Rate }
+
+// Burst is the configured bucket size.
+func (l *Limiter) Burst() int { return l.opts.Burst }
+
 // Len is the number of tracked keys.
 func (l *Limiter) Len() int {
 	l.mu.Lock()
