@@ -27,7 +27,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newDemoCmd(), newImportCmd(), newWorkspaceCmd(), newVersionCmd(), newQueryCmd(), newFmtCmd(), newApplyCmd(), newExportCmd(), newAnalyzeCmd())
+	root.AddCommand(newServeCmd(), newDemoCmd(), newImportCmd(), newWorkspaceCmd(), newVersionCmd(), newQueryCmd(), newFmtCmd(), newApplyCmd(), newExportCmd(), newAnalyzeCmd(), newBackupCmd(), newRestoreCmd())
 	return root
 }
 
