@@ -104,7 +104,7 @@ func TestBrowser(t *testing.T) {
 				return e ? JSON.stringify({text: e.value, mirror: document.getElementById('segql-mirror').innerHTML,
 				diagnostics: document.getElementById('diagnostics').innerHTML, estimate: document.querySelector('.estimate').className,
 				builder: document.getElementById('builder').innerHTML.slice(0, 1500)}) : document.querySelector('main').outerHTML.slice(0, 3000) })()`))
-			if buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(90)); err == nil {
+			if buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
 				os.WriteFile(filepath.Join(shots, "failure.png"), buf, 0o644)
 			}
 			mu.Lock()
@@ -124,7 +124,7 @@ func TestBrowser(t *testing.T) {
 	}
 	shot := func(name string) step {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			buf, err := chromedp.FullScreenshot(90)(ctx, tg)
+			buf, err := chromedp.FullScreenshot(100)(ctx, tg)
 			if err != nil {
 				return err
 			}

@@ -354,8 +354,9 @@
       switch (n.k) {
         case "trait":
           var list = n.computed ? schema.computed : schema.traits;
-          var out = [control("select", n, "name", { "aria-label": n.computed ? "Computed trait" : "Trait" },
-            options(list.map(function (t) { return { value: t.name, label: t.name + " (" + t.kind + ")" }; }), n.name)),
+          var names = list.map(function (t) { return { value: t.name, label: t.name + " (" + t.kind + ")" }; });
+          if (n.name && !list.some(function (t) { return t.name === n.name; })) { names.unshift({ value: n.name, label: n.name + " (unknown)" }); }
+          var out = [control("select", n, "name", { "aria-label": n.computed ? "Computed trait" : "Trait" }, options(names, n.name)),
             control("select", n, "op", { "aria-label": "Operator" }, options(TRAIT_OPS, n.op))];
           if (n.op === "in last") {
             out.push(control("input", n, "value", { type: "number", min: 1, "aria-label": "Length" }),
