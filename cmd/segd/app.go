@@ -14,7 +14,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/segd/segd/internal/destination"
 	"github.com/segd/segd/internal/httpapi"
+	"github.com/segd/segd/internal/live"
+	"github.com/segd/segd/internal/membership"
 	"github.com/segd/segd/internal/identity"
 	"github.com/segd/segd/internal/ingest"
 	"github.com/segd/segd/internal/message"
@@ -38,12 +41,16 @@ type app struct {
 	pipeline *ingest.Pipeline
 	registry *prometheus.Registry
 	ready    atomic.Bool
+	started  atomic.Bool // live and destinations started (they are closed only then)
 	srv      *http.Server
 	ln       net.Listener
 	stopBg   context.CancelFunc
 	bgDone   chan struct{}
 	views    *views
 	segments *segment.Service
+	mem      *membership.Log
+	live     *live.Live
+	dests    *destination.Manager
 }
 
 // openApp opens the store and builds every component, without serving yet.
@@ -61,6 +68,19 @@ func openApp(opts appOptions) (*app, error) {
 	a.views = newViews(a)
 	a.segments, err = segment.New(segment.Options{Store: st, Indexes: a.views, OnChange: a.segmentChanged})
 	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if a.mem, err = membership.Open(membership.Options{Store: st, Logger: opts.Logger}); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if a.live, err = live.New(live.Options{Store: st, Membership: a.mem, Segments: a.segments, Indexes: a.views, Logger: opts.Logger}); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if a.dests, err = destination.New(destination.Options{Store: st, Feed: destFeed{a.mem, a.segments},
+		Profiles: destProfiles{st}, Members: destMembers{a.mem, a.segments}, Registerer: a.registry, Logger: opts.Logger}); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -149,6 +169,15 @@ func (a *app) serve(ctx context.Context) error {
 			a.opts.Logger.Error("loading indexes failed", "err", err)
 			return
 		}
+		if err := a.live.Start(bg); err != nil {
+			a.opts.Logger.Error("starting real-time segments failed", "err", err)
+			return
+		}
+		if err := a.dests.Start(); err != nil {
+			a.opts.Logger.Error("starting destinations failed", "err", err)
+			return
+		}
+		a.started.Store(true)
 		a.ready.Store(true)
 		a.opts.Logger.Info("indexes loaded", "took", time.Since(start).Round(time.Millisecond))
 	}()
@@ -203,6 +232,11 @@ func (a *app) close() error {
 		<-a.bgDone
 	}
 	a.pipeline.Close()
+	if a.started.Load() {
+		a.dests.Close()
+		a.live.Close()
+	}
+	a.mem.Close()
 	a.views.close()
 	return a.store.Close()
 }
@@ -212,8 +246,12 @@ func (a *app) routes() []httpapi.Route {
 	var out []httpapi.Route
 	out = append(out, a.views.routes()...)
 	out = append(out, a.segments.Routes()...)
+	out = append(out, a.live.Routes()...)
+	out = append(out, a.dests.Routes()...)
 	return out
 }
 
 // segmentChanged is the segment service's change hook: real-time membership backfills here.
-func (a *app) segmentChanged(ws uint32, old, new *segment.Segment) {}
+func (a *app) segmentChanged(ws uint32, old, new *segment.Segment) {
+	a.live.SegmentChanged(ws, old, new)
+}

@@ -118,37 +118,8 @@ func loadIndex(st *store.Store, ws uint32, ix *index.Index) error {
 	return nil
 }
 
-var kinds = map[message.Type]index.EventKind{message.Track: index.Track, message.Page: index.Page,
-	message.Screen: index.Screen, message.Identify: index.Identify, message.Group: index.Group, message.Alias: index.Alias}
-
-// indexEvent turns a stored message into an index event: properties plus, where they do not
-// collide, the page/screen name and what enrichment derived (device_type, browser, utm_source …).
-func indexEvent(pid uint32, m *message.Message) (index.Event, bool) {
-	k, ok := kinds[m.Type]
-	if !ok {
-		return index.Event{}, false
-	}
-	props := m.Properties
-	if k == index.Identify || k == index.Group {
-		props = m.Traits
-	}
-	extra := len(m.Enriched) + 1
-	p := make(map[string]any, len(props)+extra)
-	for key, val := range props {
-		p[key] = val
-	}
-	if (k == index.Page || k == index.Screen) && m.Name != "" {
-		if _, ok := p["name"]; !ok {
-			p["name"] = m.Name
-		}
-	}
-	for key, val := range m.Enriched {
-		if _, ok := p[key]; !ok {
-			p[key] = val
-		}
-	}
-	return index.Event{Profile: pid, Kind: k, Name: m.Event, Time: m.Timestamp, Props: p}, true
-}
+// indexEvent is the one definition of an event as segments see it (shared with live).
+func indexEvent(pid uint32, m *message.Message) (index.Event, bool) { return index.FromMessage(pid, m) }
 
 func indexRecord(r *store.Record) index.Record {
 	return index.Record{Type: r.Type, ID: r.ID, Profile: r.Profile, Time: r.Timestamp, Attrs: r.Attributes}
@@ -188,6 +159,9 @@ func (v *views) apply(changes []ingest.Change) {
 		case ingest.RecordDeleted:
 			w.ix.DeleteRecord(c.Record.Type, c.Record.ID)
 		}
+	}
+	if v.a.live != nil {
+		v.a.live.Apply(liveChanges(changes))
 	}
 }
 

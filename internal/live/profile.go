@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"errors"
 	"fmt"
+	"github.com/segd/segd/internal/index"
 	"time"
 
 	"github.com/segd/segd/internal/engine/reference"
@@ -47,32 +48,11 @@ func (d *profileData) asData(pid uint32) *reference.Data {
 // enrichment fields that do not collide), so that live and batch read the same values.
 // Only track, page and screen calls are visible to the language.
 func eventOf(m *message.Message) (reference.Event, bool) {
-	var kind string
-	switch m.Type {
-	case message.Track:
-		kind = "track"
-	case message.Page:
-		kind = "page"
-	case message.Screen:
-		kind = "screen"
-	default:
+	e, ok := index.FromMessage(0, m)
+	if !ok {
 		return reference.Event{}, false
 	}
-	p := make(map[string]any, len(m.Properties)+len(m.Enriched)+1)
-	for k, v := range m.Properties {
-		p[k] = v
-	}
-	if kind != "track" && m.Name != "" {
-		if _, ok := p["name"]; !ok {
-			p["name"] = m.Name
-		}
-	}
-	for k, v := range m.Enriched {
-		if _, ok := p[k]; !ok {
-			p[k] = v
-		}
-	}
-	return reference.Event{Kind: kind, Name: m.Event, Time: m.Timestamp, Props: p}, true
+	return reference.Event{Kind: e.Kind.String(), Name: e.Name, Time: e.Time, Props: e.Props}, true
 }
 
 func recordOf(r *store.Record) reference.Record {
