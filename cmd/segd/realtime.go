@@ -72,7 +72,9 @@ func (f destFeed) Read(ctx context.Context, ws uint32, after uint64, limit int) 
 	return out, nil
 }
 
-func (f destFeed) Wait(ctx context.Context, ws uint32, after uint64) error { return f.mem.Wait(ctx, ws, after) }
+func (f destFeed) Wait(ctx context.Context, ws uint32, after uint64) error {
+	return f.mem.Wait(ctx, ws, after)
+}
 
 func (f destFeed) Head(ws uint32) (uint64, error) { return f.mem.LastSeq(ws), nil }
 
