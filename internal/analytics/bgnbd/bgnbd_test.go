@@ -163,6 +163,7 @@ func TestLogLikAtPublishedParams(t *testing.T) {
 // published 3-decimal ones move E[X(78)] by about 0.003).
 func fitted(t testing.TB) bgnbd.Params {
 	t.Helper()
+	sharedData(t) // skip here, not inside the Once: a skip there would leave zero params for later tests
 	fitOnce.Do(func() {
 		fitP, _, fitErr = bgnbd.Fit(loadSummary(t), bgnbd.Options{})
 	})
