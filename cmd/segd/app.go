@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/segd/segd/internal/analytics/compute"
 	"github.com/segd/segd/internal/destination"
 	"github.com/segd/segd/internal/httpapi"
 	"github.com/segd/segd/internal/identity"
@@ -32,6 +33,9 @@ type appOptions struct {
 	DedupeWindow time.Duration
 	Logger       *slog.Logger
 	Out          io.Writer // where first-start keys and the listen address are printed
+	// AnalyticsEvery is how often computed traits are refitted and recomputed (negative: only
+	// on demand, POST /api/v1/analytics/recompute).
+	AnalyticsEvery time.Duration
 }
 
 // app is a running segd: the store, the write pipeline, the indexes and the HTTP server.
@@ -51,6 +55,7 @@ type app struct {
 	mem      *membership.Log
 	live     *live.Live
 	dests    *destination.Manager
+	runner   *compute.Runner
 }
 
 // openApp opens the store and builds every component, without serving yet.
@@ -66,6 +71,17 @@ func openApp(opts appOptions) (*app, error) {
 		return nil, err
 	}
 	a.views = newViews(a)
+	a.pipeline, err = ingest.NewPipeline(ingest.Options{
+		Store:      st,
+		Rules:      a.rules,
+		OnCommit:   a.views.apply,
+		Registerer: a.registry,
+		Logger:     opts.Logger,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.segments, err = segment.New(segment.Options{Store: st, Indexes: a.views, OnChange: a.segmentChanged})
 	if err != nil {
 		st.Close()
@@ -79,19 +95,12 @@ func openApp(opts appOptions) (*app, error) {
 		st.Close()
 		return nil, err
 	}
-	if a.dests, err = destination.New(destination.Options{Store: st, Feed: destFeed{a.mem, a.segments},
-		Profiles: destProfiles{st}, Members: destMembers{a.mem, a.segments}, Registerer: a.registry, Logger: opts.Logger}); err != nil {
+	if a.runner, err = a.newAnalytics(); err != nil {
 		st.Close()
 		return nil, err
 	}
-	a.pipeline, err = ingest.NewPipeline(ingest.Options{
-		Store:      st,
-		Rules:      a.rules,
-		OnCommit:   a.views.apply,
-		Registerer: a.registry,
-		Logger:     opts.Logger,
-	})
-	if err != nil {
+	if a.dests, err = destination.New(destination.Options{Store: st, Feed: destFeed{a.mem, a.segments},
+		Profiles: destProfiles{st}, Members: destMembers{a.mem, a.segments}, Registerer: a.registry, Logger: opts.Logger}); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -143,7 +152,12 @@ func (a *app) serve(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w (choose another address with --addr)", a.opts.Addr, err)
 	}
 	a.ln = ln
+	webui, err := a.newUI()
+	if err != nil {
+		return err
+	}
 	h, err := httpapi.New(httpapi.Options{
+		Fallback: webui,
 		Store:    a.store,
 		Log:      a.pipeline,
 		Limits:   message.DefaultLimits(),
@@ -177,8 +191,21 @@ func (a *app) serve(ctx context.Context) error {
 			a.opts.Logger.Error("starting destinations failed", "err", err)
 			return
 		}
+		a.runner.Start()
 		a.started.Store(true)
 		a.ready.Store(true)
+		// compute traits once at start when none were computed yet in this process
+		if a.opts.AnalyticsEvery >= 0 {
+			all, _ := a.store.Workspaces()
+			for _, wsp := range all {
+				w := wsp.ID
+				if a.runner.Last(w) == nil {
+					if _, err := a.runner.Recompute(bg, w); err != nil && bg.Err() == nil {
+						a.opts.Logger.Warn("computing analytics traits", "workspace", w, "err", err)
+					}
+				}
+			}
+		}
 		a.opts.Logger.Info("indexes loaded", "took", time.Since(start).Round(time.Millisecond))
 	}()
 
@@ -231,6 +258,9 @@ func (a *app) close() error {
 		a.stopBg()
 		<-a.bgDone
 	}
+	if a.started.Load() {
+		a.runner.Stop()
+	}
 	a.pipeline.Close()
 	if a.started.Load() {
 		a.dests.Close()
@@ -248,6 +278,7 @@ func (a *app) routes() []httpapi.Route {
 	out = append(out, a.segments.Routes()...)
 	out = append(out, a.live.Routes()...)
 	out = append(out, a.dests.Routes()...)
+	out = append(out, a.runner.Routes()...)
 	return out
 }
 

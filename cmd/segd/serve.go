@@ -15,6 +15,7 @@ func addServeFlags(cmd *cobra.Command, o *appOptions) {
 	cmd.Flags().StringVar(&o.DataDir, "data", "./segd-data", "data directory (created if missing)")
 	cmd.Flags().StringVar(&o.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().DurationVar(&o.DedupeWindow, "dedupe-window", 7*24*time.Hour, "how long a messageId is remembered to drop retries")
+	cmd.Flags().DurationVar(&o.AnalyticsEvery, "analytics-every", 6*time.Hour, "how often computed traits (RFM, churn, CLV, stages) are recomputed; negative: only on demand")
 }
 
 func newServeCmd() *cobra.Command {

@@ -41,6 +41,8 @@ type Options struct {
 	MaxAPIBody int
 	// Extra routes registered by other components (segments, query, destinations, UI).
 	Extra []Route
+	// Fallback serves every path no route matches (the web UI); nil means 404.
+	Fallback http.Handler
 	// Protect configures rate limits, query time limits, the audit log and backups (limits.go).
 	Protect Protection
 }
@@ -158,6 +160,9 @@ func (s *Server) routes() {
 	s.admin("DELETE /api/v1/records/{type}/{id}", s.handleRecordDelete)
 	s.admin("GET /api/v1/merges", s.handleMerges)
 	s.protectionRoutes()
+	if s.opts.Fallback != nil {
+		s.mux.Handle("/", s.opts.Fallback)
+	}
 	for _, rt := range s.opts.Extra {
 		s.scoped(rt.Pattern, rt.Scope, rt.Handler)
 	}
