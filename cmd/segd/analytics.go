@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/segd/segd/internal/analytics/compute"
 	"github.com/segd/segd/internal/segment"
+	"github.com/segd/segd/internal/ui"
 )
 
 // newAnalytics builds the computed-traits runner over the index, the write pipeline (traits
@@ -112,4 +115,64 @@ func (s analyticsSegments) SizeHistory(ws uint32, id string) ([]compute.Point, e
 		out[i] = compute.Point{At: p.Time, Size: int(p.Count)}
 	}
 	return out, nil
+}
+
+// uiAnalytics feeds the UI's analytics page from the last computed result.
+type uiAnalytics struct{ a *app }
+
+func (u uiAnalytics) RFM(ctx context.Context, ws uint32) (ui.RFMGrid, error) {
+	var g ui.RFMGrid
+	res := u.a.runner.Last(ws)
+	if res == nil {
+		return g, errNotComputed
+	}
+	for i := range res.Profiles {
+		r, f := int(res.R[i]), int(res.F[i])
+		if r < 1 || r > 5 || f < 1 || f > 5 {
+			continue
+		}
+		c := &g.Cells[r-1][f-1] // row = R score, column = F score, as the page labels them
+		c.Profiles++
+		c.Revenue += res.Monetary[i]
+	}
+	for ri := 0; ri < 5; ri++ {
+		for fi := 0; fi < 5; fi++ {
+			g.Cells[ri][fi].Query = fmt.Sprintf("rfm_r = %d and rfm_f = %d", ri+1, fi+1)
+		}
+	}
+	return g, nil
+}
+
+var errNotComputed = errors.New("analytics have not been computed yet: POST /api/v1/analytics/recompute")
+
+func (u uiAnalytics) Distributions(ctx context.Context, ws uint32) ([]ui.Distribution, error) {
+	res := u.a.runner.Last(ws)
+	if res == nil {
+		return nil, errNotComputed
+	}
+	churn := ui.Distribution{Name: "Churn probability"}
+	for i := 0; i < 10; i++ {
+		churn.Buckets = append(churn.Buckets, ui.Bucket{Label: fmt.Sprintf("%d–%d%%", i*10, i*10+10)})
+	}
+	for _, p := range res.PAlive {
+		b := int((1 - p) * 10)
+		churn.Buckets[min(max(b, 0), 9)].Count++
+	}
+	edges := []float64{0, 25, 50, 100, 250, 500, 1000, 2500}
+	clv := ui.Distribution{Name: "CLV (12 months)"}
+	for i, e := range edges {
+		label := fmt.Sprintf("%.0f+", e)
+		if i+1 < len(edges) {
+			label = fmt.Sprintf("%.0f–%.0f", e, edges[i+1])
+		}
+		clv.Buckets = append(clv.Buckets, ui.Bucket{Label: label})
+	}
+	for _, v := range res.CLV12m {
+		k := 0
+		for k+1 < len(edges) && v >= edges[k+1] {
+			k++
+		}
+		clv.Buckets[k].Count++
+	}
+	return []ui.Distribution{churn, clv}, nil
 }

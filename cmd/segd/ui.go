@@ -21,7 +21,7 @@ func (a *app) newUI() (*ui.UI, error) {
 	}
 	segs := &uiSegments{a: a}
 	return ui.New(ui.Options{Backend: ad, Segments: segs, SizeHistory: segs, LiveFeed: segs,
-		Destinations: uiDestinations{a.dests}, Logger: a.opts.Logger})
+		Destinations: uiDestinations{a.dests}, Analytics: uiAnalytics{a}, Logger: a.opts.Logger})
 }
 
 // uiSegments serves the UI's segment pages from the segment service and live membership.
