@@ -32,7 +32,7 @@ func (s *Server) record(pattern string, scope store.Scope, r *http.Request, ws u
 			e.IDs[m[1]] = v
 		}
 	}
-	if _, err := s.prot.audit.Append(ws, e); err != nil {
+	if err := s.opts.Store.Guard(func() error { _, err := s.prot.audit.Append(ws, e); return err }); err != nil {
 		s.metrics.rejected.WithLabelValues("audit_failed").Inc()
 		s.opts.Logger.Error("audit log write failed", "route", pattern, "workspace", ws, "err", err)
 	}

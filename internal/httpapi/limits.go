@@ -112,10 +112,18 @@ func (s *Server) Patterns() []string { return slices.Clone(s.patterns) }
 // unlimitedPaths are never rate limited: probes and scrapes.
 var unlimitedPaths = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
 
-// admit applies the per-key rate limit before routing. The bucket is chosen by the presented
+// admit runs before routing. When the store has failed (a disk fault Pebble cannot survive)
+// /healthz and /readyz answer 503 with the reason, so that a supervisor restarts segd. Then it
+// applies the per-key rate limit. The bucket is chosen by the presented
 // credential (hashed, so a guessed prefix cannot drain another key's bucket) or, without one,
 // by the client address. It writes 429 with Retry-After and returns false when over the limit.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
+	if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		if err := s.opts.Store.Failed(); err != nil {
+			writeJSON(w, 503, map[string]any{"status": "storage_failed", "error": err.Error()})
+			return false
+		}
+	}
 	if !s.prot.limiter.Enabled() || unlimitedPaths[r.URL.Path] {
 		return true
 	}
@@ -163,14 +171,24 @@ func (s *Server) protect(pattern string, scope store.Scope, w http.ResponseWrite
 		sw = &statusRecorder{ResponseWriter: w, code: 200}
 		w = sw
 	}
+	if err := s.guarded(pattern, w, r, ws, h); err != nil {
+		writeError(w, 503, "storage_failed", err.Error(), "")
+	}
+	if audited {
+		s.record(pattern, scope, r, ws, sw.code)
+	}
+}
+
+// guarded runs h (with the time limit of timed routes) and turns a storage failure that
+// surfaced as a Pebble fatal panic into an error.
+func (s *Server) guarded(pattern string, w http.ResponseWriter, r *http.Request, ws uint32, h func(http.ResponseWriter, *http.Request, uint32)) (err error) {
+	defer s.opts.Store.RecoverFatal(&err)
 	if d := s.opts.Protect.QueryTimeout; d > 0 && s.prot.timed[pattern] {
 		s.timed(d, w, r, ws, h)
 	} else {
 		h(w, r, ws)
 	}
-	if audited {
-		s.record(pattern, scope, r, ws, sw.code)
-	}
+	return nil
 }
 
 // timed runs h with a deadline. The answer is buffered so that a handler that failed because
