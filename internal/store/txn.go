@@ -23,7 +23,8 @@ type Txn struct {
 	counters   map[string]uint64 // counters advanced in this Txn
 	ids        map[idRef]uint32  // identifiers set (0 = deleted) in this Txn
 	suppressed map[suppressRef]bool
-	buf        []byte // scratch for encoding; Pebble copies on Set
+	seen       map[seenRef]bool // messageIds marked in this Txn
+	buf        []byte           // scratch for encoding; Pebble copies on Set
 }
 
 type profileRef struct{ ws, pid uint32 }
@@ -178,11 +179,16 @@ func (t *Txn) LookupIdentifier(ws uint32, typ, value string) (uint32, error) {
 	if pid, ok := t.s.cache.identifier(ref); ok {
 		return pid, nil
 	}
-	v, err := t.get(identifierKey(ws, typ, value))
+	// identifiers written by this Txn are in t.ids, so the database alone is authoritative here
+	v, closer, err := t.s.db.Get(identifierKey(ws, typ, value))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, ErrNotFound
+	}
 	if err != nil {
 		return 0, err
 	}
 	pid := binary.BigEndian.Uint32(v)
+	closer.Close()
 	t.s.cache.noteIdentifier(ref, pid)
 	return pid, nil
 }
@@ -247,16 +253,34 @@ func (t *Txn) DeleteEvents(ws, pid uint32) error {
 // ---- dedupe ----
 
 // Seen reports whether messageID was accepted within the dedupe window.
+// Writes of this Txn are tracked in a map, so the lookup goes straight to the database (a
+// point read of the DB is much cheaper than one through the indexed batch).
 func (t *Txn) Seen(ws uint32, messageID string) (bool, error) {
-	_, err := t.get(dedupeKey(ws, messageID))
-	if errors.Is(err, ErrNotFound) {
+	if t.seen[seenRef{ws, messageID}] {
+		return true, nil
+	}
+	_, closer, err := t.s.db.Get(dedupeKey(ws, messageID))
+	if errors.Is(err, pebble.ErrNotFound) {
 		return false, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return false, err
+	}
+	closer.Close()
+	return true, nil
+}
+
+type seenRef struct {
+	ws uint32
+	id string
 }
 
 // MarkSeen remembers messageID as accepted at received.
 func (t *Txn) MarkSeen(ws uint32, messageID string, received time.Time) error {
+	if t.seen == nil {
+		t.seen = map[seenRef]bool{}
+	}
+	t.seen[seenRef{ws, messageID}] = true
 	if err := t.b.Set(dedupeKey(ws, messageID), appendTime(nil, received), nil); err != nil {
 		return err
 	}
