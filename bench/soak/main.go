@@ -1,0 +1,304 @@
+// Command soak runs segd under steady ingestion with real-time segments for a long time and
+// reports memory over time: the resident set (from /proc) and the Go heap (from /metrics) every
+// -sample, with the growth after warm-up. It is a benchmark-style program, not a CI test.
+//
+//	go run ./bench/soak                          # 10 minutes at 10k events/s, 50 segments
+//	go run ./bench/soak -duration 1m -sample 10s # a short check
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	writeKey = "soak-write-key"
+	admin    = "soak-admin-token"
+)
+
+func main() {
+	var (
+		duration = flag.Duration("duration", 10*time.Minute, "how long to run")
+		rate     = flag.Int("rate", 10000, "events per second to send")
+		batch    = flag.Int("batch", 250, "events per request")
+		segments = flag.Int("segments", 50, "real-time segments to create")
+		users    = flag.Int("users", 20000, "distinct users")
+		sample   = flag.Duration("sample", 10*time.Second, "sampling interval")
+		warmup   = flag.Duration("warmup", 0, "warm-up excluded from the growth figure (default a third of -duration)")
+		bin      = flag.String("bin", "", "segd binary (default: go build ./cmd/segd)")
+	)
+	flag.Parse()
+	if *warmup == 0 {
+		*warmup = *duration / 3
+	}
+	if *bin == "" {
+		*bin = build()
+	}
+	dir, err := os.MkdirTemp("", "segd-soak")
+	check(err)
+	defer os.RemoveAll(dir)
+	cmd, url := start(*bin, dir)
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+
+	created := 0
+	for i := 0; i < *segments; i++ {
+		body := map[string]any{"name": fmt.Sprintf("soak-%02d", i), "query": segmentQuery(i), "mode": "realtime"}
+		if code, msg := post(url+"/api/v1/segments", admin, body); code == 201 {
+			created++
+		} else {
+			fmt.Fprintf(os.Stderr, "segment %d: %d %s\n", i, code, msg)
+		}
+	}
+	fmt.Printf("segd pid %d, %d real-time segments, sending %d events/s in batches of %d for %s\n", cmd.Process.Pid, created, *rate, *batch, *duration)
+
+	var sent, failed atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	// pacing: a ticker releases one batch every batch/rate seconds, spread over workers
+	perBatch := time.Duration(float64(time.Second) * float64(*batch) / float64(*rate))
+	tokens := make(chan struct{}, 64)
+	go func() {
+		t := time.NewTicker(perBatch)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				close(tokens)
+				return
+			case <-t.C:
+				select {
+				case tokens <- struct{}{}:
+				default: // workers cannot keep up: the shortfall shows in the sent rate
+				}
+			}
+		}
+	}()
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 42))
+			client := &http.Client{Timeout: 30 * time.Second}
+			n := 0
+			for range tokens {
+				msgs := make([]map[string]any, *batch)
+				now := time.Now().UTC()
+				for i := range msgs {
+					n++
+					msgs[i] = event(r, *users, fmt.Sprintf("w%d-%d", w, n), now)
+				}
+				b, _ := json.Marshal(map[string]any{"batch": msgs})
+				req, _ := http.NewRequest("POST", url+"/v1/batch", bytes.NewReader(b))
+				req.SetBasicAuth(writeKey, "")
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(int64(*batch))
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					sent.Add(int64(*batch))
+				} else {
+					failed.Add(int64(*batch))
+				}
+			}
+		}(w)
+	}
+
+	type point struct {
+		at        time.Duration
+		rss, heap float64 // MiB
+		events    int64
+	}
+	var curve []point
+	begin := time.Now()
+	fmt.Printf("%8s %12s %10s %10s %10s\n", "time", "events", "events/s", "RSS MiB", "heap MiB")
+	tick := time.NewTicker(*sample)
+	var lastEvents int64
+	lastAt := begin
+	for now := range tick.C {
+		p := point{at: now.Sub(begin).Round(time.Second), rss: rssMiB(cmd.Process.Pid), heap: heapMiB(url), events: sent.Load()}
+		curve = append(curve, p)
+		fmt.Printf("%8s %12d %10.0f %10.1f %10.1f\n", p.at, p.events, float64(p.events-lastEvents)/now.Sub(lastAt).Seconds(), p.rss, p.heap)
+		lastEvents, lastAt = p.events, now
+		if now.Sub(begin) >= *duration {
+			break
+		}
+	}
+	tick.Stop()
+	close(stop)
+	wg.Wait()
+
+	// growth after warm-up: least-squares slope of heap and RSS over the points after it
+	var xs, hs, rs []float64
+	for _, p := range curve {
+		if p.at >= *warmup {
+			xs, hs, rs = append(xs, p.at.Minutes()), append(hs, p.heap), append(rs, p.rss)
+		}
+	}
+	fmt.Printf("\nsent %d events (%.0f/s), %d failed\n", sent.Load(), float64(sent.Load())/time.Since(begin).Seconds(), failed.Load())
+	if len(xs) >= 2 {
+		hSlope, rSlope := slope(xs, hs), slope(xs, rs)
+		evPerMin := float64(*rate) * 60
+		fmt.Printf("after warm-up (%s): heap %+.1f MiB/min, RSS %+.1f MiB/min (%.0f bytes of heap per event sent)\n",
+			*warmup, hSlope, rSlope, hSlope*(1<<20)/evPerMin)
+	} else {
+		fmt.Println("too few samples after warm-up for a growth figure; run longer or sample more often")
+	}
+}
+
+// segmentQuery gives a mix of trait, event-count, recency and property conditions.
+func segmentQuery(i int) string {
+	switch i % 5 {
+	case 0:
+		return fmt.Sprintf(`count("Product Viewed" in last %d minutes) >= %d`, 5+i, 1+i%4)
+	case 1:
+		return fmt.Sprintf(`did "Order Completed" in last %d minutes`, 10+i)
+	case 2:
+		return fmt.Sprintf(`sum(price of "Order Completed" in last 1 hours) > %d`, 50+10*i)
+	case 3:
+		return fmt.Sprintf(`count("Product Added" where category = "c%d" in last 30 minutes) >= 1`, i%10)
+	default:
+		return fmt.Sprintf(`did "Email Opened" in last %d minutes and not did "Order Completed" in last %d minutes`, 15+i, 15+i)
+	}
+}
+
+var eventNames = []string{"Page Viewed", "Product Viewed", "Product Added", "Order Completed", "Email Opened"}
+
+func event(r *rand.Rand, users int, id string, t time.Time) map[string]any {
+	return map[string]any{
+		"type": "track", "messageId": id, "userId": fmt.Sprintf("user-%d", r.IntN(users)),
+		"event": eventNames[r.IntN(len(eventNames))], "timestamp": t.Format(time.RFC3339Nano),
+		"properties": map[string]any{"product_id": fmt.Sprintf("p-%d", r.IntN(5000)), "category": fmt.Sprintf("c%d", r.IntN(10)),
+			"price": float64(r.IntN(20000)) / 100},
+	}
+}
+
+func post(url, token string, body any) (int, string) {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(msg)
+}
+
+// rssMiB reads VmRSS of pid from /proc.
+func rssMiB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// heapMiB reads go_memstats_heap_inuse_bytes from segd's /metrics.
+func heapMiB(url string) float64 {
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_heap_inuse_bytes "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f / (1 << 20)
+		}
+	}
+	return 0
+}
+
+func slope(xs, ys []float64) float64 {
+	var mx, my float64
+	for i := range xs {
+		mx += xs[i]
+		my += ys[i]
+	}
+	mx /= float64(len(xs))
+	my /= float64(len(ys))
+	var num, den float64
+	for i := range xs {
+		num += (xs[i] - mx) * (ys[i] - my)
+		den += (xs[i] - mx) * (xs[i] - mx)
+	}
+	if den == 0 {
+		return 0
+	}
+	return num / den
+}
+
+func build() string {
+	dir, err := os.MkdirTemp("", "segd-soak-bin")
+	check(err)
+	out := filepath.Join(dir, "segd")
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/segd")
+	cmd.Stderr = os.Stderr
+	check(cmd.Run())
+	return out
+}
+
+func start(bin, dir string) (*exec.Cmd, string) {
+	cmd := exec.Command(bin, "serve", "--data", dir, "--addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "SEGD_WRITE_KEY="+writeKey, "SEGD_ADMIN_TOKEN="+admin)
+	stdout, err := cmd.StdoutPipe()
+	check(err)
+	cmd.Stderr = io.Discard
+	check(cmd.Start())
+	url := ""
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "segd listening on "); ok {
+			url = strings.Fields(rest)[0]
+			break
+		}
+	}
+	go io.Copy(io.Discard, stdout)
+	if url == "" {
+		check(fmt.Errorf("segd did not print its address"))
+	}
+	for i := 0; i < 400; i++ {
+		if r, err := http.Get(url + "/readyz"); err == nil {
+			r.Body.Close()
+			if r.StatusCode == 200 {
+				return cmd, url
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	check(fmt.Errorf("segd never became ready"))
+	return nil, ""
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "soak:", err)
+		os.Exit(1)
+	}
+}
