@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"math"
+	"math/bits"
+	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -135,6 +137,15 @@ func (ev *evaluator) evalEventAgg(fn ast.AggFunc, of *ast.Ident, t *ast.EventTar
 	}
 	size := int(cand.Maximum()) + 1
 	member := newDenseSet(cand)
+	if fn == ast.Distinct && len(srcs) == 1 {
+		if col := srcs[0].tbl.Columns[of.Name]; col != nil && textOnly(col) {
+			distinct, err := ev.distinctCodes(srcs[0], col, member, size)
+			if err != nil {
+				return nil, err
+			}
+			return ev.threshold(fn, []*aggAcc{{n: make([]uint32, size)}}, distinct, op, value, cand)
+		}
+	}
 	accs := make([]*aggAcc, ev.workers)
 	for i := range accs {
 		a := &aggAcc{n: make([]uint32, size)}
@@ -198,14 +209,95 @@ func (ev *evaluator) evalEventAgg(fn ast.AggFunc, of *ast.Ident, t *ast.EventTar
 			return nil, err
 		}
 	}
-	return ev.threshold(fn, accs, op, value, cand)
+	return ev.threshold(fn, accs, nil, op, value, cand)
+}
+
+// textOnly reports whether every value of col is text, so that dictionary codes identify
+// distinct values.
+func textOnly(col *index.Column) bool {
+	return col.Codes != nil && col.Nums == nil && col.Times == nil && len(col.BoolSet) == 0 && !col.HasOthers()
+}
+
+// distinctCodes counts the distinct text codes of col per profile over the rows of s: with a
+// bit mask per profile when the dictionary has fewer than 64 values, otherwise by sorting
+// (profile, code) pairs. Codes of one column identify its texts, so this equals counting
+// distinct strings.
+func (ev *evaluator) distinctCodes(s source, col *index.Column, member denseSet, size int) ([]uint32, error) {
+	prof, codes := s.tbl.Prof, col.Codes
+	out := make([]uint32, size)
+	if len(col.Values) <= 64 {
+		masks := make([][]uint64, ev.workers)
+		err := ev.chunks(s.hi-s.lo, "event scan", func(wk, lo, hi int) {
+			m := masks[wk]
+			if m == nil {
+				m = make([]uint64, size)
+				masks[wk] = m
+			}
+			for r := s.lo + lo; r < s.lo+hi; r++ {
+				c := codes[r]
+				if c == 0 {
+					continue
+				}
+				p := prof[r]
+				if !member.has(p) || (s.pred != nil && !s.pred(r)) {
+					continue
+				}
+				m[p] |= 1 << (c & 63)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		var all []uint64
+		for _, m := range masks {
+			if m == nil {
+				continue
+			}
+			if all == nil {
+				all = m
+				continue
+			}
+			for p, b := range m {
+				all[p] |= b
+			}
+		}
+		for p, b := range all {
+			out[p] = uint32(bits.OnesCount64(b))
+		}
+		return out, nil
+	}
+	parts := make([][]uint64, ev.workers)
+	err := ev.chunks(s.hi-s.lo, "event scan", func(wk, lo, hi int) {
+		for r := s.lo + lo; r < s.lo+hi; r++ {
+			c := codes[r]
+			if c == 0 {
+				continue
+			}
+			p := prof[r]
+			if member.has(p) && (s.pred == nil || s.pred(r)) {
+				parts[wk] = append(parts[wk], uint64(p)<<32|uint64(c))
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	pairs := slices.Concat(parts...)
+	slices.Sort(pairs)
+	for i, k := range pairs {
+		if i == 0 || k != pairs[i-1] {
+			out[k>>32]++
+		}
+	}
+	return out, nil
 }
 
 // threshold combines the workers' accumulators and keeps the profiles of cand whose
 // aggregate satisfies op value.
-func (ev *evaluator) threshold(fn ast.AggFunc, accs []*aggAcc, op ast.CompareOp, value float64, cand *roaring.Bitmap) (*roaring.Bitmap, error) {
-	var distinct []uint32
-	if fn == ast.Distinct {
+// distinct, when not nil, holds the distinct counts per profile already (accs then only size
+// the arrays).
+func (ev *evaluator) threshold(fn ast.AggFunc, accs []*aggAcc, distinct []uint32, op ast.CompareOp, value float64, cand *roaring.Bitmap) (*roaring.Bitmap, error) {
+	if fn == ast.Distinct && distinct == nil {
 		distinct = make([]uint32, len(accs[0].n))
 		seen := map[distinctKey]struct{}{}
 		for _, a := range accs {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 
@@ -196,12 +197,26 @@ func compileLeaf(x ast.Expr, c clock) (leaf, error) {
 		if err != nil {
 			return leaf{}, err
 		}
-		return leaf{n.Name.Name, func(v index.Value) bool { return v.Kind == index.Time && c.anniversary(v.Nano, sp) }, x}, nil
+		days := c.anniversaryDays(sp)
+		return leaf{n.Name.Name, func(v index.Value) bool {
+			if v.Kind != index.Time {
+				return false
+			}
+			m, d := monthDay(v.Nano)
+			return days[m][d]
+		}, x}, nil
 	case *ast.Geo:
 		lat, lon := n.Lat.Value, n.Lon.Value
 		limit := n.Unit.Meters(n.Distance.Value)
+		// The great-circle distance is at least the arc between the two latitudes, so a point
+		// whose latitude differs by more than limit (plus a margin for rounding) is too far:
+		// this skips the trigonometry for nearly every point.
+		maxDLat := (limit*(1+1e-9) + 1e-3) / earthRadius * 180 / math.Pi
 		return leaf{n.Name.Name, func(v index.Value) bool {
-			return v.Kind == index.Geo && haversine(v.Num, v.Lon, lat, lon) <= limit
+			if v.Kind != index.Geo || math.Abs(v.Num-lat) > maxDLat {
+				return false
+			}
+			return haversine(v.Num, v.Lon, lat, lon) <= limit
 		}, x}, nil
 	}
 	return leaf{}, fmt.Errorf("engine: %T is not a test on a name", x)
@@ -316,20 +331,26 @@ func fastRow(x ast.Expr, col *index.Column, lf leaf, c clock) rowPred {
 		}
 		return func(r int) bool { return want[codes[r]] }
 	case *ast.TextMatch:
-		if n.Op == ast.Contains {
-			return nil // lists
-		}
 		m, err := textMatcher(n.Op, n.Value.Value)
 		if err != nil {
+			return nil
+		}
+		codes := col.Codes
+		if codes == nil {
 			return nil
 		}
 		want := make([]bool, len(col.Values))
 		for code := 1; code < len(col.Values); code++ {
 			want[code] = m(col.Values[code])
 		}
-		codes := col.Codes
-		if codes == nil {
-			return constRow(false)
+		if n.Op == ast.Contains && col.HasOthers() {
+			// a row without text may hold a list, which contains tests element-wise
+			return func(r int) bool {
+				if c := codes[r]; c != 0 {
+					return want[c]
+				}
+				return lf.pred(col.Get(r))
+			}
 		}
 		return func(r int) bool { return want[codes[r]] }
 	}

@@ -42,8 +42,11 @@ func cost(x ast.Expr, snap *index.Snapshot) int {
 			c += cost(y, snap)
 		}
 		return c
-	case *ast.InSegment, *ast.Sample:
+	case *ast.InSegment:
 		return 1
+	case *ast.Sample:
+		// a hash per candidate: dearer than a trait's bitmap algebra, cheaper than a scan
+		return 10 + int(snap.Live().GetCardinality()/16)
 	case *ast.Exists:
 		return 2
 	case *ast.In, *ast.Compare, *ast.TextMatch:

@@ -61,5 +61,5 @@ func (ev *evaluator) evalRecordAgg(fn ast.AggFunc, of *ast.Ident, t *ast.RecordT
 			a.n[p]++
 		}
 	}
-	return ev.threshold(fn, []*aggAcc{a}, op, value, cand)
+	return ev.threshold(fn, []*aggAcc{a}, nil, op, value, cand)
 }

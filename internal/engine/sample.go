@@ -1,9 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
-	"hash/fnv"
-
 	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/segd/segd/internal/segql/ast"
@@ -14,12 +11,36 @@ import (
 // that consecutive ids spread evenly. It never changes: changing it would reshuffle every
 // hold-out group.
 func SampleHash(segment string, profile uint32) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(segment))
-	var b [5]byte
-	binary.LittleEndian.PutUint32(b[1:], profile)
-	h.Write(b[:])
-	x := h.Sum64()
+	return sampleHashFrom(sampleSeed(segment), profile)
+}
+
+// FNV-1a 64-bit parameters (the same as hash/fnv's).
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// sampleSeed is the FNV-1a state after the segment name and the zero byte, shared by every
+// profile of one evaluation.
+func sampleSeed(segment string) uint64 {
+	h := uint64(fnvOffset)
+	for i := 0; i < len(segment); i++ {
+		h ^= uint64(segment[i])
+		h *= fnvPrime
+	}
+	h ^= 0
+	h *= fnvPrime
+	return h
+}
+
+// sampleHashFrom finishes SampleHash from the seed: the profile id's 4 little-endian bytes,
+// then the SplitMix64 mixer.
+func sampleHashFrom(h uint64, profile uint32) uint64 {
+	for i := 0; i < 4; i++ {
+		h ^= uint64(byte(profile >> (8 * i)))
+		h *= fnvPrime
+	}
+	x := h
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
 	x ^= x >> 27
@@ -44,13 +65,28 @@ func InSample(segment string, profile uint32, percent float64) bool {
 // ten percent.
 func (ev *evaluator) evalSample(n *ast.Sample, cand *roaring.Bitmap) *roaring.Bitmap {
 	pct := n.Percent.Value
-	out := roaring.New()
-	it := cand.Iterator()
-	for it.HasNext() {
-		p := it.Next()
-		if InSample(ev.opts.Segment, p, pct) {
-			out.Add(p)
-		}
+	switch {
+	case !(pct > 0):
+		return roaring.New()
+	case pct >= 100:
+		return cand.Clone()
 	}
-	return out
+	seed, limit := sampleSeed(ev.opts.Segment), uint64(pct*10_000)
+	out := roaring.New()
+	it := cand.ManyIterator()
+	buf := make([]uint32, 4096)
+	keep := make([]uint32, 0, 4096)
+	for {
+		k := it.NextMany(buf)
+		if k == 0 {
+			return out
+		}
+		keep = keep[:0]
+		for _, p := range buf[:k] {
+			if sampleHashFrom(seed, p)%1_000_000 < limit {
+				keep = append(keep, p)
+			}
+		}
+		out.AddMany(keep)
+	}
 }

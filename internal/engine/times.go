@@ -145,6 +145,46 @@ func (c clock) anniversary(ns int64, s span) bool {
 	return false
 }
 
+// anniversaryDays tabulates anniversary for every month-day (anniversary depends on ns only
+// through its UTC month and day), indexed [month][day].
+func (c clock) anniversaryDays(s span) *[13][32]bool {
+	var out [13][32]bool
+	for m := time.January; m <= time.December; m++ {
+		for d := 1; d <= 31; d++ {
+			t := time.Date(2000, m, d, 0, 0, 0, 0, time.UTC) // a leap year: February 29 exists
+			if t.Month() != m {
+				break
+			}
+			out[m][d] = c.anniversary(t.UnixNano(), s)
+		}
+	}
+	return &out
+}
+
+// monthDay returns the UTC month (1-12) and day of month of Unix nanoseconds ns, by the
+// civil-from-days algorithm (proleptic Gregorian calendar, as package time uses).
+func monthDay(ns int64) (month, day int) {
+	days := ns / (24 * int64(time.Hour))
+	if ns%(24*int64(time.Hour)) < 0 {
+		days--
+	}
+	z := days + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097                                  // [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // [0, 365]
+	mp := (5*doy + 2) / 153                                // [0, 11], March first
+	day = int(doy - (153*mp+2)/5 + 1)
+	month = int(mp + 3)
+	if month > 12 {
+		month -= 12
+	}
+	return month, day
+}
+
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 
 // earthRadius is the mean Earth radius (IUGG) in meters, used by the haversine distance.

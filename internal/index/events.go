@@ -96,6 +96,9 @@ type Column struct {
 // Code returns the dictionary code of text s, or 0 when no row has it.
 func (c *Column) Code(s string) uint32 { return c.dict[s] }
 
+// HasOthers reports whether some row holds a point, a list or an object.
+func (c *Column) HasOthers() bool { return len(c.others) > 0 }
+
 // HasNum reports whether row holds a number.
 func (c *Column) HasNum(row int) bool { return c.NumSet.Has(row) }
 
