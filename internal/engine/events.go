@@ -49,13 +49,13 @@ type source struct {
 func (ev *evaluator) sources(t *ast.EventTarget, where ast.Expr, win span) ([]source, error) {
 	var out []source
 	for _, tb := range eventTables(t, ev.snap) {
-		pred, err := compileRow(where, tb, ev.clock)
+		pred, err := compileRow(where, tb.Columns, ev.clock)
 		if err != nil {
 			return nil, err
 		}
 		if (t.Kind == ast.PageEvent || t.Kind == ast.ScreenEvent) && t.Name != "" {
 			nameTest := &ast.Compare{Name: &ast.Ident{Name: "name"}, Op: ast.Eq, Value: &ast.StringLit{Value: t.Name}}
-			byName, err := compileRow(nameTest, tb, ev.clock)
+			byName, err := compileRow(nameTest, tb.Columns, ev.clock)
 			if err != nil {
 				return nil, err
 			}
@@ -135,6 +135,12 @@ func (ev *evaluator) evalEventAgg(fn ast.AggFunc, of *ast.Ident, t *ast.EventTar
 	if cand.IsEmpty() {
 		return roaring.New(), nil
 	}
+	return ev.aggregate(fn, of, srcs, op, value, cand)
+}
+
+// aggregate computes fn([of of]) over the rows of srcs per profile of cand and keeps the
+// profiles whose aggregate satisfies op value.
+func (ev *evaluator) aggregate(fn ast.AggFunc, of *ast.Ident, srcs []source, op ast.CompareOp, value float64, cand *roaring.Bitmap) (*roaring.Bitmap, error) {
 	size := int(cand.Maximum()) + 1
 	member := newDenseSet(cand)
 	if fn == ast.Distinct && len(srcs) == 1 {

@@ -227,16 +227,17 @@ type rowPred func(row int) bool
 
 func constRow(b bool) rowPred { return func(int) bool { return b } }
 
-// compileRow compiles a where filter for the rows of tbl. Common tests on text and numbers
-// read the column arrays directly; everything else goes through the value rules.
-func compileRow(x ast.Expr, tbl *index.Table, c clock) (rowPred, error) {
+// compileRow compiles a where filter for the rows of an event table or record table, given
+// its columns. Common tests on text and numbers read the column arrays directly; everything
+// else goes through the value rules.
+func compileRow(x ast.Expr, cols map[string]*index.Column, c clock) (rowPred, error) {
 	switch n := x.(type) {
 	case nil:
 		return nil, nil
 	case *ast.Paren:
-		return compileRow(n.X, tbl, c)
+		return compileRow(n.X, cols, c)
 	case *ast.Not:
-		p, err := compileRow(n.X, tbl, c)
+		p, err := compileRow(n.X, cols, c)
 		if err != nil {
 			return nil, err
 		}
@@ -252,7 +253,7 @@ func compileRow(x ast.Expr, tbl *index.Table, c clock) (rowPred, error) {
 		preds := make([]rowPred, len(list))
 		for i, y := range list {
 			var err error
-			if preds[i], err = compileRow(y, tbl, c); err != nil {
+			if preds[i], err = compileRow(y, cols, c); err != nil {
 				return nil, err
 			}
 		}
@@ -279,7 +280,7 @@ func compileRow(x ast.Expr, tbl *index.Table, c clock) (rowPred, error) {
 	if err != nil {
 		return nil, err
 	}
-	col := tbl.Columns[lf.name]
+	col := cols[lf.name]
 	if col == nil {
 		return constRow(lf.pred(index.Value{})), nil
 	}
@@ -355,50 +356,4 @@ func fastRow(x ast.Expr, col *index.Column, lf leaf, c clock) rowPred {
 		return func(r int) bool { return want[codes[r]] }
 	}
 	return nil
-}
-
-// attrPred tests the attributes of one record.
-type attrPred func(attrs map[string]any) bool
-
-func compileAttrs(x ast.Expr, c clock) (attrPred, error) {
-	switch n := x.(type) {
-	case nil:
-		return nil, nil
-	case *ast.Paren:
-		return compileAttrs(n.X, c)
-	case *ast.Not:
-		p, err := compileAttrs(n.X, c)
-		if err != nil {
-			return nil, err
-		}
-		return func(a map[string]any) bool { return !p(a) }, nil
-	case *ast.And, *ast.Or:
-		var list []ast.Expr
-		and := false
-		if a, ok := n.(*ast.And); ok {
-			list, and = a.List, true
-		} else {
-			list = n.(*ast.Or).List
-		}
-		preds := make([]attrPred, len(list))
-		for i, y := range list {
-			var err error
-			if preds[i], err = compileAttrs(y, c); err != nil {
-				return nil, err
-			}
-		}
-		return func(a map[string]any) bool {
-			for _, p := range preds {
-				if p(a) != and {
-					return !and
-				}
-			}
-			return and
-		}, nil
-	}
-	lf, err := compileLeaf(x, c)
-	if err != nil {
-		return nil, err
-	}
-	return func(a map[string]any) bool { return lf.pred(index.Classify(a[lf.name])) }, nil
 }

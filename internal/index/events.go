@@ -162,6 +162,31 @@ func (c *Column) set(row int, v Value) {
 	}
 }
 
+// clearRow removes the value of row, whatever its kind.
+func (c *Column) clearRow(row int) {
+	if row < len(c.Codes) {
+		c.Codes[row] = 0
+	}
+	c.NumSet.clear(row)
+	c.TimeSet.clear(row)
+	c.BoolSet.clear(row)
+	c.BoolTrue.clear(row)
+	delete(c.others, row)
+}
+
+// truncate drops the rows from n on (their values must have been cleared).
+func (c *Column) truncate(n int) {
+	if len(c.Codes) > n {
+		c.Codes = c.Codes[:n]
+	}
+	if len(c.Nums) > n {
+		c.Nums = c.Nums[:n]
+	}
+	if len(c.Times) > n {
+		c.Times = c.Times[:n]
+	}
+}
+
 // growTo extends s with zero values to length n (amortised, like append).
 func growTo[T any](s []T, n int) []T {
 	if len(s) >= n {

@@ -196,3 +196,43 @@ func BenchmarkMemoryPerEvent(b *testing.B) {
 		runtime.KeepAlive(ix)
 	}
 }
+
+// TestRecordColumns checks that record columns stay equal to classifying the attribute maps
+// through random upserts (new, replacing, moving kinds) and deletes.
+func TestRecordColumns(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	ix := New()
+	values := []any{nil, "open", "closed", 3.5, 7.0, true, false, "2024-01-02", []any{"a"}, map[string]any{"k": 1.0}}
+	for i := 0; i < 3000; i++ {
+		id := fmt.Sprint(r.IntN(200))
+		if r.IntN(4) == 0 {
+			ix.DeleteRecord("t", id)
+			continue
+		}
+		attrs := map[string]any{}
+		for _, k := range []string{"a", "b", "c"} {
+			if r.IntN(3) > 0 {
+				attrs[k] = values[r.IntN(len(values))]
+			}
+		}
+		ix.UpsertRecord(Record{Type: "t", ID: id, Profile: uint32(r.IntN(50)), Attrs: attrs})
+	}
+	snap := ix.Acquire()
+	defer snap.Release()
+	rt := snap.Records("t")
+	for row := 0; row < rt.Len(); row++ {
+		for _, k := range []string{"a", "b", "c"} {
+			want := Classify(rt.Attrs[row][k])
+			var got Value
+			if c := rt.Columns[k]; c != nil {
+				if c.Codes != nil && len(c.Codes) != rt.Len() || c.Nums != nil && len(c.Nums) != rt.Len() {
+					t.Fatalf("column %s not %d rows long", k, rt.Len())
+				}
+				got = c.Get(row)
+			}
+			if got.Kind != want.Kind || got.Str != want.Str || got.Num != want.Num || got.Bool != want.Bool || got.Nano != want.Nano {
+				t.Fatalf("row %d %s: column %+v, attrs %+v", row, k, got, want)
+			}
+		}
+	}
+}

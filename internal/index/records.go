@@ -2,14 +2,16 @@ package index
 
 // RecordTable holds the related records of one type (tickets, accounts, cards, ...) as
 // parallel arrays. Row order is arbitrary: upserts replace in place and deletes move the last
-// row into the hole. Attribute values are kept as given and classified by the reader, because
-// records are few compared with events and change in place.
+// row into the hole. Attribute values are kept as given (Attrs) and also classified into
+// Columns, typed per row like event properties, which the engine scans; every column array
+// that exists has Len() entries.
 type RecordTable struct {
-	Type  string
-	IDs   []string
-	Prof  []uint32
-	Time  []int64 // Unix nanoseconds UTC
-	Attrs []map[string]any
+	Type    string
+	IDs     []string
+	Prof    []uint32
+	Time    []int64 // Unix nanoseconds UTC
+	Attrs   []map[string]any
+	Columns map[string]*Column
 
 	byID map[string]int
 }
@@ -18,7 +20,7 @@ type RecordTable struct {
 func (r *RecordTable) Len() int { return len(r.IDs) }
 
 func newRecordTable(typ string) *RecordTable {
-	return &RecordTable{Type: typ, byID: map[string]int{}}
+	return &RecordTable{Type: typ, byID: map[string]int{}, Columns: map[string]*Column{}}
 }
 
 func (r *RecordTable) upsert(rec *Record) {
@@ -30,13 +32,33 @@ func (r *RecordTable) upsert(rec *Record) {
 	}
 	if i, ok := r.byID[rec.ID]; ok {
 		r.Prof[i], r.Time[i], r.Attrs[i] = rec.Profile, rec.Time.UnixNano(), attrs
+		for _, c := range r.Columns {
+			c.clearRow(i)
+		}
+		r.setColumns(i, attrs)
 		return
 	}
-	r.byID[rec.ID] = len(r.IDs)
+	i := len(r.IDs)
+	r.byID[rec.ID] = i
 	r.IDs = append(r.IDs, rec.ID)
 	r.Prof = append(r.Prof, rec.Profile)
 	r.Time = append(r.Time, rec.Time.UnixNano())
 	r.Attrs = append(r.Attrs, attrs)
+	r.setColumns(i, attrs)
+	for _, c := range r.Columns {
+		c.pad(len(r.IDs))
+	}
+}
+
+func (r *RecordTable) setColumns(row int, attrs map[string]any) {
+	for k, v := range attrs {
+		c := r.Columns[k]
+		if c == nil {
+			c = &Column{Name: k}
+			r.Columns[k] = c
+		}
+		c.set(row, Classify(v))
+	}
 }
 
 func (r *RecordTable) delete(id string) bool {
@@ -48,6 +70,14 @@ func (r *RecordTable) delete(id string) bool {
 	if i != last {
 		r.IDs[i], r.Prof[i], r.Time[i], r.Attrs[i] = r.IDs[last], r.Prof[last], r.Time[last], r.Attrs[last]
 		r.byID[r.IDs[i]] = i
+	}
+	for _, c := range r.Columns {
+		c.clearRow(i)
+		if i != last {
+			c.set(i, c.Get(last))
+			c.clearRow(last)
+		}
+		c.truncate(last)
 	}
 	r.IDs, r.Prof, r.Time, r.Attrs = r.IDs[:last], r.Prof[:last], r.Time[:last], r.Attrs[:last]
 	delete(r.byID, id)

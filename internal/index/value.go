@@ -178,6 +178,12 @@ func (b *bitset) set(i int) {
 	(*b)[w] |= 1 << (uint(i) & 63)
 }
 
+func (b bitset) clear(i int) {
+	if w := i >> 6; w < len(b) {
+		b[w] &^= 1 << (uint(i) & 63)
+	}
+}
+
 // Has reports whether bit i is set; bits beyond the end are unset.
 func (b bitset) Has(i int) bool {
 	w := i >> 6
