@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	"github.com/segd/segd/internal/httpapi"
 	"github.com/segd/segd/internal/ingest"
+	"github.com/segd/segd/internal/message"
 	"github.com/segd/segd/internal/store"
 )
 
@@ -185,4 +187,72 @@ func storageFaultScenario(t *testing.T, fault syscall.Errno) {
 		t.Fatalf("batch after restart: %d %+v", c, eb)
 	}
 	t.Logf("after restart: %d acknowledged messages present once, writes accepted again", 40)
+}
+
+// TestPathologicalQueryCancelled runs a query that takes far longer than the query time limit
+// against the real segment service and engine (the app's routes behind an httpapi server with
+// Protection.QueryTimeout): it is answered 503 query_timeout quickly, and the same query without
+// the limit does finish (it was slow, not broken).
+func TestPathologicalQueryCancelled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads data")
+	}
+	ts := startServer(t, t.TempDir())
+	a := ts.app
+	var msgs []message.Message
+	at := time.Now().UTC().Add(-time.Hour)
+	for i := 0; i < 60000; i++ {
+		msgs = append(msgs, message.Message{Type: message.Track, Event: []string{"A", "B", "C"}[i%3], UserID: fmt.Sprintf("u%d", i%3000),
+			MessageID: fmt.Sprint("q", i), Timestamp: at.Add(time.Duration(i) * time.Millisecond), ReceivedAt: at,
+			Properties: map[string]any{"path": fmt.Sprintf("/p/%d/%d", i%97, i), "n": float64(i)}})
+		if len(msgs) == 5000 {
+			if _, err := a.pipeline.Append(context.Background(), 1, msgs); err != nil {
+				t.Fatal(err)
+			}
+			msgs = nil
+		}
+	}
+	var cond []string
+	for i := 0; i < 40; i++ {
+		cond = append(cond, fmt.Sprintf(`sequence("A" where path matches "^/p/%d/.*[13579]$" then "B" where n > %d then "C" within %d minutes in last 30 days)`, i, i*7, 5+i))
+	}
+	query := strings.Join(cond, " or ")
+	run := func(timeout time.Duration) (int, httpapi.ErrorBody, time.Duration) {
+		h, err := httpapi.New(httpapi.Options{Store: a.store, Log: a.pipeline, Extra: a.routes(),
+			Protect: httpapi.Protection{QueryTimeout: timeout}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(h)
+		defer hs.Close()
+		body, _ := json.Marshal(map[string]any{"query": query})
+		req, _ := http.NewRequest("POST", hs.URL+"/api/v1/query", strings.NewReader(string(body)))
+		req.Header.Set("Authorization", "Bearer "+testAdmin)
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var eb httpapi.ErrorBody
+		b, _ := io.ReadAll(resp.Body)
+		json.Unmarshal(b, &eb)
+		return resp.StatusCode, eb, time.Since(start)
+	}
+	code, _, full := run(0)
+	if code != 200 {
+		t.Fatalf("the query without a limit: %d", code)
+	}
+	limit := full / 20
+	if limit < time.Millisecond {
+		t.Skipf("the query took only %s here; not pathological enough to test the limit", full)
+	}
+	code, eb, took := run(limit)
+	if code != 503 || eb.Error.Code != "query_timeout" || !strings.Contains(eb.Error.Message, "cancelled") {
+		t.Fatalf("query with a %s limit: %d %+v", limit, code, eb)
+	}
+	if took > full/2 {
+		t.Fatalf("the cancelled query took %s of the full %s: not cancelled promptly", took, full)
+	}
+	t.Logf("query takes %s; with a %s limit answered 503 query_timeout after %s", full, limit, took)
 }
