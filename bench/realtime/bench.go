@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strings"
+	"time"
+)
+
+type benchOptions struct {
+	Data      string
+	Bin       string
+	Runs      int
+	Duration  time.Duration
+	Customers int
+}
+
+func (o *benchOptions) validate() error {
+	if o.Runs < 1 || o.Duration <= 0 || o.Customers < 1 {
+		return errors.New("-runs, -duration and -customers must be positive")
+	}
+	return nil
+}
+
+func run(ctx context.Context, o benchOptions) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	if o.Bin == "" {
+		b, err := buildSegd()
+		if err != nil {
+			return err
+		}
+		o.Bin = b
+	}
+	rc, err := startReceiver()
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	s, err := startServer(o.Bin, o.Data, 30*time.Minute)
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	say("segd ready in %s (index load and live start)", time.Since(t0).Round(time.Millisecond))
+	if err := s.admin("PUT", "/api/v1/destinations/rtbench", map[string]any{
+		"name": "rtbench receiver", "kind": "webhook", "start": "latest", "linger": "200us", "batch_size": 1000,
+		"webhook": map[string]any{"url": rc.url, "timeout": "10s"},
+	}, nil); err != nil {
+		return err
+	}
+	if err := deleteBenchSegments(s); err != nil {
+		return err
+	}
+
+	// Without segments.
+	var without []float64
+	for i := range o.Runs {
+		v := maxThroughput(s.url, o.Customers, 8, 500, o.Duration, fmt.Sprintf("w%d-%d", i, time.Now().UnixNano()))
+		say("throughput without real-time segments, run %d: %.0f events/s", i+1, v)
+		without = append(without, v)
+	}
+
+	// The 50 segments.
+	t1 := time.Now()
+	for _, d := range segments() {
+		if err := s.admin("POST", "/api/v1/segments", d, nil); err != nil {
+			return fmt.Errorf("create %s (%s): %w", d.Name, d.Query, err)
+		}
+	}
+	created := time.Since(t1)
+	// Live backfills each segment in order; a probe's webhook arriving means every backfill
+	// before it is done.
+	r := fixedRate(s.url, rc, o.Customers, 200, 10*time.Millisecond, fmt.Sprintf("warm-%d", time.Now().UnixNano()))
+	for r.missing > 0 && time.Since(t1) < 60*time.Minute {
+		r = fixedRate(s.url, rc, o.Customers, 200, 10*time.Millisecond, fmt.Sprintf("warm-%d", time.Now().UnixNano()))
+	}
+	say("50 segments created in %s; backfilled and live in %s", created.Round(time.Millisecond), time.Since(t1).Round(time.Millisecond))
+
+	results := map[int][]rateResult{}
+	for i := range o.Runs {
+		for _, rate := range []int{5000, 20000} {
+			res := fixedRate(s.url, rc, o.Customers, rate, o.Duration, fmt.Sprintf("r%d-%d-%d", rate, i, time.Now().UnixNano()))
+			say("rate %d/s run %d: achieved %.0f events/s, %d probes, %d without webhook in 10 s, %d late ticks; ack→webhook p50 %s p99 %s max %s",
+				rate, i+1, res.achieved, res.probes, res.missing, res.late, pct(res.lat, 0.5), pct(res.lat, 0.99), pct(res.lat, 1))
+			results[rate] = append(results[rate], res)
+		}
+	}
+	var with []float64
+	for i := range o.Runs {
+		v := maxThroughput(s.url, o.Customers, 8, 500, o.Duration, fmt.Sprintf("m%d-%d", i, time.Now().UnixNano()))
+		say("throughput with 50 real-time segments, run %d: %.0f events/s", i+1, v)
+		with = append(with, v)
+	}
+	time.Sleep(2 * time.Second) // let live drain before the read benchmark
+
+	route := "GET /v1/profiles/segments"
+	var pServer, pClient50, pClient99, pRate []float64
+	for i := range o.Runs {
+		before, err := s.histogram(route)
+		if err != nil {
+			return err
+		}
+		lat, rate, fails := personalise(s.url, o.Customers, 10000, o.Duration)
+		after, err := s.histogram(route)
+		if err != nil {
+			return err
+		}
+		sp99, under := histQuantile(before, after, 0.99, 0.001)
+		say("personalisation run %d: %.0f requests/s (%d failed); server p99 ≈ %.3f ms (%.2f%% ≤ 1 ms by the histogram); client p50 %s p99 %s",
+			i+1, rate, fails, sp99*1e3, under*100, pct(lat, 0.5), pct(lat, 0.99))
+		pServer = append(pServer, sp99*1e3)
+		pClient50 = append(pClient50, ms(pct(lat, 0.5)))
+		pClient99 = append(pClient99, ms(pct(lat, 0.99)))
+		pRate = append(pRate, rate)
+	}
+
+	fmt.Printf("\n== medians of %d runs (customers %d, phase %s) ==\n", o.Runs, o.Customers, o.Duration)
+	for _, rate := range []int{5000, 20000} {
+		var a, p50, p99, miss []float64
+		for _, r := range results[rate] {
+			a = append(a, r.achieved)
+			p50 = append(p50, ms(pct(r.lat, 0.5)))
+			p99 = append(p99, ms(pct(r.lat, 0.99)))
+			miss = append(miss, float64(r.missing))
+		}
+		fmt.Printf("%5d events/s target: achieved %.0f/s; ack→webhook p50 %.2f ms, p99 %.2f ms; probes without webhook %.0f\n",
+			rate, median(a), median(p50), median(p99), median(miss))
+	}
+	fmt.Printf("throughput: without segments %.0f events/s, with 50 segments %.0f events/s (%.0f%%)\n",
+		median(without), median(with), 100*median(with)/median(without))
+	fmt.Printf("personalisation at 10k/s: achieved %.0f/s, server p99 %.3f ms, client p50 %.2f ms p99 %.2f ms\n",
+		median(pRate), median(pServer), median(pClient50), median(pClient99))
+	return nil
+}
+
+func deleteBenchSegments(s *server) error {
+	var list struct {
+		Segments []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"segments"`
+	}
+	if err := s.admin("GET", "/api/v1/segments?sizes=false", nil, &list); err != nil {
+		return err
+	}
+	// dependants first: the "in segment" ones have the higher numbers
+	sort.Slice(list.Segments, func(i, j int) bool { return list.Segments[i].Name > list.Segments[j].Name })
+	for _, sg := range list.Segments {
+		if strings.HasPrefix(sg.Name, "rt") {
+			if err := s.admin("DELETE", "/api/v1/segments/"+sg.ID, nil, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func say(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[int(math.Round(p*float64(len(s)-1)))].Round(10 * time.Microsecond)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// histQuantile estimates quantile q (seconds) of the observations between two cumulative
+// histogram readings by linear interpolation inside the bucket, and the share of
+// observations at or below bound (interpolated the same way).
+func histQuantile(before, after map[float64]float64, q, bound float64) (float64, float64) {
+	var les []float64
+	for le := range after {
+		les = append(les, le)
+	}
+	sort.Float64s(les)
+	if len(les) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	total := after[les[len(les)-1]] - before[les[len(les)-1]]
+	if total <= 0 {
+		return math.NaN(), math.NaN()
+	}
+	at := func(x float64) float64 { // cumulative count at x
+		prevLe, prevN := 0.0, 0.0
+		for _, le := range les {
+			n := after[le] - before[le]
+			if x <= le {
+				return prevN + (n-prevN)*(x-prevLe)/(le-prevLe)
+			}
+			prevLe, prevN = le, n
+		}
+		return total
+	}
+	want := q * total
+	prevLe, prevN := 0.0, 0.0
+	quant := les[len(les)-1]
+	for _, le := range les {
+		n := after[le] - before[le]
+		if n >= want {
+			quant = prevLe + (le-prevLe)*(want-prevN)/math.Max(n-prevN, 1)
+			break
+		}
+		prevLe, prevN = le, n
+	}
+	return quant, at(bound) / total
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// server is a `segd serve` child process on a loopback port.
+type server struct {
+	cmd    *exec.Cmd
+	url    string
+	client *http.Client
+}
+
+func buildSegd() (string, error) {
+	dir, err := os.MkdirTemp("", "segd-rtbench")
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "segd")
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/segd")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build segd (run from the repository root): %w", err)
+	}
+	return out, nil
+}
+
+// startServer starts segd on dir and waits until /readyz answers 200 (indexes loaded, live
+// started), at most timeout.
+func startServer(bin, dir string, timeout time.Duration) (*server, error) {
+	cmd := exec.Command(bin, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--analytics-every", "-1s")
+	cmd.Env = append(os.Environ(), "SEGD_WRITE_KEY="+writeKey, "SEGD_ADMIN_TOKEN="+adminToken, "SEGD_READ_KEY="+readKey)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(filepath.Join(os.TempDir(), "rtbench-segd.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, client: &http.Client{Timeout: 10 * time.Minute}}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "segd listening on "); ok {
+			s.url = strings.Fields(rest)[0]
+			break
+		}
+	}
+	go io.Copy(io.Discard, stdout)
+	if s.url == "" {
+		s.stop()
+		return nil, fmt.Errorf("segd did not print its address (log in %s)", logf.Name())
+	}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if r, err := http.Get(s.url + "/readyz"); err == nil {
+			r.Body.Close()
+			if r.StatusCode == 200 {
+				return s, nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.stop()
+	return nil, fmt.Errorf("segd not ready after %s (log in %s)", timeout, logf.Name())
+}
+
+func (s *server) stop() {
+	if s.cmd.Process != nil {
+		s.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { s.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			s.cmd.Process.Kill()
+			<-done
+		}
+	}
+}
+
+// admin sends a JSON request with the admin token and decodes the answer into out (if not nil).
+func (s *server) admin(method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, s.url+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// metric returns the cumulative histogram buckets (upper bound → count) of
+// segd_http_request_seconds for a route pattern, from /metrics.
+func (s *server) histogram(route string) (map[float64]float64, error) {
+	req, _ := http.NewRequest("GET", s.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := map[float64]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	prefix := `segd_http_request_seconds_bucket{le="`
+	want := `route="` + route + `"`
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "segd_http_request_seconds_bucket{") || !strings.Contains(line, want) {
+			continue
+		}
+		// segd_http_request_seconds_bucket{route="...",le="0.001"} 12
+		i := strings.Index(line, `le="`)
+		if i < 0 {
+			continue
+		}
+		rest := line[i+4:]
+		j := strings.IndexByte(rest, '"')
+		var le, n float64
+		if rest[:j] == "+Inf" {
+			le = 1e9
+		} else if _, err := fmt.Sscan(rest[:j], &le); err != nil {
+			continue
+		}
+		if _, err := fmt.Sscan(strings.TrimSpace(rest[strings.LastIndexByte(rest, '}')+1:]), &n); err != nil {
+			continue
+		}
+		out[le] = n
+		_ = prefix
+	}
+	return out, sc.Err()
+}
