@@ -100,10 +100,22 @@ func (ev *evaluator) evalSequence(n *ast.Sequence, cand *roaring.Bitmap) (*roari
 	}
 	size := int(cand.Maximum()) + 1
 	member := newDenseSet(cand)
-	upTo := allTime.clipTo(ev.clock.ns)
+	// Later steps happen after t1 >= win.lo and, with within D, no later than the deadline
+	// of the last possible t1 (deadlines grow with t1: fixed units add, calendar units clamp).
+	later := allTime.clipTo(ev.clock.ns)
+	if win.empty() {
+		later = win
+	} else {
+		later.lo = win.lo
+		if n.Within != nil {
+			if b := n.Within.Add(timeOf(win.hi, ev.clock)).UnixNano(); b < later.hi {
+				later.hi = b
+			}
+		}
+	}
 	steps := make([]*stepTimes, len(n.Steps))
 	for i, s := range n.Steps {
-		w := upTo
+		w := later
 		if i == 0 {
 			w = win
 		}
