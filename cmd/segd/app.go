@@ -31,6 +31,9 @@ type appOptions struct {
 	DataDir      string
 	Addr         string
 	DedupeWindow time.Duration
+	DebugAddr    string // pprof listener; empty: none
+	BackupDir    string // the only directory online backups may be written under
+	RateLimit    float64 // requests per second per key; 0: no limit
 	Logger       *slog.Logger
 	Out          io.Writer // where first-start keys and the listen address are printed
 	// AnalyticsEvery is how often computed traits are refitted and recomputed (negative: only
@@ -151,6 +154,7 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (choose another address with --addr)", a.opts.Addr, err)
 	}
+	ln = httpapi.LimitListener(ln, 4096)
 	a.ln = ln
 	webui, err := a.newUI()
 	if err != nil {
@@ -158,6 +162,7 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	h, err := httpapi.New(httpapi.Options{
 		Fallback: webui,
+		Protect:  a.protection(),
 		Store:    a.store,
 		Log:      a.pipeline,
 		Limits:   message.DefaultLimits(),
@@ -169,9 +174,19 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10, IdleTimeout: 2 * time.Minute}
+	a.srv = &http.Server{Handler: h}
+	httpapi.DefaultHTTPServerLimits().Apply(a.srv)
 	errc := make(chan error, 1)
 	go func() { errc <- a.srv.Serve(ln) }()
+	if a.opts.DebugAddr != "" {
+		dbg := &http.Server{Addr: a.opts.DebugAddr, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := dbg.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.opts.Logger.Error("debug listener", "err", err)
+			}
+		}()
+		defer dbg.Close()
+	}
 	fmt.Fprintf(a.opts.Out, "segd listening on http://%s (data in %s)\n", ln.Addr(), a.opts.DataDir)
 
 	bg, stop := context.WithCancel(context.Background())
@@ -285,4 +300,13 @@ func (a *app) routes() []httpapi.Route {
 // segmentChanged is the segment service's change hook: real-time membership backfills here.
 func (a *app) segmentChanged(ws uint32, old, new *segment.Segment) {
 	a.live.SegmentChanged(ws, old, new)
+}
+
+// protection is the HTTP API's rate limits, query time limit and backup root.
+func (a *app) protection() httpapi.Protection {
+	p := httpapi.DefaultProtection()
+	p.BackupRoot = a.opts.BackupDir
+	p.RateLimit.Rate = a.opts.RateLimit
+	p.RateLimit.Burst = int(2 * a.opts.RateLimit)
+	return p
 }

@@ -161,7 +161,7 @@ func (s *Server) routes() {
 	s.admin("GET /api/v1/merges", s.handleMerges)
 	s.protectionRoutes()
 	if s.opts.Fallback != nil {
-		s.mux.Handle("/", s.opts.Fallback)
+		s.handle("/", s.opts.Fallback)
 	}
 	for _, rt := range s.opts.Extra {
 		s.scoped(rt.Pattern, rt.Scope, rt.Handler)

@@ -164,8 +164,18 @@ func (p *Pipeline) submit(ctx context.Context, r *request) error {
 	return <-r.done
 }
 
+// run is the commit goroutine. Groups are applied one at a time, in order; while one group's
+// WAL fsync is in flight the next group is already being applied (the acker goroutine waits
+// for each fsync, then publishes the group's changes and answers its requests, in order).
 func (p *Pipeline) run() {
 	defer p.stopped.Done()
+	acks := make(chan pendingGroup, 2)
+	ackDone := make(chan struct{})
+	go p.ack(acks, ackDone)
+	defer func() {
+		close(acks)
+		<-ackDone
+	}()
 	for {
 		var first *request
 		select {
@@ -175,7 +185,7 @@ func (p *Pipeline) run() {
 			for {
 				select {
 				case r := <-p.reqs:
-					p.commit([]*request{r})
+					p.commit([]*request{r}, acks)
 				default:
 					return
 				}
@@ -193,16 +203,51 @@ func (p *Pipeline) run() {
 				break fill
 			}
 		}
-		p.commit(group)
+		p.commit(group, acks)
 	}
 }
 
-func (p *Pipeline) commit(group []*request) {
+// pendingGroup is a group applied to the store whose fsync may still be in flight.
+type pendingGroup struct {
+	group   []*request
+	errs    []error
+	changes []Change
+	merges  int
+	wait    func() error
+	start   time.Time
+}
+
+func (p *Pipeline) ack(acks <-chan pendingGroup, done chan<- struct{}) {
+	defer close(done)
+	failed := false
+	for g := range acks {
+		err := g.wait()
+		if err == nil && failed {
+			err = errors.New("an earlier commit failed")
+		}
+		if err != nil {
+			// the WAL is written in order: nothing after a failed sync is acknowledged
+			failed = true
+			p.failAll(g.group, fmt.Errorf("%w: %v", ErrUnavailable, err))
+			continue
+		}
+		p.metrics.commitSeconds.Observe(time.Since(g.start).Seconds())
+		p.metrics.groupSize.Observe(float64(len(g.group)))
+		p.metrics.merges.Add(float64(g.merges))
+		if len(g.changes) > 0 {
+			p.opts.OnCommit(g.changes)
+		}
+		for i, r := range g.group {
+			r.done <- g.errs[i]
+		}
+	}
+}
+
+func (p *Pipeline) commit(group []*request, acks chan<- pendingGroup) {
 	start := time.Now()
 	tx := p.opts.Store.Begin()
 	a := &applier{opts: &p.opts, now: p.opts.Now().UTC(), resolvers: map[uint32]*identity.Resolver{}}
 	errs := make([]error, len(group))
-	ok := 0
 	for i, r := range group {
 		mark := len(a.changes)
 		if err := r.apply(tx, a); err != nil {
@@ -214,23 +259,14 @@ func (p *Pipeline) commit(group []*request) {
 			}
 			errs[i] = err
 			a.changes = a.changes[:mark]
-			continue
 		}
-		ok++
 	}
-	if err := tx.Commit(); err != nil {
+	wait, err := tx.CommitNoWait()
+	if err != nil {
 		p.failAll(group, fmt.Errorf("%w: %v", ErrUnavailable, err))
 		return
 	}
-	p.metrics.commitSeconds.Observe(time.Since(start).Seconds())
-	p.metrics.groupSize.Observe(float64(len(group)))
-	p.metrics.merges.Add(float64(a.merges))
-	if len(a.changes) > 0 {
-		p.opts.OnCommit(a.changes)
-	}
-	for i, r := range group {
-		r.done <- errs[i]
-	}
+	acks <- pendingGroup{group: group, errs: errs, changes: a.changes, merges: a.merges, wait: wait, start: start}
 }
 
 func (p *Pipeline) failAll(group []*request, err error) {

@@ -36,6 +36,9 @@ func (s *Store) Lookup(ws uint32, typ, value string) (uint32, error) {
 		return 0, err
 	}
 	defer closer.Close()
+	if len(v) != 4 {
+		return 0, fmt.Errorf("store: corrupt identifier value (%d bytes) for %s:%s", len(v), typ, value)
+	}
 	return binary.BigEndian.Uint32(v), nil
 }
 

@@ -44,43 +44,68 @@ func (t *Txn) Discard() {
 
 // Commit writes the Txn durably (fsync) and releases it.
 func (t *Txn) Commit() error {
-	defer t.b.Close()
+	wait, err := t.CommitNoWait()
+	if err != nil {
+		return err
+	}
+	return wait()
+}
+
+// CommitNoWait applies the Txn and returns before the WAL fsync; wait blocks until the writes
+// are durable (or reports that they are not) and must be called exactly once. The writes are
+// visible to later reads and Txns at once, so the next Txn can be built while this one
+// syncs; since the WAL is synced in order, a later Txn is durable only if this one is.
+func (t *Txn) CommitNoWait() (wait func() error, err error) {
+	if err := t.s.Failed(); err != nil {
+		t.Discard()
+		return nil, err
+	}
+	defer t.s.RecoverFatal(&err)
 	for ref := range t.dirty {
 		p := t.profiles[ref]
 		v, err := json.Marshal(p)
 		if err != nil {
-			return fmt.Errorf("store: encode profile %d: %w", ref.pid, err)
+			t.Discard()
+			return nil, fmt.Errorf("store: encode profile %d: %w", ref.pid, err)
 		}
 		if err := t.b.Set(profileKey(ref.ws, ref.pid), v, nil); err != nil {
-			return err
+			t.Discard()
+			return nil, err
 		}
 	}
 	for name, next := range t.counters {
 		ws, _ := strconv.ParseUint(name[:8], 16, 32)
 		if err := t.b.Set(counterKey(uint32(ws), name[9:]), binary.BigEndian.AppendUint64(nil, next), nil); err != nil {
-			return err
+			t.Discard()
+			return nil, err
 		}
 	}
-	if err := t.b.Commit(pebble.Sync); err != nil {
-		t.s.cache.reset()
-		return fmt.Errorf("store: commit: %w", err)
+	if err := t.s.db.ApplyNoSyncWait(t.b, pebble.Sync); err != nil {
+		t.Discard()
+		return nil, fmt.Errorf("store: commit: %w", err)
 	}
 	t.s.cache.publish(t)
-	if len(t.suppressed) > 0 {
-		t.s.mu.Lock()
-		for ref := range t.suppressed {
-			t.s.suppressed[ref] = true
-		}
-		t.s.mu.Unlock()
-	}
 	t.s.mu.Lock()
 	for name, next := range t.counters {
 		if next > t.s.counters[name] {
 			t.s.counters[name] = next
 		}
 	}
+	for ref := range t.suppressed {
+		t.s.suppressed[ref] = true
+	}
 	t.s.mu.Unlock()
-	return nil
+	return func() error {
+		err := t.b.SyncWait()
+		t.b.Close()
+		if err != nil {
+			t.s.cache.reset()
+			// Pebble's WAL is in an unknown state after a failed sync: refuse every later
+			// write until segd is restarted (the WAL replay then restores a consistent state).
+			return t.s.markFailed(fmt.Errorf("store: commit (fsync): %w", err))
+		}
+		return nil
+	}, nil
 }
 
 // Next returns the next value of the workspace counter name (starting at 1).
@@ -99,6 +124,10 @@ func (t *Txn) Next(ws uint32, name string) (uint64, error) {
 			case err != nil:
 				return 0, err
 			default:
+				if len(v) != 8 {
+					closer.Close()
+					return 0, fmt.Errorf("store: corrupt counter %q (%d bytes)", name, len(v))
+				}
 				cur = binary.BigEndian.Uint64(v)
 				closer.Close()
 			}
@@ -186,6 +215,10 @@ func (t *Txn) LookupIdentifier(ws uint32, typ, value string) (uint32, error) {
 	}
 	if err != nil {
 		return 0, err
+	}
+	if len(v) != 4 {
+		closer.Close()
+		return 0, fmt.Errorf("store: corrupt identifier value (%d bytes) for %s:%s", len(v), typ, value)
 	}
 	pid := binary.BigEndian.Uint32(v)
 	closer.Close()
@@ -408,4 +441,12 @@ func (t *Txn) PutDoc(ws uint32, kind, id string, v []byte) error {
 // sortIdentifiers keeps identifier lists in a stable order for display.
 func sortIdentifiers(ids []Identifier) {
 	sort.SliceStable(ids, func(i, j int) bool { return ids[i].Added.Before(ids[j].Added) })
+}
+
+// markFailed records a storage failure (see faults.go) and returns the error writes get.
+func (s *Store) markFailed(cause error) error {
+	err := fmt.Errorf("%w: %v; writes are refused until segd is restarted (free disk space or fix the device first)",
+		ErrStorageFailed, cause)
+	v, _ := failures.LoadOrStore(s, err)
+	return v.(error)
 }
