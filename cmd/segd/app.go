@@ -31,8 +31,8 @@ type appOptions struct {
 	DataDir      string
 	Addr         string
 	DedupeWindow time.Duration
-	DebugAddr    string // pprof listener; empty: none
-	BackupDir    string // the only directory online backups may be written under
+	DebugAddr    string  // pprof listener; empty: none
+	BackupDir    string  // the only directory online backups may be written under
 	RateLimit    float64 // requests per second per key; 0: no limit
 	Logger       *slog.Logger
 	Out          io.Writer // where first-start keys and the listen address are printed
