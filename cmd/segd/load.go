@@ -1,6 +1,14 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
 	"github.com/segd/segd/internal/index"
 	"github.com/segd/segd/internal/message"
 	"github.com/segd/segd/internal/store"
@@ -14,20 +22,9 @@ func loadIndex(st *store.Store, ws uint32, ix *index.Index) error {
 	}); err != nil {
 		return err
 	}
-	batch := make([]index.Event, 0, 4096)
-	if err := st.ScanEvents(ws, func(pid uint32, _ uint64, m *message.Message) error {
-		if e, ok := indexEvent(pid, m); ok {
-			batch = append(batch, e)
-		}
-		if len(batch) == cap(batch) {
-			ix.AddEvents(batch)
-			batch = batch[:0]
-		}
-		return nil
-	}); err != nil {
+	if err := loadEvents(st, ws, ix); err != nil {
 		return err
 	}
-	ix.AddEvents(batch)
 	if err := st.ScanRecords(ws, func(r *store.Record) error {
 		ix.UpsertRecord(indexRecord(r))
 		return nil
@@ -38,3 +35,173 @@ func loadIndex(st *store.Store, ws uint32, ix *index.Index) error {
 	return nil
 }
 
+// loadBatch is a run of consecutive stored event values (track, page and screen calls only)
+// on their way from the scan to the index. res carries the decoded events back.
+type loadBatch struct {
+	pids []uint32
+	ends []int // value i is buf[ends[i-1]:ends[i]]
+	buf  []byte
+	res  chan loadResult
+}
+
+type loadResult struct {
+	events []index.Event
+	err    error
+}
+
+const loadBatchSize = 4096
+
+// loadEvents rebuilds the event tables: the store scan runs on one goroutine and copies the
+// values into batches, GOMAXPROCS goroutines decode them (only the fields events need; the
+// context, traits and other objects are skipped unparsed), and this goroutine inserts the
+// batches in scan order, so the index sees the same sequence as a sequential load.
+func loadEvents(st *store.Store, ws uint32, ix *index.Index) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, ctx := errgroup.WithContext(ctx)
+	workers := runtime.GOMAXPROCS(0)
+	jobs := make(chan *loadBatch, workers)
+	order := make(chan *loadBatch, 4*workers)
+	g.Go(func() error {
+		defer close(order)
+		defer close(jobs)
+		b := newLoadBatch()
+		send := func() error {
+			for _, ch := range []chan *loadBatch{order, jobs} {
+				select {
+				case ch <- b:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			b = newLoadBatch()
+			return nil
+		}
+		err := st.ScanEventsRaw(ws, func(pid uint32, _ uint64, _ time.Time, v []byte) error {
+			typ, ok := store.StoredEventType(v)
+			if !ok {
+				return fmt.Errorf("store: decode event of profile %d: corrupt event value", pid)
+			}
+			if typ != message.Track && typ != message.Page && typ != message.Screen {
+				return nil
+			}
+			b.pids = append(b.pids, pid)
+			b.buf = append(b.buf, v...)
+			b.ends = append(b.ends, len(b.buf))
+			if len(b.pids) == loadBatchSize {
+				return send()
+			}
+			return nil
+		})
+		if err == nil && len(b.pids) > 0 {
+			err = send()
+		}
+		return err
+	})
+	for w := 0; w < workers; w++ {
+		g.Go(func() error {
+			d := newEventDecoder()
+			for b := range jobs {
+				evs, err := d.decode(b)
+				b.res <- loadResult{evs, err}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	var insertErr error
+	for b := range order {
+		select {
+		case r := <-b.res:
+			if r.err != nil {
+				insertErr = r.err
+			} else {
+				ix.AddEvents(r.events)
+			}
+		case <-ctx.Done():
+		}
+		if insertErr != nil || ctx.Err() != nil {
+			break
+		}
+	}
+	cancel()
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return insertErr
+}
+
+func newLoadBatch() *loadBatch {
+	return &loadBatch{pids: make([]uint32, 0, loadBatchSize), ends: make([]int, 0, loadBatchSize),
+		buf: make([]byte, 0, loadBatchSize*384), res: make(chan loadResult, 1)}
+}
+
+// eventDecoder turns stored values into index events exactly as index.FromMessage does for
+// the fully decoded message, interning the event names and enrichment strings it meets.
+type eventDecoder struct {
+	f      store.EventFields
+	intern map[string]string
+}
+
+func newEventDecoder() *eventDecoder { return &eventDecoder{intern: map[string]string{}} }
+
+func (d *eventDecoder) str(b []byte) string {
+	if s, ok := d.intern[string(b)]; ok {
+		return s
+	}
+	if len(d.intern) > 1<<16 {
+		return string(b) // high-cardinality values: do not let the table grow without bound
+	}
+	s := string(b)
+	d.intern[s] = s
+	return s
+}
+
+func (d *eventDecoder) decode(b *loadBatch) ([]index.Event, error) {
+	out := make([]index.Event, 0, len(b.pids))
+	start := 0
+	for i, pid := range b.pids {
+		v := b.buf[start:b.ends[i]]
+		start = b.ends[i]
+		f := &d.f
+		if err := store.DecodeEventFields(v, f); err != nil {
+			return nil, fmt.Errorf("store: decode event of profile %d: %w", pid, err)
+		}
+		var kind index.EventKind
+		switch f.Type {
+		case message.Track:
+			kind = index.Track
+		case message.Page:
+			kind = index.Page
+		default:
+			kind = index.Screen
+		}
+		var props map[string]any
+		if f.Properties != nil {
+			pv, err := message.ParseTrustedJSON(f.Properties)
+			if err != nil {
+				return nil, fmt.Errorf("store: decode event of profile %d: %w", pid, err)
+			}
+			var ok bool
+			if props, ok = pv.(map[string]any); !ok {
+				return nil, fmt.Errorf("store: decode event of profile %d: properties are not an object", pid)
+			}
+		} else {
+			props = make(map[string]any, 1+len(f.Enriched)/2)
+		}
+		if kind != index.Track && len(f.Name) > 0 {
+			if _, ok := props["name"]; !ok {
+				props["name"] = d.str(f.Name)
+			}
+		}
+		for j := 0; j+1 < len(f.Enriched); j += 2 {
+			if _, ok := props[string(f.Enriched[j])]; !ok {
+				props[d.str(f.Enriched[j])] = d.str(f.Enriched[j+1])
+			}
+		}
+		out = append(out, index.Event{Profile: pid, Kind: kind, Name: d.str(f.Event), Time: f.Timestamp, Props: props})
+	}
+	return out, nil
+}

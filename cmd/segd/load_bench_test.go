@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/segd/segd/internal/demodata"
+	"github.com/segd/segd/internal/index"
+	"github.com/segd/segd/internal/store"
+)
+
+var (
+	loadStoreOnce sync.Once
+	loadStore     *store.Store
+	loadStoreErr  error
+	loadEventCount    int
+)
+
+// benchStore writes demodata (SEGD_BENCH_CUSTOMERS customers, default 5,000) into a store
+// in a temporary directory once per test binary.
+func benchStore(b *testing.B) (*store.Store, int) {
+	loadStoreOnce.Do(func() {
+		n := 5000
+		if s := os.Getenv("SEGD_BENCH_CUSTOMERS"); s != "" {
+			n, _ = strconv.Atoi(s)
+		}
+		dir, err := os.MkdirTemp("", "segd-load-bench")
+		if err != nil {
+			loadStoreErr = err
+			return
+		}
+		st, err := store.Open(store.Options{Dir: filepath.Join(dir, "data")})
+		if err != nil {
+			loadStoreErr = err
+			return
+		}
+		opts := demodata.OneM(demodata.DefaultEnd)
+		opts.Customers, opts.Workers = n, runtime.GOMAXPROCS(0)
+		var cur *demodata.Customer
+		txn := st.Begin()
+		pending := 0
+		err = demodata.Generate(context.Background(), opts, demodata.Sink{
+			Customer: func(c *demodata.Customer) error { cur = c; return nil },
+			Event: func(r *demodata.EventRow) error {
+				if _, err := txn.AppendEvent(1, r.Customer+1, r.Message(cur, opts.Seed)); err != nil {
+					return err
+				}
+				loadEventCount++
+				if pending++; pending == 20_000 {
+					if err := txn.Commit(); err != nil {
+						return err
+					}
+					txn, pending = st.Begin(), 0
+				}
+				return nil
+			},
+		})
+		if err == nil {
+			err = txn.Commit()
+		}
+		loadStore, loadStoreErr = st, err
+	})
+	if loadStoreErr != nil {
+		b.Fatal(loadStoreErr)
+	}
+	return loadStore, loadEventCount
+}
+
+// BenchmarkLoadIndex times the index rebuild from the store (scan, decode, insert, sort).
+func BenchmarkLoadIndex(b *testing.B) {
+	st, n := benchStore(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		ix := index.New()
+		if err := loadIndex(st, 1, ix); err != nil {
+			b.Fatal(err)
+		}
+		ix.Acquire().Release()
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/time.Since(start).Seconds()/1e6, "Mevents/s")
+}

@@ -1,0 +1,86 @@
+package store
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/segd/segd/internal/message"
+)
+
+// EventFields are the parts of a stored event that the index rebuild reads, decoded from the
+// stored form without parsing the JSON objects it does not need (traits, context,
+// integrations, extra). Byte slices alias the value passed to DecodeEventFields.
+type EventFields struct {
+	Type       message.Type
+	Event      []byte
+	Name       []byte
+	Timestamp  time.Time
+	Properties []byte   // JSON object text; nil when absent
+	Enriched   [][]byte // key, value, key, value, ...
+}
+
+// StoredEventType returns the call type of a stored event value from its header alone, so
+// that a scan can skip identify, group and alias calls without decoding them.
+func StoredEventType(b []byte) (message.Type, bool) {
+	if len(b) < 2 || b[0] != eventFormat || b[1] == 0 || int(b[1]) >= len(codeTypes) {
+		return "", false
+	}
+	return codeTypes[b[1]], true
+}
+
+// DecodeEventFields decodes the fields of EventFields from a stored event value (the format
+// of AppendEventValue). f.Enriched is reused.
+func DecodeEventFields(b []byte, f *EventFields) error {
+	typ, ok := StoredEventType(b)
+	if !ok {
+		return errCorruptEvent
+	}
+	f.Type = typ
+	r := eventReader{b: b[2:]}
+	for i := 0; i < 8; i++ { // messageId, userId, anonymousId, previousId, groupId, event, name, category
+		s := r.bytes()
+		switch i {
+		case 5:
+			f.Event = s
+		case 6:
+			f.Name = s
+		}
+	}
+	f.Timestamp = r.time()
+	for i := 0; i < 3; i++ { // originalTimestamp, sentAt, receivedAt
+		r.skipTime()
+	}
+	f.Properties = r.bytes()
+	if len(f.Properties) == 0 {
+		f.Properties = nil
+	}
+	for i := 0; i < 4; i++ { // traits, context, integrations, extra
+		r.bytes()
+	}
+	n := r.uvarint()
+	if r.err != nil || n > uint64(len(r.b)) {
+		return errCorruptEvent
+	}
+	f.Enriched = f.Enriched[:0]
+	for i := uint64(0); i < n; i++ {
+		f.Enriched = append(f.Enriched, r.bytes(), r.bytes())
+	}
+	return r.err
+}
+
+func (r *eventReader) skipTime() {
+	if r.err != nil || len(r.b) == 0 {
+		r.err = errCorruptEvent
+		return
+	}
+	flag := r.b[0]
+	r.b = r.b[1:]
+	if flag == 0 {
+		return
+	}
+	if _, n := binary.Varint(r.b); n <= 0 {
+		r.err = errCorruptEvent
+	} else {
+		r.b = r.b[n:]
+	}
+}
