@@ -16,10 +16,10 @@ import (
 )
 
 var (
-	loadStoreOnce sync.Once
-	loadStore     *store.Store
-	loadStoreErr  error
-	loadEventCount    int
+	loadStoreOnce  sync.Once
+	loadStore      *store.Store
+	loadStoreErr   error
+	loadEventCount int
 )
 
 // benchStore writes demodata (SEGD_BENCH_CUSTOMERS customers, default 5,000) into a store
