@@ -5,7 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/segd/segd/internal/engine"
+	"github.com/segd/segd/internal/segql/ast"
+	"github.com/segd/segd/internal/segql/check"
 
 	"github.com/segd/segd/internal/destination"
 	"github.com/segd/segd/internal/membership"
@@ -15,7 +21,7 @@ import (
 
 // newUI builds the web UI over the real services.
 func (a *app) newUI() (*ui.UI, error) {
-	ad, err := ui.NewAdapter(ui.AdapterOptions{Store: a.store, Indexes: a.views})
+	ad, err := ui.NewAdapter(ui.AdapterOptions{Store: a.store, Indexes: a.views, Catalog: &uiCatalog{a: a}})
 	if err != nil {
 		return nil, err
 	}
@@ -231,4 +237,61 @@ func (d uiDestinations) Destinations(ctx context.Context, ws uint32) ([]ui.Desti
 func (d uiDestinations) Replay(ctx context.Context, ws uint32, id string) error {
 	_, err := d.m.Replay(ctx, ws, id)
 	return err
+}
+
+// uiCatalog lets the UI's editor and builder check and evaluate with the segment service.
+type uiCatalog struct {
+	a  *app
+	mu sync.Mutex
+	// the checker schema is rebuilt at most every two seconds per workspace
+	cache map[uint32]cachedSchema
+}
+
+type cachedSchema struct {
+	at     time.Time
+	schema *check.Schema
+}
+
+func (c *uiCatalog) CheckSchema(ws uint32) (*check.Schema, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.cache[ws]; ok && time.Since(e.at) < 2*time.Second {
+		return e.schema, nil
+	}
+	segs, err := c.a.segments.List(ws)
+	if err != nil {
+		return nil, err
+	}
+	cs := segment.CheckSchema(c.a.views.Index(ws).Schema(), segs)
+	if c.cache == nil {
+		c.cache = map[uint32]cachedSchema{}
+	}
+	c.cache[ws] = cachedSchema{time.Now(), cs}
+	return cs, nil
+}
+
+func (c *uiCatalog) Evaluate(ctx context.Context, ws uint32, x ast.Expr, at time.Time, seg string, explain bool) (*roaring.Bitmap, *engine.Plan, error) {
+	return c.a.segments.Evaluate(ctx, ws, x, at, seg, explain)
+}
+
+func (c *uiCatalog) ProfileSegments(ctx context.Context, ws, pid uint32) ([]string, error) {
+	segs, err := c.a.segments.List(ws)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, s := range segs {
+		if s.Mode == segment.ModeRealtime && c.a.started.Load() {
+			if c.a.mem.Contains(ws, s.ID, pid) {
+				out = append(out, s.Name)
+			}
+			continue
+		}
+		bm, err := c.a.segments.Members(ctx, ws, s, time.Now())
+		if err == nil && bm.Contains(pid) {
+			out = append(out, s.Name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }

@@ -46,6 +46,16 @@ func (s *Server) authWrite(w http.ResponseWriter, key string) (uint32, bool) {
 	return k.Workspace, true
 }
 
+// authBodyKey authenticates with the body's "writeKey" (Segment allows the key there instead
+// of Basic auth).
+func (s *Server) authBodyKey(w http.ResponseWriter, body []byte) (uint32, bool) {
+	var env struct {
+		WriteKey string `json:"writeKey"`
+	}
+	_ = jsonUnmarshalLoose(body, &env)
+	return s.authWrite(w, env.WriteKey)
+}
+
 func (s *Server) rejectMessageError(w http.ResponseWriter, err error) {
 	var me *message.Error
 	if errors.As(err, &me) {
@@ -77,13 +87,8 @@ func (s *Server) handleCall(typ message.Type) http.HandlerFunc {
 			return
 		}
 		if key == "" {
-			// The key may be in the body instead of Basic auth.
-			var env struct {
-				WriteKey string `json:"writeKey"`
-			}
-			_ = jsonUnmarshalLoose(body, &env)
 			var ok bool
-			if ws, ok = s.authWrite(w, env.WriteKey); !ok {
+			if ws, ok = s.authBodyKey(w, body); !ok {
 				return
 			}
 		}
@@ -125,12 +130,8 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	if key == "" {
 		// authenticate before decoding the messages so an unauthenticated caller learns nothing
-		var env struct {
-			WriteKey string `json:"writeKey"`
-		}
-		_ = jsonUnmarshalLoose(body, &env)
 		var ok bool
-		if ws, ok = s.authWrite(w, env.WriteKey); !ok {
+		if ws, ok = s.authBodyKey(w, body); !ok {
 			return
 		}
 	}

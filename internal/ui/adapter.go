@@ -39,6 +39,19 @@ type AdapterOptions struct {
 	Now func() time.Time
 	// SchemaTTL is how long a discovered schema is reused; default 10 s.
 	SchemaTTL time.Duration
+	// Catalog, when set, is the product's segment service: checking, evaluation and a
+	// profile's current segments then use it instead of the adapter's own definitions.
+	Catalog Catalog
+}
+
+// Catalog is the segment service the adapter defers to (cmd/segd implements it).
+type Catalog interface {
+	// CheckSchema is the checker's schema: the discovered data plus the saved segments.
+	CheckSchema(ws uint32) (*check.Schema, error)
+	// Evaluate evaluates a checked tree at at; `in segment` resolves through the catalog.
+	Evaluate(ctx context.Context, ws uint32, x ast.Expr, at time.Time, segment string, explain bool) (*roaring.Bitmap, *engine.Plan, error)
+	// ProfileSegments lists the names of the segments the profile is in now.
+	ProfileSegments(ctx context.Context, ws, pid uint32) ([]string, error)
 }
 
 // Validate reports a configuration error.
@@ -198,6 +211,10 @@ func (a *Adapter) Schema(ws uint32) (Schema, error) {
 
 // checkSchema builds the checker's schema from the discovered one and the saved segments.
 func (a *Adapter) checkSchema(ws uint32) (*check.Schema, map[string]segmentDoc, error) {
+	if a.opts.Catalog != nil {
+		cs, err := a.opts.Catalog.CheckSchema(ws)
+		return cs, nil, err
+	}
 	is := a.indexSchema(ws)
 	kind := func(k []index.KindCount) check.Kind {
 		if len(k) == 0 {
@@ -301,14 +318,22 @@ func (a *Adapter) Check(ctx context.Context, ws uint32, in CheckInput) (CheckRes
 	start := time.Now()
 	opts := a.engineOptions(ctx, ws, in.Segment, defs, false)
 	eng := engine.New(a.opts.Indexes.Index(ws))
-	bm, _, err := eng.Evaluate(ctx, x, opts)
+	eval := func(x ast.Expr) (*roaring.Bitmap, error) {
+		if a.opts.Catalog != nil {
+			bm, _, err := a.opts.Catalog.Evaluate(ctx, ws, x, opts.At, in.Segment, false)
+			return bm, err
+		}
+		bm, _, err := eng.Evaluate(ctx, x, opts)
+		return bm, err
+	}
+	bm, err := eval(x)
 	if err != nil {
 		return res, err
 	}
 	n := bm.GetCardinality()
 	res.Count = &n
 	for _, c := range topLevel(x) {
-		cb, _, err := eng.Evaluate(ctx, c, opts)
+		cb, err := eval(c)
 		if err != nil {
 			return res, err
 		}
@@ -381,7 +406,13 @@ func (a *Adapter) Query(ctx context.Context, ws uint32, text string, explain boo
 		return res, nil
 	}
 	start := time.Now()
-	bm, plan, err := engine.New(a.opts.Indexes.Index(ws)).Evaluate(ctx, x, a.engineOptions(ctx, ws, "", defs, explain))
+	var bm *roaring.Bitmap
+	var plan *engine.Plan
+	if a.opts.Catalog != nil {
+		bm, plan, err = a.opts.Catalog.Evaluate(ctx, ws, x, a.opts.Now(), "", explain)
+	} else {
+		bm, plan, err = engine.New(a.opts.Indexes.Index(ws)).Evaluate(ctx, x, a.engineOptions(ctx, ws, "", defs, explain))
+	}
 	if err != nil {
 		return res, err
 	}
@@ -458,6 +489,11 @@ func (a *Adapter) Profile(ws, id uint32) (ProfileView, error) {
 	}
 	for _, r := range recs {
 		v.Records = append(v.Records, RecordRow{Type: r.Type, ID: r.ID, Time: r.Timestamp, Attributes: renderMap(r.Attributes)})
+	}
+	if a.opts.Catalog != nil {
+		names, err := a.opts.Catalog.ProfileSegments(context.Background(), ws, id)
+		v.Segments = names
+		return v, err
 	}
 	// current segments: evaluate each saved segment for this one profile's membership
 	defs, err := a.definitions(ws)

@@ -3,6 +3,7 @@ package compute
 import (
 	"context"
 	"fmt"
+	"github.com/segd/segd/internal/segment"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/segd/segd/internal/engine"
@@ -15,54 +16,7 @@ import (
 
 // CheckSchema converts the index's discovered schema into the checker's, with the computed
 // traits known even before they have values.
-func CheckSchema(s index.Schema) *check.Schema {
-	kind := func(ks []index.KindCount) check.Kind {
-		if len(ks) == 0 {
-			return check.Unknown
-		}
-		switch ks[0].Kind {
-		case index.Text:
-			return check.Text
-		case index.Number:
-			return check.Number
-		case index.Bool:
-			return check.Bool
-		case index.Time:
-			return check.Time
-		case index.Geo:
-			return check.Geo
-		case index.List:
-			return check.List
-		}
-		return check.Unknown
-	}
-	props := func(ps []index.PropertySchema) map[string]check.Field {
-		m := make(map[string]check.Field, len(ps))
-		for _, p := range ps {
-			m[p.Name] = check.Field{Kind: kind(p.Kinds), Count: int64(p.Count)}
-		}
-		return m
-	}
-	out := &check.Schema{Traits: map[string]check.Field{}, Events: map[string]check.EventType{}, RecordTypes: map[string]check.RecordType{}}
-	for _, t := range s.Traits {
-		out.Traits[t.Name] = check.Field{Kind: kind(t.Kinds), Count: int64(t.Count)}
-	}
-	for _, e := range s.Events {
-		et := check.EventType{Count: int64(e.Count), Properties: props(e.Properties)}
-		switch e.Kind {
-		case "track":
-			out.Events[e.Name] = et
-		case "page":
-			out.Page = et
-		case "screen":
-			out.Screen = et
-		}
-	}
-	for _, r := range s.Records {
-		out.RecordTypes[r.Type] = check.RecordType{Count: int64(r.Count), Attributes: props(r.Attributes)}
-	}
-	return out.WithComputed()
-}
+func CheckSchema(s index.Schema) *check.Schema { return segment.CheckSchema(s, nil) }
 
 // CompileRule parses and checks a stage condition against the schema.
 func CompileRule(src string, schema *check.Schema) (ast.Expr, error) {
