@@ -103,7 +103,8 @@ func openApp(opts appOptions) (*app, error) {
 		return nil, err
 	}
 	if a.dests, err = destination.New(destination.Options{Store: st, Feed: destFeed{a.mem, a.segments},
-		Profiles: destProfiles{st}, Members: destMembers{a.mem, a.segments}, Registerer: a.registry, Logger: opts.Logger}); err != nil {
+		Profiles: destProfiles{st}, Members: destMembers{a.mem, a.segments}, Consent: consent(st),
+		Registerer: a.registry, Logger: opts.Logger}); err != nil {
 		st.Close()
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/segd/segd/internal/audit"
 	"github.com/segd/segd/internal/destination"
 	"github.com/segd/segd/internal/ingest"
 	"github.com/segd/segd/internal/live"
@@ -113,4 +114,16 @@ func (m destMembers) IsMember(ws uint32, seg string, pid uint32) bool {
 		seg = s.ID
 	}
 	return m.mem.Contains(ws, seg, pid)
+}
+
+// consent answers whether a profile agreed to be contacted on a channel, from its consent
+// traits (audit.Consent: consent_<channel>, <channel>_opt_in, …; unsubscribed wins).
+func consent(st *store.Store) func(ws, pid uint32, channel string) bool {
+	return func(ws, pid uint32, channel string) bool {
+		p, err := st.Profile(ws, pid)
+		if err != nil {
+			return false
+		}
+		return audit.Consent(p.TraitMap(), audit.Channel(channel))
+	}
 }

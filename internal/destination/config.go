@@ -35,6 +35,10 @@ type Config struct {
 	Suppress []string `json:"suppress,omitempty"`
 	// Traits are the trait names included with each profile.
 	Traits []string `json:"traits,omitempty"`
+	// Channel is the marketing channel this destination feeds (email, sms, push, ads, …).
+	// When set, profiles without consent for it are never sent (see docs/security.md for the
+	// consent traits).
+	Channel string `json:"channel,omitempty"`
 	Paused bool     `json:"paused,omitempty"`
 	// Start is where a new destination begins: "earliest" (the whole change log, default) or
 	// "latest" (only changes recorded after it is created).

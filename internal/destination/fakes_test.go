@@ -135,6 +135,7 @@ type env struct {
 	feed    *memFeed
 	members *fakeMembers
 	m       *Manager
+	consent map[uint32]bool // profiles that consented to the "email" channel
 }
 
 func newEnv(t *testing.T) *env {
@@ -154,7 +155,8 @@ func newEnv(t *testing.T) *env {
 func (e *env) start() {
 	e.t.Helper()
 	m, err := New(Options{Store: e.st, Feed: e.feed, Profiles: fakeProfiles{}, Members: e.members,
-		Logger: slog.New(slog.DiscardHandler)})
+		Consent: func(ws, pid uint32, ch string) bool { return ch == "email" && e.consent[pid] },
+		Logger:  slog.New(slog.DiscardHandler)})
 	if err != nil {
 		e.t.Fatal(err)
 	}

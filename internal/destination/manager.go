@@ -46,6 +46,9 @@ type Options struct {
 	Profiles Profiles
 	// Members answers suppression lists; nil means no profile is suppressed.
 	Members Members
+	// Consent reports whether a profile consented to a channel; destinations with a Channel
+	// send only profiles for which it is true. nil means every profile consented.
+	Consent func(ws, pid uint32, channel string) bool
 	// Registerer receives the destination metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger

@@ -315,3 +315,26 @@ func TestHTTPAndMetrics(t *testing.T) {
 		t.Errorf("GET after delete = %d, want 404", code)
 	}
 }
+
+func TestChannelConsent(t *testing.T) {
+	e := newEnv(t)
+	e.consent = map[uint32]bool{1: true}
+	rc := newReceiver(t, "")
+	c := webhookConfig("mail", rc.srv.URL, "")
+	c.Channel = "email"
+	e.put(c)
+	e.feed.add(e.ws, 1, "s", "S", KindEnter) // consented: sent
+	e.feed.add(e.ws, 2, "s", "S", KindEnter) // no consent: never sent
+	waitFor(t, "cursor at head", 5*time.Second, func() bool {
+		st, _ := e.m.Status(t.Context(), e.ws, "mail")
+		return st.Cursor == 2
+	})
+	for _, d := range rc.received() {
+		if d.Profile.ID != 1 {
+			t.Fatalf("profile %d without email consent reached an email destination", d.Profile.ID)
+		}
+	}
+	if len(rc.received()) != 1 {
+		t.Fatalf("%d deliveries, want 1", len(rc.received()))
+	}
+}

@@ -249,7 +249,7 @@ func (r *runner) render(pending []Change) (*Batch, error) {
 	cache := map[uint32]desc{}
 	b := &Batch{Destination: r.cfg.ID, Changes: make([]Delivery, 0, len(pending))}
 	for _, c := range pending {
-		if r.suppressed(c.Profile) {
+		if r.suppressed(c.Profile) || !r.consented(c.Profile) {
 			continue
 		}
 		d, ok := cache[c.Profile]
@@ -268,6 +268,13 @@ func (r *runner) render(pending []Change) (*Batch, error) {
 		})
 	}
 	return b, nil
+}
+
+func (r *runner) consented(pid uint32) bool {
+	if r.cfg.Channel == "" || r.m.opts.Consent == nil {
+		return true
+	}
+	return r.m.opts.Consent(r.ws, pid, r.cfg.Channel)
 }
 
 func (r *runner) suppressed(pid uint32) bool {
