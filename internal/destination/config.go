@@ -39,7 +39,7 @@ type Config struct {
 	// When set, profiles without consent for it are never sent (see docs/security.md for the
 	// consent traits).
 	Channel string `json:"channel,omitempty"`
-	Paused bool     `json:"paused,omitempty"`
+	Paused  bool   `json:"paused,omitempty"`
 	// Start is where a new destination begins: "earliest" (the whole change log, default) or
 	// "latest" (only changes recorded after it is created).
 	Start       string   `json:"start,omitempty"`
