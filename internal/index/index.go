@@ -120,7 +120,9 @@ func (ix *Index) AddEvents(es []Event) {
 			last = ix.table(key)
 			ix.dirty[last] = struct{}{}
 		}
-		ix.live.Add(e.Profile)
+		if i == 0 || es[i-1].Profile != e.Profile {
+			ix.live.Add(e.Profile)
+		}
 		last.add(e, e.Time.UnixNano())
 		ix.events++
 	}
