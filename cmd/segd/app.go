@@ -34,8 +34,10 @@ type appOptions struct {
 	DebugAddr    string  // pprof listener; empty: none
 	BackupDir    string  // the only directory online backups may be written under
 	RateLimit    float64 // requests per second per key; 0: no limit
-	Logger       *slog.Logger
-	Out          io.Writer // where first-start keys and the listen address are printed
+	// AllowPrivateDestinations lets every workspace's webhooks reach internal addresses.
+	AllowPrivateDestinations bool
+	Logger                   *slog.Logger
+	Out                      io.Writer // where first-start keys and the listen address are printed
 	// AnalyticsEvery is how often computed traits are refitted and recomputed (negative: only
 	// on demand, POST /api/v1/analytics/recompute).
 	AnalyticsEvery time.Duration
@@ -103,7 +105,7 @@ func openApp(opts appOptions) (*app, error) {
 		return nil, err
 	}
 	if a.dests, err = destination.New(destination.Options{Store: st, Feed: destFeed{a.mem, a.segments},
-		Profiles: destProfiles{st}, Members: destMembers{a.mem, a.segments}, Consent: consent(st),
+		Profiles: destProfiles{st}, Members: destMembers{a.mem, a.segments}, Consent: consent(st), AllowPrivate: a.allowPrivate,
 		Registerer: a.registry, Logger: opts.Logger}); err != nil {
 		st.Close()
 		return nil, err
@@ -310,4 +312,13 @@ func (a *app) protection() httpapi.Protection {
 	p.RateLimit.Rate = a.opts.RateLimit
 	p.RateLimit.Burst = int(2 * a.opts.RateLimit)
 	return p
+}
+
+// allowPrivate says whether a workspace's webhooks may target internal addresses.
+func (a *app) allowPrivate(ws uint32) bool {
+	if a.opts.AllowPrivateDestinations {
+		return true
+	}
+	w, err := a.store.Workspace(ws)
+	return err == nil && w.AllowPrivateDestinations
 }

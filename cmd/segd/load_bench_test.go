@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -77,7 +78,7 @@ func BenchmarkLoadIndex(b *testing.B) {
 	st, n := benchStore(b)
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	for i := 0; i < b.N; i++ {
 		ix := index.New()
 		if err := loadIndex(st, 1, ix); err != nil {
@@ -85,5 +86,17 @@ func BenchmarkLoadIndex(b *testing.B) {
 		}
 		ix.Acquire().Release()
 	}
-	b.ReportMetric(float64(n)*float64(b.N)/time.Since(start).Seconds()/1e6, "Mevents/s")
+	total := float64(n) * float64(b.N)
+	b.ReportMetric(total/time.Since(start).Seconds()/1e6, "Mevents/s")
+	// The machine is shared: events per CPU-second of this process is the steadier figure.
+	b.ReportMetric(total/(cpuTime()-cpu0).Seconds()/1e6, "Mevents/cpu-s")
+}
+
+// cpuTime is the user plus system CPU time of this process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

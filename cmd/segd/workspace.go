@@ -11,6 +11,7 @@ import (
 func newWorkspaceCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "workspace", Short: "Manage workspaces on a stopped data directory"}
 	var dir string
+	var allowPrivate bool
 	create := &cobra.Command{
 		Use:   "create NAME",
 		Short: "Create a workspace and print its new keys as JSON",
@@ -21,9 +22,15 @@ func newWorkspaceCmd() *cobra.Command {
 				return fmt.Errorf("%w (is segd serve running on this data dir? stop it first)", err)
 			}
 			defer st.Close()
-			_, keys, err := st.CreateWorkspace(args[0], store.Keys{})
+			w, keys, err := st.CreateWorkspace(args[0], store.Keys{})
 			if err != nil {
 				return err
+			}
+			if allowPrivate {
+				w.AllowPrivateDestinations = true
+				if err := st.PutWorkspace(w); err != nil {
+					return err
+				}
 			}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
@@ -31,6 +38,7 @@ func newWorkspaceCmd() *cobra.Command {
 		},
 	}
 	create.Flags().StringVar(&dir, "data", "./segd-data", "data directory")
+	create.Flags().BoolVar(&allowPrivate, "allow-private-destinations", false, "let this workspace's webhooks target loopback and private addresses")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List workspaces",

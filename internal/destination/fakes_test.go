@@ -136,6 +136,8 @@ type env struct {
 	members *fakeMembers
 	m       *Manager
 	consent map[uint32]bool // profiles that consented to the "email" channel
+
+	denyPrivate bool // refuse loopback webhooks, as production does by default
 }
 
 func newEnv(t *testing.T) *env {
@@ -155,8 +157,9 @@ func newEnv(t *testing.T) *env {
 func (e *env) start() {
 	e.t.Helper()
 	m, err := New(Options{Store: e.st, Feed: e.feed, Profiles: fakeProfiles{}, Members: e.members,
-		Consent: func(ws, pid uint32, ch string) bool { return ch == "email" && e.consent[pid] },
-		Logger:  slog.New(slog.DiscardHandler)})
+		Consent:      func(ws, pid uint32, ch string) bool { return ch == "email" && e.consent[pid] },
+		AllowPrivate: func(uint32) bool { return !e.denyPrivate }, // receivers are on loopback
+		Logger:       slog.New(slog.DiscardHandler)})
 	if err != nil {
 		e.t.Fatal(err)
 	}

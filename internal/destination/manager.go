@@ -49,6 +49,9 @@ type Options struct {
 	// Consent reports whether a profile consented to a channel; destinations with a Channel
 	// send only profiles for which it is true. nil means every profile consented.
 	Consent func(ws, pid uint32, channel string) bool
+	// AllowPrivate reports whether a workspace's webhooks may target loopback, link-local and
+	// private addresses; nil means none may (a guard against server-side request forgery).
+	AllowPrivate func(ws uint32) bool
 	// Registerer receives the destination metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger

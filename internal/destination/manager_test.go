@@ -187,7 +187,8 @@ func TestHTTPAndMetrics(t *testing.T) {
 	e.st, e.ws = openStore(t, e.dir)
 	defer e.st.Close()
 	reg := prometheus.NewRegistry()
-	m, err := New(Options{Store: e.st, Feed: feed, Profiles: fakeProfiles{}, Registerer: reg})
+	m, err := New(Options{Store: e.st, Feed: feed, Profiles: fakeProfiles{}, Registerer: reg,
+		AllowPrivate: func(uint32) bool { return true }})
 	if err != nil {
 		t.Fatal(err)
 	}

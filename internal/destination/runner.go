@@ -54,7 +54,8 @@ func newRunner(m *Manager, ws uint32, c Config) (*runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("destination %q: list dead letters: %w", c.ID, err)
 	}
-	s, err := newSink(&c)
+	allow := m.opts.AllowPrivate != nil && m.opts.AllowPrivate(ws)
+	s, err := newSink(&c, allow)
 	if err != nil {
 		return nil, err
 	}

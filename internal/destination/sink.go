@@ -67,10 +67,10 @@ type RetryAfterError struct {
 func (e *RetryAfterError) Error() string { return e.Err.Error() }
 func (e *RetryAfterError) Unwrap() error { return e.Err }
 
-func newSink(c *Config) (sink, error) {
+func newSink(c *Config, allowPrivate bool) (sink, error) {
 	switch c.Kind {
 	case TypeWebhook:
-		return newWebhook(c.Webhook), nil
+		return newWebhook(c.Webhook, allowPrivate), nil
 	case TypeNATS:
 		return newNATSSink(c.NATS)
 	case TypeFile:

@@ -76,10 +76,16 @@ type webhook struct {
 	now    func() time.Time
 }
 
-func newWebhook(c *WebhookConfig) *webhook {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 4
-	return &webhook{cfg: c, client: &http.Client{Timeout: c.Timeout.D(), Transport: tr}, now: time.Now}
+func newWebhook(c *WebhookConfig, allowPrivate bool) *webhook {
+	client := &http.Client{Timeout: c.Timeout.D(), Transport: guardedTransport(allowPrivate),
+		// Redirects are followed at most 3 times; each hop dials through the same guard.
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 3 {
+				return errors.New("webhook: too many redirects")
+			}
+			return nil
+		}}
+	return &webhook{cfg: c, client: client, now: time.Now}
 }
 
 // Send POSTs the batch. 2xx is success; 400, 410, 413 and 422 are permanent (the receiver

@@ -15,6 +15,9 @@ type Workspace struct {
 	DedupeWindow Duration `json:"dedupeWindow,omitempty"`
 	// Identity holds the workspace's identity rules as the identity package encodes them.
 	Identity json.RawMessage `json:"identity,omitempty"`
+	// AllowPrivateDestinations lets this workspace's webhooks target loopback, link-local and
+	// private addresses (off by default: a guard against server-side request forgery).
+	AllowPrivateDestinations bool `json:"allowPrivateDestinations,omitempty"`
 }
 
 // Duration is a time.Duration that encodes as a Go duration string in JSON.
