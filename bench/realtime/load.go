@@ -302,3 +302,31 @@ func personalise(url string, customers, rate int, d time.Duration) ([]time.Durat
 	wg.Wait()
 	return lat, float64(len(lat)) / time.Since(start).Seconds(), int(fails.Load())
 }
+
+// probeLive sends one order of a new person and waits up to 10 s for the personalisation
+// endpoint to list a segment for them: live has then processed everything queued before it.
+func probeLive(s *server, user string) (bool, error) {
+	body, _ := json.Marshal(map[string]any{"batch": []any{probe(user, user, time.Now())}})
+	if code, err := post(s.client, s.url, writeKey, body); err != nil || code != 200 {
+		return false, fmt.Errorf("probe: %d %v", code, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequest("GET", s.url+"/v1/profiles/segments?userId="+user, nil)
+		req.SetBasicAuth(readKey, "")
+		resp, err := s.client.Do(req)
+		if err != nil {
+			return false, err
+		}
+		var out struct {
+			Segments []json.RawMessage `json:"segments"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if err == nil && len(out.Segments) > 0 {
+			return true, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false, nil
+}

@@ -23,6 +23,7 @@ func main() {
 	customers := flag.Int("customers", 1_000_000, "customers in the data set: generated with -generate, picked from by the load (the 1m preset's count by default)")
 	flag.StringVar(&o.Data, "data", "", "data directory (required)")
 	flag.StringVar(&o.Bin, "bin", "", "segd binary (default: go build ./cmd/segd)")
+	flag.StringVar(&o.DebugAddr, "debug-addr", "", "pass --debug-addr to segd (pprof while the benchmark runs)")
 	flag.IntVar(&o.Runs, "runs", 3, "repetitions of each measurement (medians are reported)")
 	flag.DurationVar(&o.Duration, "duration", 20*time.Second, "length of each timed phase")
 	flag.Parse()

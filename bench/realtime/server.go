@@ -38,8 +38,12 @@ func buildSegd() (string, error) {
 
 // startServer starts segd on dir and waits until /readyz answers 200 (indexes loaded, live
 // started), at most timeout.
-func startServer(bin, dir string, timeout time.Duration) (*server, error) {
-	cmd := exec.Command(bin, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--analytics-every", "-1s")
+func startServer(bin, dir, debugAddr string, timeout time.Duration) (*server, error) {
+	args := []string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--analytics-every", "-1s"}
+	if debugAddr != "" {
+		args = append(args, "--debug-addr", debugAddr)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "SEGD_WRITE_KEY="+writeKey, "SEGD_ADMIN_TOKEN="+adminToken, "SEGD_READ_KEY="+readKey)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

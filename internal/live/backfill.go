@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/segd/segd/internal/engine/reference"
 	"github.com/segd/segd/internal/index"
 	"github.com/segd/segd/internal/membership"
+	"github.com/segd/segd/internal/message"
 	"github.com/segd/segd/internal/segment"
 	"github.com/segd/segd/internal/store"
 )
@@ -52,10 +54,20 @@ func (l *Live) backfill(ctx context.Context, ws uint32, c *compiled, at time.Tim
 // rearm computes the next timer of every profile for the time-dependent real-time segments
 // in cs, in one scan of the workspace.
 func (l *Live) rearm(ctx context.Context, ws uint32, cs []*compiled, at time.Time) error {
+	ats := make([]time.Time, len(cs))
+	for i := range ats {
+		ats[i] = at
+	}
+	return l.rearmAt(ctx, ws, cs, ats)
+}
+
+// rearmAt is rearm with a time per segment (the time it was last evaluated at).
+func (l *Live) rearmAt(ctx context.Context, ws uint32, cs []*compiled, ats []time.Time) error {
 	var timed []*compiled
-	for _, c := range cs {
+	var at []time.Time
+	for i, c := range cs {
 		if c.timeDep && c.seg.Mode == segment.ModeRealtime {
-			timed = append(timed, c)
+			timed, at = append(timed, c), append(at, ats[i])
 		}
 	}
 	if len(timed) == 0 {
@@ -63,8 +75,8 @@ func (l *Live) rearm(ctx context.Context, ws uint32, cs []*compiled, at time.Tim
 	}
 	loc := l.segs(ws).loc
 	return scanAll(ctx, l.st, ws, func(pid uint32, d *profileData) {
-		for _, c := range timed {
-			l.timers.set(timerKey{ws, c.seg.ID, pid}, nextChange(c, d, at, loc), true)
+		for i, c := range timed {
+			l.timers.set(timerKey{ws, c.seg.ID, pid}, nextChange(c, d, at[i], loc), true)
 		}
 	})
 }
@@ -84,20 +96,50 @@ func scanAll(ctx context.Context, st *store.Store, ws uint32, fn func(pid uint32
 	}); err != nil {
 		return err
 	}
-	var cur *profileData
-	var curID uint32
-	flush := func() {
-		if cur != nil {
-			cur.records = recs[curID]
-			if cur.records == nil {
-				cur.records = map[recKey]reference.Record{}
-			}
-			fn(curID, cur)
-			cur = nil
-		}
+	// Profiles and events are both stored in profile order: one sequential scan of each,
+	// merged (a per-profile read would seek once per profile, slow at millions of them).
+	type group struct {
+		pid    uint32
+		events []reference.Event
 	}
-	// Profiles come in id order; their events are read for each profile with one bounded
-	// iterator, which keeps memory at one profile.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	groups := make(chan group, 256)
+	scanErr := make(chan error, 1)
+	go func() {
+		defer close(groups)
+		var g group
+		send := func() error {
+			if g.events == nil {
+				return nil
+			}
+			select {
+			case groups <- g:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			g = group{}
+			return nil
+		}
+		err := st.ScanEvents(ws, func(pid uint32, _ uint64, m *message.Message) error {
+			if pid != g.pid || g.events == nil {
+				if err := send(); err != nil {
+					return err
+				}
+				g = group{pid: pid, events: []reference.Event{}}
+			}
+			if e, ok := eventOf(m); ok {
+				g.events = append(g.events, e)
+			}
+			return nil
+		})
+		if err == nil {
+			err = send()
+		}
+		scanErr <- err
+	}()
+	var next group
+	have := false
 	n := 0
 	err := st.ScanProfiles(ws, func(p *store.Profile) error {
 		if n++; n%1024 == 0 {
@@ -105,23 +147,37 @@ func scanAll(ctx context.Context, st *store.Store, ws uint32, fn func(pid uint32
 				return err
 			}
 		}
-		flush()
-		cur, curID = &profileData{live: true, traits: p.TraitMap(), seqs: map[uint64]struct{}{}}, p.ID
-		evs, err := st.Events(ws, p.ID, time.Time{}, 0)
-		if err != nil {
-			return err
+		d := &profileData{live: true, traits: p.TraitMap(), seqs: map[uint64]struct{}{}, records: recs[p.ID]}
+		if d.records == nil {
+			d.records = map[recKey]reference.Record{}
 		}
-		for i := len(evs) - 1; i >= 0; i-- {
-			if e, ok := eventOf(&evs[i].Message); ok {
-				cur.events = append(cur.events, e)
+		for {
+			if !have {
+				next, have = <-groups
+				if !have {
+					break // no more events
+				}
 			}
+			if next.pid > p.ID {
+				break
+			}
+			if next.pid == p.ID {
+				d.events = next.events
+			}
+			have = false // consumed, or a profile that is no longer live
 		}
+		fn(p.ID, d)
 		return nil
 	})
+	cancel()
+	for range groups {
+	}
+	if serr := <-scanErr; err == nil && serr != nil && !errors.Is(serr, context.Canceled) {
+		err = serr
+	}
 	if err != nil {
 		return fmt.Errorf("live: scan profiles: %w", err)
 	}
-	flush()
 	return nil
 }
 
@@ -157,9 +213,47 @@ func (l *Live) scheduleAll(ws uint32, now time.Time) {
 	}
 }
 
+// rearmSet collects the segments whose timers must be re-armed after a run of consecutive
+// segment changes, each with the earliest time it was backfilled at, so that one scan of the
+// store serves them all (creating 50 segments in a row would otherwise scan 50 times).
+type rearmSet map[uint32]map[string]time.Time
+
+func (r rearmSet) add(ws uint32, cs []*compiled, at time.Time) {
+	m := r[ws]
+	if m == nil {
+		m = map[string]time.Time{}
+		r[ws] = m
+	}
+	for _, c := range cs {
+		if t, ok := m[c.seg.ID]; !ok || at.Before(t) {
+			m[c.seg.ID] = at
+		}
+	}
+}
+
+// rearmPending re-arms the collected segments (as currently compiled) and empties r.
+func (l *Live) rearmPending(ctx context.Context, r rearmSet) error {
+	for ws, m := range r {
+		s := l.segs(ws)
+		var cs []*compiled
+		var ats []time.Time
+		for _, c := range s.ordered {
+			if at, ok := m[c.seg.ID]; ok {
+				cs, ats = append(cs, c), append(ats, at)
+			}
+		}
+		delete(r, ws)
+		if err := l.rearmAt(ctx, ws, cs, ats); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // segmentChanged handles a create, edit or delete: recompile, then backfill the segment and
-// every segment that uses it, and re-arm their timers.
-func (l *Live) segmentChanged(ctx context.Context, ch *segChange) error {
+// every segment that uses it; their timers are re-armed by the caller (rearmPending) before
+// any other item is processed.
+func (l *Live) segmentChanged(ctx context.Context, ch *segChange, rearm rearmSet) error {
 	before := l.segs(ch.ws)
 	if err := l.reload(ch.ws); err != nil {
 		return err
@@ -209,5 +303,6 @@ func (l *Live) segmentChanged(ctx context.Context, ch *segChange) error {
 		return err
 	}
 	l.schedule(ch.ws, c, now)
-	return l.rearm(ctx, ch.ws, todo, now)
+	rearm.add(ch.ws, todo, now)
+	return nil
 }

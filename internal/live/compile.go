@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/segd/segd/internal/engine/reference"
 	"github.com/segd/segd/internal/segment"
 	"github.com/segd/segd/internal/segql/ast"
 	"github.com/segd/segd/internal/segql/parser"
@@ -98,6 +99,19 @@ func (c *compiled) event(t *ast.EventTarget) {
 	case ast.AnyEvent:
 		c.anyEvent = true
 	}
+}
+
+// readsEvent reports whether c reads e (by the same rules that route an arriving event to c).
+func (c *compiled) readsEvent(e *reference.Event) bool {
+	switch e.Kind {
+	case "track":
+		return c.anyEvent || c.events[e.Name]
+	case "page":
+		return c.anyEvent || c.page
+	case "screen":
+		return c.anyEvent || c.screen
+	}
+	return false
 }
 
 // deps records the data x reads; names outside behaviour conditions are traits.

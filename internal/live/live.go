@@ -318,18 +318,23 @@ func (l *Live) run() {
 		items := l.take()
 		l.fireDue(ctx)
 		var syncs []chan struct{}
+		rearm := rearmSet{}
 		for _, it := range items {
+			if it.seg == nil {
+				l.rearmLogged(ctx, rearm)
+			}
 			switch {
 			case it.sync != nil:
 				syncs = append(syncs, it.sync)
 			case it.seg != nil:
-				if err := l.segmentChanged(ctx, it.seg); err != nil {
+				if err := l.segmentChanged(ctx, it.seg, rearm); err != nil {
 					l.opts.Logger.Error("live: segment change", "ws", it.seg.ws, "err", err)
 				}
 			default:
 				l.applyChanges(it.changes)
 			}
 		}
+		l.rearmLogged(ctx, rearm)
 		l.fireDue(ctx)
 		if err := l.flush(); err != nil {
 			l.errs.Add(1)
@@ -362,17 +367,32 @@ func (l *Live) run() {
 	}
 }
 
+// rearmLogged re-arms what segment changes left pending (rearmPending), logging a failure.
+func (l *Live) rearmLogged(ctx context.Context, r rearmSet) {
+	if len(r) == 0 {
+		return
+	}
+	if err := l.rearmPending(ctx, r); err != nil {
+		l.opts.Logger.Error("live: re-arm timers after a segment change", "err", err)
+	}
+}
+
 func (l *Live) applyRest(ctx context.Context) {
+	rearm := rearmSet{}
 	for _, it := range l.take() {
+		if it.seg == nil {
+			l.rearmLogged(ctx, rearm)
+		}
 		switch {
 		case it.sync != nil:
 			close(it.sync)
 		case it.seg != nil:
-			_ = l.segmentChanged(ctx, it.seg)
+			_ = l.segmentChanged(ctx, it.seg, rearm)
 		default:
 			l.applyChanges(it.changes)
 		}
 	}
+	l.rearmLogged(ctx, rearm)
 	if err := l.flush(); err != nil {
 		l.opts.Logger.Error("live: flush membership", "err", err)
 	}

@@ -41,7 +41,14 @@ func nextChange(c *compiled, d *profileData, at time.Time, loc *time.Location) t
 			}
 		}
 	}
-	for _, e := range d.events {
+	// Only data the segment reads can flip it: events of the names and kinds it uses (the
+	// same dependency index decides which segments an arriving event re-evaluates), the
+	// traits and record types it names.
+	for i := range d.events {
+		e := &d.events[i]
+		if !c.readsEvent(e) {
+			continue
+		}
 		base(e.Time)
 		for _, v := range e.Props {
 			if t, ok := timeValue(v); ok {
@@ -49,15 +56,20 @@ func nextChange(c *compiled, d *profileData, at time.Time, loc *time.Location) t
 			}
 		}
 	}
-	for _, v := range d.traits {
-		if t, ok := timeValue(v); ok {
+	for k := range c.traits {
+		if t, ok := timeValue(d.traits[k]); ok {
 			base(t)
 		}
 	}
-	for _, r := range d.records {
-		for _, v := range r.Attrs {
-			if t, ok := timeValue(v); ok {
-				base(t)
+	if len(c.records) > 0 {
+		for _, r := range d.records {
+			if !c.records[r.Type] {
+				continue
+			}
+			for _, v := range r.Attrs {
+				if t, ok := timeValue(v); ok {
+					base(t)
+				}
 			}
 		}
 	}
@@ -113,7 +125,7 @@ func near(x, b time.Time, loc *time.Location, consider func(time.Time)) {
 
 func timeValue(v any) (time.Time, bool) {
 	s, ok := v.(string)
-	if !ok || len(s) < 10 {
+	if !ok || len(s) < 10 || !looksLikeDate(s) {
 		return time.Time{}, false
 	}
 	// The same forms the evaluators accept (RFC 3339, or a date alone).
@@ -126,6 +138,25 @@ func timeValue(v any) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// looksLikeDate rejects, without allocating, strings that cannot be a date ("2006-01-02…"):
+// time.Parse allocates an error for each of the many product ids, paths and names it is
+// offered otherwise.
+func looksLikeDate(s string) bool {
+	for i := 0; i < 10; i++ {
+		switch i {
+		case 4, 7:
+			if s[i] != '-' {
+				return false
+			}
+		default:
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func nextMidnight(t time.Time, loc *time.Location) time.Time {
