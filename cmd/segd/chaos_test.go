@@ -47,7 +47,7 @@ type chaosHook interface {
 
 // chaosHooks lists the load of the harness; add real-time segment and destination hooks here.
 func chaosHooks() []chaosHook {
-	return []chaosHook{&messagesHook{users: 24}, &recordsHook{}, &segmentsHook{}}
+	return []chaosHook{&messagesHook{users: 24}, &recordsHook{}, &segmentsHook{}, &realtimeHook{}}
 }
 
 func TestChaosKillNine(t *testing.T) {

@@ -54,7 +54,7 @@ type proc struct {
 
 func startProc(t *testing.T, bin, dir string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--data", dir, "--addr", "127.0.0.1:0")
+	cmd := exec.Command(bin, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--allow-private-destinations")
 	cmd.Env = append(os.Environ(), "SEGD_WRITE_KEY="+testWriteKey, "SEGD_ADMIN_TOKEN="+testAdmin)
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = io.Discard
