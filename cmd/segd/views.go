@@ -97,8 +97,18 @@ func indexRecord(r *store.Record) index.Record {
 func (v *views) apply(changes []ingest.Change) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
+	pending := map[*wsView][]index.Event{}
+	flush := func() {
+		for w, es := range pending {
+			w.ix.AddEvents(es)
+			delete(pending, w)
+		}
+	}
 	for i := range changes {
 		c := &changes[i]
+		if c.Kind != ingest.EventAdded {
+			flush() // keep the order of events relative to merges, erasures and traits
+		}
 		w := v.ws[c.WS]
 		if w == nil {
 			// first write to a workspace created after start: index it from now on
@@ -112,9 +122,11 @@ func (v *views) apply(changes []ingest.Change) {
 		case ingest.TraitsSet:
 			w.ix.SetTraits(c.Profile, c.Traits)
 		case ingest.EventAdded:
+			// runs of events are added under one lock
 			if e, ok := indexEvent(c.Profile, c.Event); ok {
-				w.ix.AddEvent(e)
+				pending[w] = append(pending[w], e)
 			}
+			continue
 		case ingest.Merged:
 			w.ix.Merge(c.Merge.From, c.Merge.Into)
 			if p, err := v.a.store.Profile(c.WS, c.Merge.Into); err == nil {
@@ -128,6 +140,7 @@ func (v *views) apply(changes []ingest.Change) {
 			w.ix.DeleteRecord(c.Record.Type, c.Record.ID)
 		}
 	}
+	flush()
 	if v.a.live != nil {
 		v.a.live.Apply(liveChanges(changes))
 	}

@@ -38,7 +38,7 @@ func enrich(m *Message) map[string]string {
 	ctx := m.Context
 
 	if ua := str(ctx, "userAgent"); ua != "" {
-		p := ParseUserAgent(ua)
+		p := parseUserAgentCached(ua)
 		set(EnrichDeviceType, p.DeviceType)
 		set(EnrichBrowser, p.Browser)
 		set(EnrichBrowserVersion, p.BrowserVersion)
