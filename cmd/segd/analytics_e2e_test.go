@@ -21,7 +21,7 @@ func TestComputedTraitsDriveRealtimeSegments(t *testing.T) {
 			n++
 			batch = append(batch, map[string]any{"type": "track", "userId": user, "event": "Order Completed",
 				"properties": map[string]any{"order_id": fmt.Sprintf("o%d", n), "revenue": 40 + 10*i},
-				"timestamp": base.Add(time.Duration(i*7*24) * time.Hour)})
+				"timestamp":  base.Add(time.Duration(i*7*24) * time.Hour)})
 		}
 	}
 	if code := ts.do("POST", "/v1/batch", "basic:"+testWriteKey, mustJSON(map[string]any{"batch": batch}), nil, nil); code != 200 {
