@@ -71,7 +71,7 @@ func segCLIServer(t *testing.T) (*httptest.Server, *segment.Service, uint32) {
 		h := rt.Handler
 		mux.HandleFunc(rt.Pattern, func(rw http.ResponseWriter, r *http.Request) {
 			if r.Header.Get("Authorization") != "Bearer tok" {
-				http.Error(rw, `{"error":{"code":"unauthorized","message":"bad token"}}`, 401)
+				http.Error(rw, `{"error":{"code":"unauthorized","message":"bad token"}}`, http.StatusUnauthorized)
 				return
 			}
 			h(rw, r, w.ID)

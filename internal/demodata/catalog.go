@@ -128,6 +128,5 @@ var emailSubjects = []string{"New arrivals this week", "Picked for you", "Your w
 var ticketTopics = []string{"delivery", "refund", "payment", "account", "product"}
 var ticketChannels = []string{"email", "chat", "phone"}
 var accountTypes = []string{"credit_card", "savings", "checking"}
-var plans = []string{"free", "silver", "gold"}
 
 const siteURL = "https://shop.example.com"

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"time"
 
@@ -438,10 +437,6 @@ func (t *Txn) PutDoc(ws uint32, kind, id string, v []byte) error {
 	return t.b.Set(docKey(ws, kind, id), v, nil)
 }
 
-// sortIdentifiers keeps identifier lists in a stable order for display.
-func sortIdentifiers(ids []Identifier) {
-	sort.SliceStable(ids, func(i, j int) bool { return ids[i].Added.Before(ids[j].Added) })
-}
 
 // markFailed records a storage failure (see faults.go) and returns the error writes get.
 func (s *Store) markFailed(cause error) error {

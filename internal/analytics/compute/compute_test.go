@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -56,7 +55,6 @@ type world struct {
 	ws uint32
 	p  *ingest.Pipeline
 	ix *index.Index
-	mu sync.Mutex
 }
 
 func newWorld(t testing.TB) *world {

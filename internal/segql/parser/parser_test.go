@@ -194,9 +194,7 @@ func seeds(t testing.TB) []string {
 			t.Fatal(err)
 		}
 		if strings.HasSuffix(name, ".input") {
-			for _, q := range strings.Split(string(data), "\n---\n") {
-				out = append(out, q)
-			}
+			out = append(out, strings.Split(string(data), "\n---\n")...)
 			continue
 		}
 		sc := bufio.NewScanner(strings.NewReader(string(data)))
