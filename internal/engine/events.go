@@ -316,7 +316,7 @@ func (ev *evaluator) threshold(fn ast.AggFunc, accs []*aggAcc, distinct []uint32
 		}
 	}
 	lit := index.Value{Kind: index.Number, Num: value}
-	return ev.scanDense(cand, len(accs[0].n), "aggregate", func(p uint32) bool {
+	return ev.scan(cand, "aggregate", func(p uint32) bool {
 		var n uint32
 		for _, a := range accs {
 			n += a.n[p]

@@ -59,35 +59,6 @@ func (ev *evaluator) scan(b *roaring.Bitmap, phase string, keep func(p uint32) b
 	return out, nil
 }
 
-// scanDense is scan for callbacks that read arrays indexed by profile: it walks the ids
-// [0, size) in parallel chunks and tests those in b, which is cheaper than listing b when b
-// is dense. Members of b at or beyond size are tested too.
-func (ev *evaluator) scanDense(b *roaring.Bitmap, size int, phase string, keep func(p uint32) bool) (*roaring.Bitmap, error) {
-	if b.IsEmpty() {
-		return roaring.New(), nil
-	}
-	if int(b.Maximum()) >= size || b.GetCardinality() < uint64(size)/16 {
-		return ev.scan(b, phase, keep)
-	}
-	member := newDenseSet(b)
-	outs := make([][]uint32, ev.workers)
-	err := ev.chunks(size, phase, func(w, lo, hi int) {
-		for p := lo; p < hi; p++ {
-			if member.has(uint32(p)) && keep(uint32(p)) {
-				outs[w] = append(outs[w], uint32(p))
-			}
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := roaring.New()
-	for _, o := range outs {
-		out.AddMany(o)
-	}
-	return out, nil
-}
-
 // denseSet is a plain bit array over profile ids for membership tests in row loops, where a
 // roaring lookup per row would dominate.
 type denseSet []uint64
