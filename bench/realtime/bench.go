@@ -124,6 +124,9 @@ func run(ctx context.Context, o benchOptions) error {
 			if ok {
 				break
 			}
+			if time.Since(t) > 15*time.Minute {
+				return errors.New("live did not catch up within 15 minutes of the throughput run")
+			}
 		}
 		drained := time.Since(t)
 		eff := v * sendTime.Seconds() / drained.Seconds()
