@@ -83,7 +83,7 @@ func (f destFeed) Head(ws uint32) (uint64, error) { return f.mem.LastSeq(ws), ni
 type destProfiles struct{ st *store.Store }
 
 func (p destProfiles) Describe(ws, pid uint32, traits []string) (map[string][]string, map[string]any, error) {
-	pr, err := p.st.Profile(ws, pid)
+	pr, err := p.st.ProfileRecord(ws, pid)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, fmt.Errorf("profile %d: %w", pid, destination.ErrNoProfile)
 	}
@@ -120,7 +120,7 @@ func (m destMembers) IsMember(ws uint32, seg string, pid uint32) bool {
 // traits (audit.Consent: consent_<channel>, <channel>_opt_in, …; unsubscribed wins).
 func consent(st *store.Store) func(ws, pid uint32, channel string) bool {
 	return func(ws, pid uint32, channel string) bool {
-		p, err := st.Profile(ws, pid)
+		p, err := st.ProfileRecord(ws, pid)
 		if err != nil {
 			return false
 		}

@@ -129,7 +129,7 @@ func (v *views) apply(changes []ingest.Change) {
 			continue
 		case ingest.Merged:
 			w.ix.Merge(c.Merge.From, c.Merge.Into)
-			if p, err := v.a.store.Profile(c.WS, c.Merge.Into); err == nil {
+			if p, err := v.a.store.ProfileRecord(c.WS, c.Merge.Into); err == nil {
 				w.ix.LoadProfile(index.Profile{ID: p.ID, Traits: p.TraitMap()})
 			}
 		case ingest.Erased:

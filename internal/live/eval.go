@@ -209,6 +209,7 @@ func (l *Live) updateCache(ch *Change) {
 				d.seqs[ch.Seq] = struct{}{}
 				if e, ok := eventOf(ch.Event); ok {
 					d.events = append(d.events, e)
+					c.grew(1)
 				}
 			}
 			d.live = true

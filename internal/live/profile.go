@@ -73,7 +73,14 @@ type cache struct {
 	owner map[uint32]map[recKey]uint32
 
 	hits, misses uint64
+
+	// events counts the decoded events held; the cache also evicts while it exceeds
+	// maxEvents, so that a few very active profiles cannot hold unbounded memory.
+	events, maxEvents int
 }
+
+// defaultMaxCachedEvents bounds the decoded events the cache holds (about 1 KB each).
+const defaultMaxCachedEvents = 1 << 20
 
 type cacheEntry struct {
 	key  profKey
@@ -81,7 +88,8 @@ type cacheEntry struct {
 }
 
 func newCache(st *store.Store, max int) *cache {
-	return &cache{st: st, max: max, ll: list.New(), items: map[profKey]*list.Element{}, owner: map[uint32]map[recKey]uint32{}}
+	return &cache{st: st, max: max, ll: list.New(), items: map[profKey]*list.Element{}, owner: map[uint32]map[recKey]uint32{},
+		maxEvents: defaultMaxCachedEvents}
 }
 
 // get returns the profile's data, loading it on a miss.
@@ -111,8 +119,27 @@ func (c *cache) put(k profKey, d *profileData) {
 	for rk := range d.records {
 		own[rk] = k.pid
 	}
-	for c.ll.Len() > c.max {
-		c.evict(c.ll.Back())
+	c.events += len(d.events)
+	c.trim(c.ll.Front())
+}
+
+// trim evicts least recently used profiles while the cache is over either bound, never the
+// one just used (keep).
+func (c *cache) trim(keep *list.Element) {
+	for (c.ll.Len() > c.max || c.events > c.maxEvents) && c.ll.Len() > 1 {
+		b := c.ll.Back()
+		if b == keep {
+			break
+		}
+		c.evict(b)
+	}
+}
+
+// grew records events appended to a cached profile.
+func (c *cache) grew(n int) {
+	c.events += n
+	if c.events > c.maxEvents {
+		c.trim(c.ll.Front())
 	}
 }
 
@@ -120,6 +147,7 @@ func (c *cache) evict(e *list.Element) {
 	ce := e.Value.(*cacheEntry)
 	c.ll.Remove(e)
 	delete(c.items, ce.key)
+	c.events -= len(ce.data.events)
 	own := c.owner[ce.key.ws]
 	for rk := range ce.data.records {
 		if own[rk] == ce.key.pid {
@@ -145,7 +173,7 @@ func (c *cache) drop(ws, pid uint32) {
 // load reads one profile from the store; a missing or merged-away profile is not live.
 func load(st *store.Store, ws, pid uint32) (*profileData, error) {
 	d := &profileData{seqs: map[uint64]struct{}{}, records: map[recKey]reference.Record{}, traits: map[string]any{}}
-	p, err := st.Profile(ws, pid)
+	p, err := st.ProfileRecord(ws, pid)
 	if errors.Is(err, store.ErrNotFound) {
 		return d, nil
 	}

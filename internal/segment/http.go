@@ -421,7 +421,7 @@ func (s *Service) handleMembers(w http.ResponseWriter, r *http.Request, ws uint3
 	for it.HasNext() && (limit < 0 || n < limit) {
 		pid := it.Next()
 		last, n = pid, n+1
-		p, err := s.opts.Store.Profile(ws, pid)
+		p, err := s.opts.Store.ProfileRecord(ws, pid)
 		if errors.Is(err, store.ErrNotFound) {
 			p = &store.Profile{ID: pid}
 		} else if err != nil {

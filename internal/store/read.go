@@ -11,15 +11,27 @@ import (
 	"github.com/segd/segd/internal/message"
 )
 
-// Profile returns the live profile with the id, following merge tombstones, or ErrNotFound.
+// Profile returns the live profile with the id, following merge tombstones, or ErrNotFound,
+// with its event count and first/last seen (a scan of its event keys).
 func (s *Store) Profile(ws, pid uint32) (*Profile, error) {
+	p, err := s.ProfileRecord(ws, pid)
+	if err != nil {
+		return nil, err
+	}
+	return p, s.fillStats(ws, p)
+}
+
+// ProfileRecord is Profile without the event statistics (Events, FirstSeen and LastSeen are
+// not set): identifiers and traits only, one point read. Hot paths use it.
+func (s *Store) ProfileRecord(ws, pid uint32) (*Profile, error) {
 	for hops := 0; hops < 64; hops++ {
 		p := new(Profile)
 		if err := s.getJSON(profileKey(ws, pid), p); err != nil {
 			return nil, err
 		}
 		if p.MergedInto == 0 {
-			return p, s.fillStats(ws, p)
+			p.Events, p.FirstSeen, p.LastSeen = 0, time.Time{}, time.Time{}
+			return p, nil
 		}
 		pid = p.MergedInto
 	}
