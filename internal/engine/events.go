@@ -82,6 +82,7 @@ func (ev *evaluator) sources(t *ast.EventTarget, where ast.Expr, win span) ([]so
 // aggAcc holds one worker's per-profile accumulators, indexed by profile id.
 type aggAcc struct {
 	n        []uint32
+	touched  []uint32 // profiles whose n went from 0 to 1, in the order met
 	sum      []float64
 	min, max []float64
 	distinct map[distinctKey]struct{}
@@ -185,6 +186,9 @@ func (ev *evaluator) aggregate(fn ast.AggFunc, of *ast.Ident, srcs []source, op 
 				}
 				switch fn {
 				case ast.Count:
+					if a.n[p] == 0 {
+						a.touched = append(a.touched, p)
+					}
 					a.n[p]++
 				case ast.Distinct:
 					if k, ok := distinctOf(p, ofCol.Get(r)); ok {
@@ -206,6 +210,9 @@ func (ev *evaluator) aggregate(fn ast.AggFunc, of *ast.Ident, srcs []source, op 
 						if a.n[p] == 0 || v > a.max[p] {
 							a.max[p] = v
 						}
+					}
+					if a.n[p] == 0 {
+						a.touched = append(a.touched, p)
 					}
 					a.n[p]++
 				}
@@ -316,6 +323,17 @@ func (ev *evaluator) threshold(fn ast.AggFunc, accs []*aggAcc, distinct []uint32
 		}
 	}
 	lit := index.Value{Kind: index.Number, Num: value}
+	// Without a counted row, avg, min and max do not exist and count and sum are 0: when 0
+	// does not satisfy the comparison, only profiles some worker counted a row for can match.
+	if fn == ast.Avg || fn == ast.Min || fn == ast.Max ||
+		((fn == ast.Count || fn == ast.Sum) && !compareHolds(op, index.Value{Kind: index.Number}, lit)) {
+		touched := roaring.New()
+		for _, a := range accs {
+			slices.Sort(a.touched)
+			touched.AddMany(a.touched)
+		}
+		cand = touched
+	}
 	return ev.scan(cand, "aggregate", func(p uint32) bool {
 		var n uint32
 		for _, a := range accs {
