@@ -79,8 +79,8 @@ type cache struct {
 	events, maxEvents int
 }
 
-// defaultMaxCachedEvents bounds the decoded events the cache holds (about 1 KB each).
-const defaultMaxCachedEvents = 1 << 20
+// defaultMaxCachedEvents bounds the decoded events the cache holds (about 0.5-1 KB each).
+const defaultMaxCachedEvents = 1 << 18
 
 type cacheEntry struct {
 	key  profKey
