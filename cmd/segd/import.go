@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ type importFlags struct {
 	errorsOut string
 	batch     int
 	recType   string
+	cpuProf   string
 }
 
 func newImportCmd() *cobra.Command {
@@ -48,6 +50,7 @@ import. Re-running the same file imports nothing twice.`,
 	cmd.PersistentFlags().StringArrayVar(&f.idColumns, "id-column", nil, "CSV identifier column: 'email' or 'customer_id=userId' (repeatable)")
 	cmd.PersistentFlags().StringVar(&f.errorsOut, "errors", "", "file for rejected lines (default FILE.errors when there are any)")
 	cmd.PersistentFlags().IntVar(&f.batch, "batch", 1000, "messages per write")
+	cmd.PersistentFlags().StringVar(&f.cpuProf, "cpuprofile", "", "write a Go CPU profile of the import to this file")
 	events := &cobra.Command{Use: "events FILE.jsonl", Short: "Import Segment messages, one JSON object per line", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runImport(cmd, f, "events", args[0]) }}
 	profiles := &cobra.Command{Use: "profiles FILE.csv", Short: "Import profiles: identifier columns plus traits", Args: cobra.ExactArgs(1),
@@ -76,6 +79,17 @@ func runImport(cmd *cobra.Command, f importFlags, what, path string) error {
 	st, _ := file.Stat()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if f.cpuProf != "" {
+		pf, err := os.Create(f.cpuProf)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	var s sinks
 	if f.url != "" {
