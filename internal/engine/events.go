@@ -327,12 +327,18 @@ func (ev *evaluator) threshold(fn ast.AggFunc, accs []*aggAcc, distinct []uint32
 	// does not satisfy the comparison, only profiles some worker counted a row for can match.
 	if fn == ast.Avg || fn == ast.Min || fn == ast.Max ||
 		((fn == ast.Count || fn == ast.Sum) && !compareHolds(op, index.Value{Kind: index.Number}, lit)) {
-		touched := roaring.New()
+		n := 0
 		for _, a := range accs {
-			slices.Sort(a.touched)
-			touched.AddMany(a.touched)
+			n += len(a.touched)
 		}
-		cand = touched
+		if uint64(n) < cand.GetCardinality()/2 { // else listing cand is as cheap
+			touched := roaring.New()
+			for _, a := range accs {
+				slices.Sort(a.touched)
+				touched.AddMany(a.touched)
+			}
+			cand = touched
+		}
 	}
 	return ev.scan(cand, "aggregate", func(p uint32) bool {
 		var n uint32
