@@ -142,10 +142,9 @@ type Live struct {
 }
 
 type item struct {
-	changes  []Change
-	seg      *segChange
-	sync     chan struct{}
-	schedule bool
+	changes []Change
+	seg     *segChange
+	sync    chan struct{}
 }
 
 type segChange struct {
