@@ -260,6 +260,22 @@ func (t *timers) set(k timerKey, due time.Time, durable bool) {
 	if durable {
 		t.puts[k] = ns
 	}
+	// A rescheduled timer leaves its old heap entry behind (it is skipped when it surfaces).
+	// Busy profiles reschedule on every event, so rebuild the heap from the live entries when
+	// stale ones dominate: memory stays proportional to the pending timers.
+	if len(t.h) > 2*len(t.due)+1024 {
+		t.compact()
+	}
+}
+
+// compact rebuilds the heap from the pending timers only.
+func (t *timers) compact() {
+	h := make(timerHeap, 0, len(t.due))
+	for k, ns := range t.due {
+		h = append(h, timerItem{due: ns, key: k})
+	}
+	heap.Init(&h)
+	t.h = h
 }
 
 func (t *timers) unwrite(k timerKey, old int64) {
