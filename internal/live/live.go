@@ -100,7 +100,7 @@ func (o *Options) setDefaults() {
 		o.CacheProfiles = 100000
 	}
 	if o.MaxQueue == 0 {
-		o.MaxQueue = 4096
+		o.MaxQueue = 256 // backpressure on ingestion before queued messages hold much memory
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
