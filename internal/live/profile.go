@@ -80,7 +80,7 @@ type cache struct {
 }
 
 // defaultMaxCachedEvents bounds the decoded events the cache holds (about 0.5-1 KB each).
-const defaultMaxCachedEvents = 1 << 18
+const defaultMaxCachedEvents = 1 << 20
 
 type cacheEntry struct {
 	key  profKey
