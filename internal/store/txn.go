@@ -437,7 +437,6 @@ func (t *Txn) PutDoc(ws uint32, kind, id string, v []byte) error {
 	return t.b.Set(docKey(ws, kind, id), v, nil)
 }
 
-
 // markFailed records a storage failure (see faults.go) and returns the error writes get.
 func (s *Store) markFailed(cause error) error {
 	err := fmt.Errorf("%w: %v; writes are refused until segd is restarted (free disk space or fix the device first)",
