@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,7 +51,8 @@ type app struct {
 	pipeline *ingest.Pipeline
 	registry *prometheus.Registry
 	ready    atomic.Bool
-	started  atomic.Bool // live and destinations started (they are closed only then)
+	started  atomic.Bool    // live and destinations started (they are closed only then)
+	loading  sync.WaitGroup // the start-up goroutine (index load, live start, first analytics)
 	srv      *http.Server
 	ln       net.Listener
 	stopBg   context.CancelFunc
@@ -195,7 +197,9 @@ func (a *app) serve(ctx context.Context) error {
 	bg, stop := context.WithCancel(context.Background())
 	a.stopBg, a.bgDone = stop, make(chan struct{})
 	go a.background(bg)
+	a.loading.Add(1)
 	go func() {
+		defer a.loading.Done()
 		start := time.Now()
 		if err := a.views.load(bg); err != nil {
 			a.opts.Logger.Error("loading indexes failed", "err", err)
@@ -276,6 +280,7 @@ func (a *app) close() error {
 		a.stopBg()
 		<-a.bgDone
 	}
+	a.loading.Wait() // it checks the cancelled context between phases
 	if a.started.Load() {
 		a.runner.Stop()
 	}
