@@ -85,5 +85,6 @@ func (s *Store) RevokeKeyByName(ws uint32, name string) (KeyInfo, error) {
 	if err := s.db.Set(m.key, v, pebble.Sync); err != nil {
 		return KeyInfo{}, fmt.Errorf("store: revoke key: %w", err)
 	}
+	s.keyCache.Clear()
 	return KeyInfo{APIKey: m.k, ID: hex.EncodeToString(m.key[1:9])}, nil
 }

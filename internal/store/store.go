@@ -60,6 +60,7 @@ type Store struct {
 	counters map[string]uint64 // "ws/name" → next value; guarded by mu, persisted in each Txn
 
 	cache      writeCache
+	keyCache   sync.Map // string(hashedKey) → APIKey, for Authenticate; cleared on every key write
 	suppressed map[suppressRef]bool // the erasure block-list, loaded at Open; guarded by mu
 }
 
@@ -315,6 +316,7 @@ func (s *Store) RevokeKey(secret string) error {
 	}
 	k.Revoked = true
 	v, _ := json.Marshal(k)
+	defer s.keyCache.Clear()
 	return s.db.Set(hashedKey(secret), v, pebble.Sync)
 }
 
@@ -324,9 +326,16 @@ func (s *Store) Authenticate(secret string) (APIKey, error) {
 	if secret == "" {
 		return k, ErrUnauthorized
 	}
-	err := s.getJSON(hashedKey(secret), &k)
+	hk := hashedKey(secret)
+	if v, ok := s.keyCache.Load(string(hk)); ok {
+		return v.(APIKey), nil
+	}
+	err := s.getJSON(hk, &k)
 	if errors.Is(err, ErrNotFound) || (err == nil && k.Revoked) {
 		return APIKey{}, ErrUnauthorized
+	}
+	if err == nil {
+		s.keyCache.Store(string(hk), k) // only valid keys: unknown secrets must not fill memory
 	}
 	return k, err
 }
