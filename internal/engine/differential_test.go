@@ -13,6 +13,7 @@ import (
 
 	"github.com/segd/segd/internal/engine/reference"
 	"github.com/segd/segd/internal/index"
+	"github.com/segd/segd/internal/profeval"
 	"github.com/segd/segd/internal/segql/ast"
 	"github.com/segd/segd/internal/segql/printer"
 )
@@ -355,6 +356,15 @@ func differential(t testing.TB, seed uint64, trees int) (nontrivial int) {
 	ref := f.reference()
 	segs := g.segments(f)
 	eng := New(ix)
+	profiles := map[uint32]*profeval.Profile{}
+	for _, p := range f.profiles {
+		var recs []reference.Record
+		recs = append(recs, ref.Records[p.ID]...)
+		// a fresh copy per profile, events shuffled: the evaluator must not depend on order
+		evs := slices.Clone(ref.Events[p.ID])
+		g.r.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+		profiles[p.ID] = profeval.NewProfile(ref.Traits[p.ID], evs, recs)
+	}
 	for i := 0; i < trees; i++ {
 		x := g.tree(3)
 		opts := Options{At: g.at, Location: g.loc, Segment: "seg", Workers: 1 + g.pick(2),
@@ -377,6 +387,18 @@ func differential(t testing.TB, seed uint64, trees int) (nontrivial int) {
 		got := bm.ToArray()
 		if !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
 			t.Fatalf("seed %d tree %d at %v in %v:\n  %s\nengine    %v\nreference %v", seed, i, g.at, g.loc, printer.String(x), got, want)
+		}
+		// The live path's per-profile evaluator must agree profile by profile.
+		for _, p := range f.profiles {
+			pid := p.ID
+			in, err := profeval.Holds(profiles[pid], x, profeval.Options{At: g.at, Location: g.loc, Segment: "seg", Profile: pid,
+				InSegment: func(name string) (bool, error) { return segs[name].Contains(pid), nil }})
+			if err != nil {
+				t.Fatalf("seed %d tree %d: profeval: %v\n%s", seed, i, err, printer.String(x))
+			}
+			if want := slices.Contains(want, pid); in != want {
+				t.Fatalf("seed %d tree %d at %v in %v, profile %d:\n  %s\nprofeval %v, reference %v", seed, i, g.at, g.loc, pid, printer.String(x), in, want)
+			}
 		}
 		if len(got) > 0 && len(got) < len(f.profiles) {
 			nontrivial++

@@ -147,10 +147,7 @@ func scanAll(ctx context.Context, st *store.Store, ws uint32, fn func(pid uint32
 				return err
 			}
 		}
-		d := &profileData{live: true, traits: p.TraitMap(), seqs: map[uint64]struct{}{}, records: recs[p.ID]}
-		if d.records == nil {
-			d.records = map[recKey]reference.Record{}
-		}
+		var events []reference.Event
 		for {
 			if !have {
 				next, have = <-groups
@@ -162,11 +159,11 @@ func scanAll(ctx context.Context, st *store.Store, ws uint32, fn func(pid uint32
 				break
 			}
 			if next.pid == p.ID {
-				d.events = next.events
+				events = next.events
 			}
 			have = false // consumed, or a profile that is no longer live
 		}
-		fn(p.ID, d)
+		fn(p.ID, newProfileData(true, p.TraitMap(), events, recs[p.ID]))
 		return nil
 	})
 	cancel()

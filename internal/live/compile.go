@@ -29,9 +29,13 @@ type compiled struct {
 	// Time: what can make membership change with no new data.
 	timeDep bool
 	durs    []ast.Duration // window lengths, "N ago", sequence "within"
-	periods []ast.Period   // "this week" ...
-	anniv   bool           // anniversary conditions (day boundaries)
-	lits    []time.Time    // absolute time literals
+	// offsets are the fixed distances from a stored time b at which a comparison can flip
+	// (b, b+1ns, b±W, b±W+1ns); calDurs the month and year lengths, handled apart.
+	offsets []time.Duration
+	calDurs []ast.Duration
+	periods []ast.Period // "this week" ...
+	anniv   bool         // anniversary conditions (day boundaries)
+	lits    []time.Time  // absolute time literals
 
 	order int // position in the workspace's dependency order
 }
@@ -75,6 +79,7 @@ func compile(seg segment.Segment) (*compiled, error) {
 		}
 		return true
 	})
+	c.offsets = append([]time.Duration{0, time.Nanosecond}, c.offsets...)
 	return c, nil
 }
 
@@ -86,6 +91,12 @@ func (c *compiled) addDur(d ast.Duration) {
 		}
 	}
 	c.durs = append(c.durs, ast.Duration{N: d.N, Unit: d.Unit})
+	if f, ok := d.Unit.Fixed(); ok {
+		step := time.Duration(d.N) * f
+		c.offsets = append(c.offsets, step, step+time.Nanosecond, -step, -step+time.Nanosecond)
+	} else {
+		c.calDurs = append(c.calDurs, ast.Duration{N: d.N, Unit: d.Unit})
+	}
 }
 
 func (c *compiled) event(t *ast.EventTarget) {

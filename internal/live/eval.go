@@ -7,11 +7,10 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
-	"github.com/segd/segd/internal/engine/reference"
 	"github.com/segd/segd/internal/membership"
 	"github.com/segd/segd/internal/message"
+	"github.com/segd/segd/internal/profeval"
 	"github.com/segd/segd/internal/segment"
-	"github.com/segd/segd/internal/segql/ast"
 )
 
 // wsSegs is a workspace's tracked segments (real-time and scheduled) in dependency order and
@@ -208,7 +207,7 @@ func (l *Live) updateCache(ch *Change) {
 			if _, dup := d.seqs[ch.Seq]; !dup {
 				d.seqs[ch.Seq] = struct{}{}
 				if e, ok := eventOf(ch.Event); ok {
-					d.events = append(d.events, e)
+					d.addEvent(e)
 					c.grew(1)
 				}
 			}
@@ -238,7 +237,7 @@ func (l *Live) updateCache(ch *Change) {
 		own := c.owner[ch.WS]
 		if prev, ok := own[rk]; ok {
 			if d := c.peek(ch.WS, prev); d != nil {
-				delete(d.records, rk)
+				d.setRecord(rk, nil)
 			}
 			delete(own, rk)
 			if prev != r.Profile && ch.Kind == RecordUpserted {
@@ -249,7 +248,8 @@ func (l *Live) updateCache(ch *Change) {
 		}
 		if ch.Kind == RecordUpserted {
 			if d := c.peek(ch.WS, r.Profile); d != nil {
-				d.records[rk] = recordOf(r)
+				rec := recordOf(r)
+				d.setRecord(rk, &rec)
 				if own == nil {
 					own = map[recKey]uint32{}
 					c.owner[ch.WS] = own
@@ -290,19 +290,20 @@ func (l *Live) evaluate(ws, pid uint32, segs map[*compiled]bool, at time.Time, w
 		l.opts.Logger.Error("live: load profile", "ws", ws, "pid", pid, "err", err)
 		return
 	}
-	data := d.asData(pid)
+	data := profeval.NewEvaluator(d.profile(), profeval.Options{At: at, Location: s.loc, Profile: pid,
+		InSegment: func(name string) (bool, error) { return l.inSegment(ws, s, name, pid, at) }})
 	for _, c := range s.ordered {
 		if !segs[c] || c.seg.Mode != segment.ModeRealtime {
 			continue
 		}
-		member, err := l.holds(ws, s, c, c.tree, data, pid, at)
+		member, err := data.Holds(c.tree, c.seg.Name)
 		if err != nil {
 			l.opts.Logger.Error("live: evaluate", "segment", c.seg.ID, "pid", pid, "err", err)
 			continue
 		}
 		r := why
 		if l.mem.Contains(ws, c.seg.ID, pid) != member {
-			r.Condition = l.flipped(ws, s, c, data, pid, at, member)
+			r.Condition = flipped(c, data, member)
 		}
 		if _, changed := l.mem.Stage(ws, c.seg.ID, pid, member, eventTime, r); changed {
 			for _, dep := range s.bySeg[c.seg.Name] {
@@ -311,16 +312,6 @@ func (l *Live) evaluate(ws, pid uint32, segs map[*compiled]bool, at time.Time, w
 		}
 		l.timers.set(timerKey{ws, c.seg.ID, pid}, nextChange(c, d, at, s.loc), true)
 	}
-}
-
-// holds evaluates x for the one profile in data.
-func (l *Live) holds(ws uint32, s *wsSegs, c *compiled, x ast.Expr, data *reference.Data, pid uint32, at time.Time) (bool, error) {
-	ms, err := reference.Members(data, x, reference.Options{At: at, Location: s.loc, Segment: c.seg.Name,
-		Segments: func(name string) (map[uint32]bool, error) {
-			in, err := l.inSegment(ws, s, name, pid, at)
-			return map[uint32]bool{pid: in}, err
-		}})
-	return len(ms) == 1, err
 }
 
 // inSegment resolves "in segment name" for one profile: a tracked segment's current live
@@ -357,7 +348,7 @@ func (l *Live) segmentsFunc(ctx context.Context, ws uint32, s *wsSegs, at time.T
 // flipped names the top-level condition that explains a change, when one can tell: the
 // first false operand of an "and" the profile left, the first true operand of an "or" it
 // entered.
-func (l *Live) flipped(ws uint32, s *wsSegs, c *compiled, data *reference.Data, pid uint32, at time.Time, member bool) string {
+func flipped(c *compiled, data *profeval.Evaluator, member bool) string {
 	ops, isAnd := topLevel(c.tree)
 	if len(ops) == 1 {
 		return conditionText(ops[0])
@@ -366,7 +357,7 @@ func (l *Live) flipped(ws uint32, s *wsSegs, c *compiled, data *reference.Data, 
 		return ""
 	}
 	for _, op := range ops {
-		v, err := l.holds(ws, s, c, op, data, pid, at)
+		v, err := data.Holds(op, c.seg.Name)
 		if err == nil && v == member {
 			return conditionText(op)
 		}

@@ -4,43 +4,89 @@ import (
 	"container/list"
 	"errors"
 	"fmt"
-	"github.com/segd/segd/internal/index"
 	"time"
+
+	"github.com/segd/segd/internal/index"
+	"github.com/segd/segd/internal/profeval"
 
 	"github.com/segd/segd/internal/engine/reference"
 	"github.com/segd/segd/internal/message"
 	"github.com/segd/segd/internal/store"
 )
 
-// profileData is one profile's data decoded for the reference evaluator.
+// profileData is one profile's data, ready for per-profile evaluation (profeval).
 type profileData struct {
-	live    bool
-	traits  map[string]any
-	events  []reference.Event
-	seqs    map[uint64]struct{} // store sequence numbers of the events held
-	records map[recKey]reference.Record
+	live   bool
+	traits map[string]any
+	events *profeval.Profile   // sorted by time, grouped by kind and name
+	seqs   map[uint64]struct{} // store sequence numbers of the events held
+	// propTimes counts the events with a time-valued property (timers must look at them).
+	propTimes int
+	records   map[recKey]reference.Record
+	// recsChanged says events.Records must be rebuilt from records before evaluating.
+	recsChanged bool
 }
 
 type recKey struct{ typ, id string }
 
 type profKey struct{ ws, pid uint32 }
 
-// asData returns the one-profile workspace the reference evaluator reads.
-func (d *profileData) asData(pid uint32) *reference.Data {
-	out := &reference.Data{Traits: map[uint32]map[string]any{}, Events: map[uint32][]reference.Event{}, Records: map[uint32][]reference.Record{}}
-	if !d.live {
-		return out
+func newProfileData(live bool, traits map[string]any, events []reference.Event, records map[recKey]reference.Record) *profileData {
+	if traits == nil {
+		traits = map[string]any{}
 	}
-	out.Traits[pid] = d.traits
-	out.Events[pid] = d.events
-	if len(d.records) > 0 {
-		recs := make([]reference.Record, 0, len(d.records))
-		for _, r := range d.records {
-			recs = append(recs, r)
+	if records == nil {
+		records = map[recKey]reference.Record{}
+	}
+	d := &profileData{live: live, traits: traits, events: profeval.NewProfile(traits, events, nil), seqs: map[uint64]struct{}{},
+		records: records, recsChanged: true}
+	for i := range events {
+		if hasTimeProp(&events[i]) {
+			d.propTimes++
 		}
-		out.Records[pid] = recs
 	}
-	return out
+	return d
+}
+
+// addEvent appends an event (any time order).
+func (d *profileData) addEvent(e reference.Event) {
+	d.events.Add(e)
+	if hasTimeProp(&e) {
+		d.propTimes++
+	}
+}
+
+func hasTimeProp(e *reference.Event) bool {
+	for _, v := range e.Props {
+		if _, ok := timeValue(v); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// profile returns the data as the evaluator reads it (records brought up to date).
+func (d *profileData) profile() *profeval.Profile {
+	p := d.events
+	p.Traits = d.traits
+	if d.recsChanged {
+		p.Records = p.Records[:0]
+		for _, r := range d.records {
+			p.Records = append(p.Records, r)
+		}
+		d.recsChanged = false
+	}
+	return p
+}
+
+// setRecord adds or replaces (r non-nil) or removes a record.
+func (d *profileData) setRecord(k recKey, r *reference.Record) {
+	if r == nil {
+		delete(d.records, k)
+	} else {
+		d.records[k] = *r
+	}
+	d.recsChanged = true
 }
 
 // eventOf turns a stored message into the reference's event the way cmd/segd's index
@@ -119,7 +165,7 @@ func (c *cache) put(k profKey, d *profileData) {
 	for rk := range d.records {
 		own[rk] = k.pid
 	}
-	c.events += len(d.events)
+	c.events += d.events.Len()
 	c.trim(c.ll.Front())
 }
 
@@ -147,7 +193,7 @@ func (c *cache) evict(e *list.Element) {
 	ce := e.Value.(*cacheEntry)
 	c.ll.Remove(e)
 	delete(c.items, ce.key)
-	c.events -= len(ce.data.events)
+	c.events -= ce.data.events.Len()
 	own := c.owner[ce.key.ws]
 	for rk := range ce.data.records {
 		if own[rk] == ce.key.pid {
@@ -172,36 +218,37 @@ func (c *cache) drop(ws, pid uint32) {
 
 // load reads one profile from the store; a missing or merged-away profile is not live.
 func load(st *store.Store, ws, pid uint32) (*profileData, error) {
-	d := &profileData{seqs: map[uint64]struct{}{}, records: map[recKey]reference.Record{}, traits: map[string]any{}}
 	p, err := st.ProfileRecord(ws, pid)
 	if errors.Is(err, store.ErrNotFound) {
-		return d, nil
+		return newProfileData(false, nil, nil, nil), nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("live: load profile %d: %w", pid, err)
 	}
 	if p.ID != pid {
-		return d, nil // merged away: its data counts for p.ID
+		return newProfileData(false, nil, nil, nil), nil // merged away: its data counts for p.ID
 	}
-	d.live = true
-	d.traits = p.TraitMap()
 	evs, err := st.Events(ws, pid, time.Time{}, 0)
 	if err != nil {
 		return nil, fmt.Errorf("live: load events of %d: %w", pid, err)
 	}
-	d.events = make([]reference.Event, 0, len(evs))
+	events := make([]reference.Event, 0, len(evs))
+	seqs := make(map[uint64]struct{}, len(evs))
 	for i := len(evs) - 1; i >= 0; i-- {
-		d.seqs[evs[i].Seq] = struct{}{}
+		seqs[evs[i].Seq] = struct{}{}
 		if e, ok := eventOf(&evs[i].Message); ok {
-			d.events = append(d.events, e)
+			events = append(events, e)
 		}
 	}
 	recs, err := st.Records(ws, pid)
 	if err != nil {
 		return nil, fmt.Errorf("live: load records of %d: %w", pid, err)
 	}
+	records := make(map[recKey]reference.Record, len(recs))
 	for i := range recs {
-		d.records[recKey{recs[i].Type, recs[i].ID}] = recordOf(&recs[i])
+		records[recKey{recs[i].Type, recs[i].ID}] = recordOf(&recs[i])
 	}
+	d := newProfileData(true, p.TraitMap(), events, records)
+	d.seqs = seqs
 	return d, nil
 }

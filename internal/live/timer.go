@@ -3,6 +3,7 @@ package live
 import (
 	"container/heap"
 	"encoding/binary"
+	"sort"
 	"time"
 
 	"github.com/segd/segd/internal/segql/ast"
@@ -43,16 +44,69 @@ func nextChange(c *compiled, d *profileData, at time.Time, loc *time.Location) t
 	}
 	// Only data the segment reads can flip it: events of the names and kinds it uses (the
 	// same dependency index decides which segments an arriving event re-evaluates), the
-	// traits and record types it names.
-	for i := range d.events {
-		e := &d.events[i]
-		if !c.readsEvent(e) {
-			continue
+	// traits and record types it names. Event times come sorted per group, so the smallest
+	// candidate of each offset is one binary search away.
+	evs := d.events.Events()
+	group := func(ps []int32, all bool) {
+		n := len(ps)
+		tm := func(i int) time.Time { return evs[ps[i]].Time }
+		if all {
+			n = len(evs)
+			tm = func(i int) time.Time { return evs[i].Time }
 		}
-		base(e.Time)
-		for _, v := range e.Props {
-			if t, ok := timeValue(v); ok {
-				base(t)
+		if n == 0 {
+			return
+		}
+		for _, o := range c.offsets {
+			if i := sort.Search(n, func(i int) bool { return tm(i).Add(o).After(at) }); i < n {
+				consider(tm(i).Add(o))
+			}
+		}
+		// Month and year lengths: the flips lie within a few days of f(b), f monotone in b.
+		const margin = 6 * 24 * time.Hour
+		for _, w := range c.calDurs {
+			for _, f := range []func(time.Time) time.Time{
+				func(b time.Time) time.Time { return w.Add(b.In(loc)) },
+				func(b time.Time) time.Time { return w.Subtract(b.In(loc)) },
+				func(b time.Time) time.Time { return w.Add(b.UTC()) },
+				func(b time.Time) time.Time { return w.Subtract(b.UTC()) },
+			} {
+				lo := at.Add(-margin)
+				for i := sort.Search(n, func(i int) bool { return f(tm(i)).After(lo) }); i < n; i++ {
+					b := tm(i)
+					x := f(b)
+					if !best.IsZero() && x.Add(-margin).After(best) {
+						break
+					}
+					near(x, b, loc, consider)
+				}
+			}
+		}
+	}
+	if c.anyEvent {
+		group(nil, true)
+	} else {
+		for n := range c.events {
+			group(d.events.Group("track", n), false)
+		}
+		if c.page {
+			group(d.events.Group("page", ""), false)
+		}
+		if c.screen {
+			group(d.events.Group("screen", ""), false)
+		}
+	}
+	// Time-valued properties (rare) are offered one by one.
+	if d.propTimes > 0 {
+		for i := range evs {
+			e := &evs[i]
+			if !c.readsEvent(e) {
+				continue
+			}
+			for _, v := range e.Props {
+				if t, ok := timeValue(v); ok {
+					base(t)
+				}
 			}
 		}
 	}

@@ -158,6 +158,9 @@ func classify(v any) value {
 	case nil:
 		return value{}
 	case string:
+		if !mayBeTime(x) {
+			return value{k: text, s: x}
+		}
 		if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
 			return value{k: timeK, t: t}
 		}
@@ -195,6 +198,10 @@ func classify(v any) value {
 	}
 	return value{k: object}
 }
+
+// mayBeTime is false for strings that neither time layout can parse (both start
+// "YYYY-MM-DD"); it spares time.Parse, which allocates an error, on ordinary text.
+func mayBeTime(s string) bool { return len(s) >= 10 && s[4] == '-' && s[7] == '-' }
 
 func (r *run) literal(v ast.Value) (value, error) {
 	switch v := v.(type) {

@@ -1,0 +1,64 @@
+package reference
+
+import (
+	"time"
+
+	"github.com/segd/segd/internal/segql/ast"
+)
+
+// Conditions exposes the reference's semantics of the parts that do not depend on a profile
+// (conditions on one bag of values, windows, time values, calendar periods) at one
+// evaluation time, for evaluators that must agree with the reference exactly: the live
+// path's per-profile evaluator uses it and keeps only the traversal of events its own.
+type Conditions struct{ r *run }
+
+// NewConditions returns the conditions at o.At in o.Location (UTC when nil).
+func NewConditions(o Options) Conditions {
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	return Conditions{r: &run{o: o, at: o.At.In(o.Location)}}
+}
+
+// At is the evaluation time in the location.
+func (c Conditions) At() time.Time { return c.r.at }
+
+// Test applies a condition on names (a trait condition, an event's where, a record's where)
+// to a bag of values.
+func (c Conditions) Test(x ast.Expr, bag map[string]any) (bool, error) { return c.r.test(x, bag) }
+
+// Within reports whether t satisfies a window or time predicate (w may be nil); events
+// (event=true) must also have happened by the evaluation time.
+func (c Conditions) Within(t time.Time, w ast.Node, event bool) (bool, error) {
+	return c.r.within(t, w, event)
+}
+
+// TimeValue resolves a time literal, "N ago" or "now".
+func (c Conditions) TimeValue(v ast.TimeValue) (time.Time, error) { return c.r.timeValue(v) }
+
+// PeriodStart is the start of the evaluation time's day, week, month or year.
+func (c Conditions) PeriodStart(p ast.Period) time.Time { return c.r.periodStart(p) }
+
+// Aggregate applies fn to raw values (ignored for count, which uses n) and compares.
+func Aggregate(fn ast.AggFunc, raw []any, n int, op ast.CompareOp, want float64) bool {
+	var vals []value
+	if fn != ast.Count {
+		vals = make([]value, len(raw))
+		for i, v := range raw {
+			vals[i] = classify(v)
+		}
+	}
+	return aggregate(fn, vals, n, op, want)
+}
+
+// Props returns e's properties as filters see them (page and screen calls carry their name).
+func Props(e Event) map[string]any { return props(e) }
+
+// IsText reports whether v is the text s (not a time, number or other kind).
+func IsText(v any, s string) bool {
+	x := classify(v)
+	return x.k == text && x.s == s
+}
+
+// InSample is "sample(pct%)" for profile p of segment.
+func InSample(segment string, p uint32, pct float64) bool { return inSample(segment, p, pct) }

@@ -1,0 +1,438 @@
+package profeval
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/segd/segd/internal/engine/reference"
+	"github.com/segd/segd/internal/segql/ast"
+)
+
+// Options are the evaluation parameters.
+type Options struct {
+	At       time.Time
+	Location *time.Location // calendar windows; UTC when nil
+	Segment  string         // the segment being evaluated (sample hashes it)
+	Profile  uint32         // the profile's id (sample hashes it)
+	// InSegment answers "in segment name" for this profile.
+	InSegment func(name string) (bool, error)
+}
+
+// Holds reports whether x holds for p at o.At.
+func Holds(p *Profile, x ast.Expr, o Options) (bool, error) {
+	return NewEvaluator(p, o).Holds(x, o.Segment)
+}
+
+// Evaluator evaluates trees for one profile at one time; reuse it for the several segments
+// a change touches (it resolves the evaluation time once).
+type Evaluator struct {
+	p  *Profile
+	o  Options
+	c  reference.Conditions
+	at time.Time
+}
+
+// NewEvaluator returns an evaluator of p at o.At (o.Segment is the default segment name).
+func NewEvaluator(p *Profile, o Options) *Evaluator {
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if p.Traits == nil {
+		p.Traits = map[string]any{}
+	}
+	e := &Evaluator{p: p, o: o, c: reference.NewConditions(reference.Options{At: o.At, Location: o.Location})}
+	e.at = e.c.At()
+	return e
+}
+
+// Holds reports whether x, the query of the named segment, holds.
+func (e *Evaluator) Holds(x ast.Expr, segment string) (bool, error) {
+	e.o.Segment = segment
+	return e.eval(x)
+}
+
+type evaluator = Evaluator
+
+func (e *evaluator) eval(x ast.Expr) (bool, error) {
+	switch n := x.(type) {
+	case *ast.Paren:
+		return e.eval(n.X)
+	case *ast.Not:
+		v, err := e.eval(n.X)
+		return !v, err
+	case *ast.And:
+		for _, y := range n.List {
+			if v, err := e.eval(y); err != nil || !v {
+				return false, err
+			}
+		}
+		return true, nil
+	case *ast.Or:
+		for _, y := range n.List {
+			if v, err := e.eval(y); err != nil || v {
+				return v, err
+			}
+		}
+		return false, nil
+	case *ast.Compare, *ast.In, *ast.Exists, *ast.TextMatch, *ast.TimeCond, *ast.Anniversary, *ast.Geo:
+		return e.c.Test(x, e.p.Traits)
+	case *ast.Aggregate:
+		if rt, ok := n.Target.(*ast.RecordTarget); ok {
+			return e.recordAgg(n.Func, n.Of, rt.Type, n.Where, n.Op, n.Value.Float())
+		}
+		return e.eventAgg(n.Func, n.Of, n.Target.(*ast.EventTarget), n.Where, n.Window, n.Op, n.Value.Float())
+	case *ast.Did:
+		return e.eventAgg(ast.Count, nil, n.Event, n.Where, n.Window, ast.Ge, 1)
+	case *ast.HasRecord:
+		return e.recordAgg(ast.Count, nil, n.Record.Type, n.Where, ast.Ge, 1)
+	case *ast.Seen:
+		return e.seen(n)
+	case *ast.Sequence:
+		return e.sequence(n)
+	case *ast.InSegment:
+		if e.o.InSegment == nil {
+			return false, errors.New("profeval: no segments")
+		}
+		return e.o.InSegment(n.Segment.Value)
+	case *ast.Sample:
+		return reference.InSample(e.o.Segment, e.o.Profile, n.Percent.Value), nil
+	}
+	return false, fmt.Errorf("profeval: unsupported %T", x)
+}
+
+// span is the part of the time line an event window admits, as bounds a binary search can
+// use; exact is false for windows whose bounds it does not know, whose events are then
+// checked one by one with the reference's Within.
+type span struct {
+	lo          time.Time
+	hasLo, loIn bool // lower bound present, inclusive
+	hi          time.Time
+	hiIn        bool
+	exact       bool
+	w           ast.Node
+}
+
+// window resolves an event window at the evaluation time; events must also have happened.
+func (e *evaluator) window(w ast.Window) (span, error) {
+	s := span{hi: e.at, hiIn: true, exact: true}
+	if w == nil {
+		return s, nil
+	}
+	s.w = w
+	switch w := w.(type) {
+	case *ast.LastWindow:
+		s.lo, s.hasLo = w.Dur.Subtract(e.at), true
+	case *ast.ThisWindow:
+		s.lo, s.hasLo, s.loIn = e.c.PeriodStart(w.Period), true, true
+	case *ast.SinceWindow:
+		t, err := e.c.TimeValue(w.Time)
+		if err != nil {
+			return s, err
+		}
+		s.lo, s.hasLo, s.loIn = t, true, true
+	case *ast.BetweenWindow:
+		a, err := e.c.TimeValue(w.From)
+		if err != nil {
+			return s, err
+		}
+		b, err := e.c.TimeValue(w.To)
+		if err != nil {
+			return s, err
+		}
+		s.lo, s.hasLo, s.loIn = a, true, true
+		if !b.After(e.at) {
+			s.hi, s.hiIn = b, false
+		}
+	default:
+		s.exact = false
+	}
+	return s, nil
+}
+
+// below reports whether t is before the span's upper end is passed (t within the upper bound).
+func (s *span) below(t time.Time) bool {
+	if s.hiIn {
+		return !t.After(s.hi)
+	}
+	return t.Before(s.hi)
+}
+
+// first is the position in ps of the first event at or after the lower bound.
+func (p *Profile) first(ps []int32, all bool, s *span) int {
+	if !s.hasLo {
+		return 0
+	}
+	n := len(ps)
+	if all {
+		n = len(p.events)
+	}
+	return sort.Search(n, func(i int) bool {
+		j := i
+		if !all {
+			j = int(ps[i])
+		}
+		t := p.events[j].Time
+		if s.loIn {
+			return !t.Before(s.lo)
+		}
+		return t.After(s.lo)
+	})
+}
+
+// iter walks the events of a target inside a span, in time order.
+type iter struct {
+	e    *Evaluator
+	t    *ast.EventTarget
+	s    *span
+	ps   []int32
+	all  bool
+	i, n int
+	err  error
+}
+
+func (e *Evaluator) iter(t *ast.EventTarget, s *span) iter {
+	p := e.p
+	it := iter{e: e, t: t, s: s}
+	switch t.Kind {
+	case ast.TrackEvent:
+		it.ps = p.Group("track", t.Name)
+	case ast.PageEvent:
+		it.ps = p.Group("page", "")
+	case ast.ScreenEvent:
+		it.ps = p.Group("screen", "")
+	case ast.AnyEvent:
+		it.all = true
+	default:
+		it.err = fmt.Errorf("profeval: event kind %d", t.Kind)
+		return it
+	}
+	it.n = len(it.ps)
+	if it.all {
+		it.n = len(p.events)
+	}
+	it.i = p.first(it.ps, it.all, s)
+	return it
+}
+
+// count is the number of events in the span when no per-event test is needed (a track event,
+// or a page or screen call of any name, in a window with known bounds), and false otherwise.
+func (it *iter) count() (int, bool) {
+	if it.err != nil || !it.s.exact || it.all || (it.t.Kind != ast.TrackEvent && it.t.Name != "") {
+		return 0, false
+	}
+	p, s := it.e.p, it.s
+	end := sort.Search(it.n-it.i, func(k int) bool { return !s.below(p.events[it.ps[it.i+k]].Time) })
+	return end, true
+}
+
+// next returns the next event, or nil at the end (or on an error, in it.err).
+func (it *iter) next() *Event {
+	p, s, t := it.e.p, it.s, it.t
+	for ; it.err == nil && it.i < it.n; it.i++ {
+		j := it.i
+		if !it.all {
+			j = int(it.ps[it.i])
+		}
+		ev := &p.events[j]
+		if !s.below(ev.Time) {
+			it.i = it.n
+			return nil
+		}
+		if !s.exact {
+			in, err := it.e.c.Within(ev.Time, s.w, true)
+			if err != nil {
+				it.err = err
+				return nil
+			}
+			if !in {
+				continue
+			}
+		}
+		switch t.Kind {
+		case ast.PageEvent, ast.ScreenEvent:
+			if t.Name != "" && !reference.IsText(reference.Props(*ev)["name"], t.Name) {
+				continue
+			}
+		case ast.AnyEvent:
+			if ev.Kind != "track" && ev.Kind != "page" && ev.Kind != "screen" {
+				continue
+			}
+		}
+		it.i++
+		return ev
+	}
+	return nil
+}
+
+func (e *evaluator) matchWhere(ev *Event, where ast.Expr) (bool, error) {
+	if where == nil {
+		return true, nil
+	}
+	return e.c.Test(where, reference.Props(*ev))
+}
+
+func (e *evaluator) eventAgg(fn ast.AggFunc, of *ast.Ident, t *ast.EventTarget, where ast.Expr, w ast.Window, op ast.CompareOp, want float64) (bool, error) {
+	s, err := e.window(w)
+	if err != nil {
+		return false, err
+	}
+	it := e.iter(t, &s)
+	if fn == ast.Count && where == nil {
+		if n, ok := it.count(); ok {
+			return reference.Aggregate(fn, nil, n, op, want), nil
+		}
+	}
+	var vals []any
+	n := 0
+	for ev := it.next(); ev != nil; ev = it.next() {
+		ok, err := e.matchWhere(ev, where)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			continue
+		}
+		n++
+		if of != nil {
+			vals = append(vals, reference.Props(*ev)[of.Name])
+		}
+	}
+	if it.err != nil {
+		return false, it.err
+	}
+	return reference.Aggregate(fn, vals, n, op, want), nil
+}
+
+func (e *evaluator) recordAgg(fn ast.AggFunc, of *ast.Ident, typ string, where ast.Expr, op ast.CompareOp, want float64) (bool, error) {
+	var vals []any
+	n := 0
+	for i := range e.p.Records {
+		r := &e.p.Records[i]
+		if r.Type != typ {
+			continue
+		}
+		if where != nil {
+			ok, err := e.c.Test(where, r.Attrs)
+			if err != nil {
+				return false, err
+			}
+			if !ok {
+				continue
+			}
+		}
+		n++
+		if of != nil {
+			vals = append(vals, r.Attrs[of.Name])
+		}
+	}
+	return reference.Aggregate(fn, vals, n, op, want), nil
+}
+
+func (e *evaluator) seen(n *ast.Seen) (bool, error) {
+	s := span{hi: e.at, hiIn: true, exact: true}
+	var best time.Time
+	found := false
+	it := e.iter(n.Event, &s)
+	for ev := it.next(); ev != nil; ev = it.next() {
+		ok, err := e.matchWhere(ev, n.Where)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			best, found = ev.Time, true
+			if !n.Last {
+				break // the first match in time order is the earliest
+			}
+		}
+	}
+	if it.err != nil || !found {
+		return false, it.err
+	}
+	return e.c.Within(best, n.When, false)
+}
+
+// sequence decides "A then B [then C] [then not Z] within D" on sorted step times: for each
+// first step in the window, the earliest chain of the following positive steps (earliest is
+// never worse for the steps after it); with a negated last step, the latest possible last
+// positive step (a later one leaves less time for a Z).
+func (e *evaluator) sequence(n *ast.Sequence) (bool, error) {
+	steps := n.Steps
+	neg := steps[len(steps)-1].Not
+	if neg && n.Within == nil {
+		return false, errors.New("profeval: negated step needs within")
+	}
+	upto := span{hi: e.at, hiIn: true, exact: true}
+	times := make([][]time.Time, len(steps))
+	for i, st := range steps {
+		it := e.iter(st.Event, &upto)
+		for ev := it.next(); ev != nil; ev = it.next() {
+			ok, err := e.matchWhere(ev, st.Where)
+			if err != nil {
+				return false, err
+			}
+			if ok {
+				times[i] = append(times[i], ev.Time)
+			}
+		}
+		if it.err != nil {
+			return false, it.err
+		}
+	}
+	positive := len(steps)
+	if neg {
+		positive--
+	}
+	var win ast.Node
+	if n.Window != nil {
+		win = n.Window
+	}
+	after := func(ts []time.Time, prev time.Time) int {
+		return sort.Search(len(ts), func(i int) bool { return ts[i].After(prev) })
+	}
+	bounded := n.Within != nil
+	for _, t1 := range times[0] {
+		if in, err := e.c.Within(t1, win, true); err != nil || !in {
+			if err != nil {
+				return false, err
+			}
+			continue
+		}
+		var deadline time.Time
+		if bounded {
+			deadline = n.Within.Add(t1.In(e.o.Location))
+		}
+		if neg && deadline.After(e.at) {
+			continue
+		}
+		prev, ok := t1, true
+		for i := 1; i < positive && ok; i++ {
+			ts := times[i]
+			j := after(ts, prev)
+			if j == len(ts) || (bounded && ts[j].After(deadline)) {
+				ok = false
+				break
+			}
+			if neg && i == positive-1 {
+				// the latest step time still within the deadline
+				k := sort.Search(len(ts), func(k int) bool { return ts[k].After(deadline) }) - 1
+				prev = ts[k]
+			} else {
+				prev = ts[j]
+			}
+		}
+		if !ok {
+			continue
+		}
+		if !neg {
+			return true, nil
+		}
+		zs := times[len(steps)-1]
+		j := after(zs, prev)
+		if j == len(zs) || zs[j].After(deadline) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -1,0 +1,129 @@
+// Package profeval evaluates a SegQL tree for one profile, fast enough to run on every
+// accepted write: the live path calls it for each (profile, dependent segment) pair. It keeps
+// a profile's events sorted by time and grouped by kind and name, so a windowed aggregate
+// reads only the events of its target inside its window (two binary searches) instead of
+// every event of the profile, and resolves each window's bounds once per evaluation.
+//
+// Its answers must equal the reference evaluator's (engine/reference) for every tree and
+// every profile; the engine's differential test checks that on random data and random trees.
+// It takes the reference's semantics of values, conditions on a bag of values, windows and
+// calendar periods from reference.Conditions rather than restating them, and owns only the
+// traversal of events.
+//
+// It must not import engine, index, live or the store.
+package profeval
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/segd/segd/internal/engine/reference"
+)
+
+// Event is one event of a profile, as the reference reads it.
+type Event = reference.Event
+
+// Profile is one profile's data: traits, events kept sorted by time (equal times in arrival
+// order) and indexed by kind and track name, and related records. The zero value is an
+// empty profile. It is not safe for concurrent use.
+type Profile struct {
+	Traits  map[string]any
+	Records []reference.Record
+
+	events []Event
+	// groups maps a group key (see key) to the positions of its events in events, ascending.
+	groups map[string][]int32
+	dirty  bool // groups must be rebuilt (an event was inserted before the end)
+}
+
+// group keys: track events by name, page and screen calls by kind.
+const (
+	pageKey   = "\x00page"
+	screenKey = "\x00screen"
+)
+
+func key(e *Event) (string, bool) {
+	switch e.Kind {
+	case "track":
+		return e.Name, true
+	case "page":
+		return pageKey, true
+	case "screen":
+		return screenKey, true
+	}
+	return "", false
+}
+
+// NewProfile returns a profile holding events (in any order; the slice is taken over).
+func NewProfile(traits map[string]any, events []Event, records []reference.Record) *Profile {
+	p := &Profile{Traits: traits, Records: records, events: events, dirty: true}
+	sort.SliceStable(p.events, func(i, j int) bool { return p.events[i].Time.Before(p.events[j].Time) })
+	return p
+}
+
+// Add inserts an event at its time (after events of the same time).
+func (p *Profile) Add(e Event) {
+	n := len(p.events)
+	if n == 0 || !e.Time.Before(p.events[n-1].Time) {
+		p.events = append(p.events, e)
+		if !p.dirty && p.groups != nil {
+			if k, ok := key(&e); ok {
+				p.groups[k] = append(p.groups[k], int32(n))
+			}
+		}
+		return
+	}
+	i := sort.Search(n, func(i int) bool { return e.Time.Before(p.events[i].Time) })
+	p.events = slices.Insert(p.events, i, e)
+	p.dirty = true
+}
+
+// Len is the number of events.
+func (p *Profile) Len() int { return len(p.events) }
+
+// Events returns the events sorted by time; the caller must not modify the slice.
+func (p *Profile) Events() []Event { return p.events }
+
+// DropBefore removes the events older than t and reports how many it removed.
+func (p *Profile) DropBefore(t time.Time) int {
+	i := sort.Search(len(p.events), func(i int) bool { return !p.events[i].Time.Before(t) })
+	if i == 0 {
+		return 0
+	}
+	p.events = slices.Delete(p.events, 0, i)
+	p.dirty = true
+	return i
+}
+
+func (p *Profile) index() {
+	if !p.dirty && p.groups != nil {
+		return
+	}
+	if p.groups == nil {
+		p.groups = map[string][]int32{}
+	} else {
+		for k, v := range p.groups {
+			p.groups[k] = v[:0]
+		}
+	}
+	for i := range p.events {
+		if k, ok := key(&p.events[i]); ok {
+			p.groups[k] = append(p.groups[k], int32(i))
+		}
+	}
+	p.dirty = false
+}
+
+// Group returns the positions (into Events) of the track events called name, ascending in
+// time.
+func (p *Profile) Group(kind, name string) []int32 {
+	p.index()
+	switch kind {
+	case "page":
+		return p.groups[pageKey]
+	case "screen":
+		return p.groups[screenKey]
+	}
+	return p.groups[name]
+}
