@@ -84,6 +84,7 @@ func (a *applier) message(tx *store.Txn, ws uint32, m *message.Message) (Outcome
 	}
 	if m.Type == message.Identify && len(m.Traits) > 0 {
 		if changed := setTraits(p, m.Traits, m.Timestamp); len(changed) > 0 {
+			tx.MarkDirty(ws, p)
 			a.changes = append(a.changes, Change{WS: ws, Kind: TraitsSet, Profile: p.ID, Traits: changed})
 		}
 	}

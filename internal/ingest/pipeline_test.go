@@ -253,3 +253,15 @@ func TestExternalIDsLinkProfiles(t *testing.T) {
 		t.Fatal("external id not stored")
 	}
 }
+
+// Traits of a later identify of a known profile (no new identifier) reach the stored record,
+// not only the write path's in-memory copy.
+func TestIdentifyTraitsOfKnownProfileAreStored(t *testing.T) {
+	f := newFixture(t)
+	f.send(message.Identify, "u1", "", map[string]any{"plan": "free"})
+	f.send(message.Identify, "u1", "", map[string]any{"plan": "pro", "age": 31.0})
+	p := f.profileOf("userId", "u1")
+	if p.Traits["plan"].V != "pro" || p.Traits["age"].V != 31.0 {
+		t.Fatalf("stored traits %v, want plan=pro age=31", p.TraitMap())
+	}
+}

@@ -32,6 +32,9 @@ type wsSegs struct {
 	screen   []*compiled
 	anyEvent []*compiled
 	realtime []*compiled
+	// needs is what the real-time segments read of a profile's events (the cache loads only
+	// that).
+	needs *needs
 }
 
 func (l *Live) segs(ws uint32) *wsSegs {
@@ -77,6 +80,7 @@ func (l *Live) reload(ws uint32) error {
 		tracked = append(tracked, c)
 	}
 	s.ordered = order(tracked)
+	s.needs = newNeeds()
 	for _, c := range s.ordered {
 		s.byID[c.seg.ID] = c
 		s.byName[c.seg.Name] = c
@@ -84,6 +88,7 @@ func (l *Live) reload(ws uint32) error {
 			continue
 		}
 		s.realtime = append(s.realtime, c)
+		s.needs.addTree(c.tree)
 		for n := range c.events {
 			s.byEvent[n] = append(s.byEvent[n], c)
 		}
@@ -285,7 +290,7 @@ func (l *Live) exitAll(ws, pid uint32, at time.Time, why membership.Reason) {
 // segments that use one that changed) for one profile at time at, in dependency order.
 func (l *Live) evaluate(ws, pid uint32, segs map[*compiled]bool, at time.Time, why membership.Reason, eventTime time.Time) {
 	s := l.segs(ws)
-	d, err := l.cache.get(ws, pid)
+	d, err := l.cache.get(ws, pid, s.needs, at)
 	if err != nil {
 		l.opts.Logger.Error("live: load profile", "ws", ws, "pid", pid, "err", err)
 		return

@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/segd/segd/internal/index"
-	"github.com/segd/segd/internal/profeval"
-
 	"github.com/segd/segd/internal/engine/reference"
+	"github.com/segd/segd/internal/index"
 	"github.com/segd/segd/internal/message"
+	"github.com/segd/segd/internal/profeval"
 	"github.com/segd/segd/internal/store"
 )
 
@@ -25,6 +24,10 @@ type profileData struct {
 	records   map[recKey]reference.Record
 	// recsChanged says events.Records must be rebuilt from records before evaluating.
 	recsChanged bool
+	// need and from say which events were loaded: those need keeps for evaluations at or
+	// after from (everything when need is nil).
+	need *needs
+	from time.Time
 }
 
 type recKey struct{ typ, id string }
@@ -138,16 +141,22 @@ func newCache(st *store.Store, max int) *cache {
 		maxEvents: defaultMaxCachedEvents}
 }
 
-// get returns the profile's data, loading it on a miss.
-func (c *cache) get(ws, pid uint32) (*profileData, error) {
+// get returns the profile's data for an evaluation at `at` under need, loading it on a miss
+// or when the cached copy was loaded for other needs or for later evaluations only.
+func (c *cache) get(ws, pid uint32, need *needs, at time.Time) (*profileData, error) {
 	k := profKey{ws, pid}
 	if e, ok := c.items[k]; ok {
-		c.ll.MoveToFront(e)
-		c.hits++
-		return e.Value.(*cacheEntry).data, nil
+		d := e.Value.(*cacheEntry).data
+		if d.need == nil || (d.need == need && !at.Before(d.from)) {
+			c.ll.MoveToFront(e)
+			c.hits++
+			return d, nil
+		}
+		c.evict(e)
 	}
 	c.misses++
-	d, err := load(c.st, ws, pid)
+	// Evaluations follow the clock; an hour of slack covers timers a little behind it.
+	d, err := load(c.st, ws, pid, need, at.Add(-time.Hour))
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +226,10 @@ func (c *cache) drop(ws, pid uint32) {
 }
 
 // load reads one profile from the store; a missing or merged-away profile is not live.
-func load(st *store.Store, ws, pid uint32) (*profileData, error) {
+// load reads one profile from the store, keeping the events that need asks for evaluations
+// at or after from (all of them when need is nil); a missing or merged-away profile is not
+// live.
+func load(st *store.Store, ws, pid uint32, need *needs, from time.Time) (*profileData, error) {
 	p, err := st.ProfileRecord(ws, pid)
 	if errors.Is(err, store.ErrNotFound) {
 		return newProfileData(false, nil, nil, nil), nil
@@ -228,17 +240,49 @@ func load(st *store.Store, ws, pid uint32) (*profileData, error) {
 	if p.ID != pid {
 		return newProfileData(false, nil, nil, nil), nil // merged away: its data counts for p.ID
 	}
-	evs, err := st.Events(ws, pid, time.Time{}, 0)
-	if err != nil {
-		return nil, fmt.Errorf("live: load events of %d: %w", pid, err)
-	}
-	events := make([]reference.Event, 0, len(evs))
-	seqs := make(map[uint64]struct{}, len(evs))
-	for i := len(evs) - 1; i >= 0; i-- {
-		seqs[evs[i].Seq] = struct{}{}
-		if e, ok := eventOf(&evs[i].Message); ok {
+	var events []reference.Event
+	seqs := map[uint64]struct{}{}
+	var f store.EventFields
+	err = st.ProfileEventsRaw(ws, pid, func(seq uint64, t time.Time, v []byte) error {
+		seqs[seq] = struct{}{}
+		typ, ok := store.StoredEventType(v)
+		if !ok {
+			return fmt.Errorf("store: corrupt event %d", seq)
+		}
+		var kind string
+		switch typ {
+		case message.Track:
+			kind = "track"
+		case message.Page:
+			kind = "page"
+		case message.Screen:
+			kind = "screen"
+		default:
+			return nil // not visible to the language
+		}
+		if need != nil {
+			name := ""
+			if kind == "track" {
+				if err := store.DecodeEventFields(v, &f); err != nil {
+					return err
+				}
+				name = string(f.Event)
+			}
+			if !need.keeps(kind, name, t, from) {
+				return nil
+			}
+		}
+		var m message.Message
+		if err := store.DecodeEventValue(v, &m); err != nil {
+			return err
+		}
+		if e, ok := eventOf(&m); ok {
 			events = append(events, e)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("live: load events of %d: %w", pid, err)
 	}
 	recs, err := st.Records(ws, pid)
 	if err != nil {
@@ -249,6 +293,6 @@ func load(st *store.Store, ws, pid uint32) (*profileData, error) {
 		records[recKey{recs[i].Type, recs[i].ID}] = recordOf(&recs[i])
 	}
 	d := newProfileData(true, p.TraitMap(), events, records)
-	d.seqs = seqs
+	d.seqs, d.need, d.from = seqs, need, from
 	return d, nil
 }

@@ -85,6 +85,16 @@ func (s *Store) Events(ws, pid uint32, before time.Time, limit int) ([]StoredEve
 	return out, it.Error()
 }
 
+// ProfileEventsRaw calls fn with each stored event of the profile, oldest first: its
+// sequence number, event time and stored value (valid only during the call; see
+// StoredEventType and DecodeEventFields to read parts of it without a full decode).
+func (s *Store) ProfileEventsRaw(ws, pid uint32, fn func(seq uint64, t time.Time, value []byte) error) error {
+	prefix := eventPrefix(ws, pid)
+	return scan(s.db, prefix, func(k, v []byte) error {
+		return fn(binary.BigEndian.Uint64(k[len(prefix)+8:]), decodeTime(k[len(prefix):]), v)
+	})
+}
+
 // ScanEvents calls fn for every event of the workspace in (profile, event time) order. The
 // message passed to fn is freshly decoded and may be retained.
 func (s *Store) ScanEvents(ws uint32, fn func(pid uint32, seq uint64, m *message.Message) error) error {
