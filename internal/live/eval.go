@@ -117,6 +117,39 @@ func (l *Live) reload(ws uint32) error {
 	return nil
 }
 
+// evaluates reports whether applying ch re-evaluates some real-time segment for ch.Profile
+// (the same routing as applyChanges).
+func (s *wsSegs) evaluates(ch *Change) bool {
+	switch ch.Kind {
+	case EventAdded:
+		if ch.Event == nil {
+			return false
+		}
+		if len(s.anyEvent) > 0 {
+			return ch.Event.Type == message.Track || ch.Event.Type == message.Page || ch.Event.Type == message.Screen
+		}
+		switch ch.Event.Type {
+		case message.Track:
+			return len(s.byEvent[ch.Event.Event]) > 0
+		case message.Page:
+			return len(s.page) > 0
+		case message.Screen:
+			return len(s.screen) > 0
+		}
+	case TraitsSet:
+		for k := range ch.Traits {
+			if len(s.byTrait[k]) > 0 {
+				return true
+			}
+		}
+	case RecordUpserted, RecordDeleted:
+		return ch.Record != nil && len(s.byRecord[ch.Record.Type]) > 0
+	case ProfileCreated, Merged:
+		return len(s.realtime) > 0
+	}
+	return false
+}
+
 // work is the pending re-evaluation of one profile within a step.
 type work struct {
 	ws, pid uint32

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -315,6 +316,7 @@ func (l *Live) run() {
 	defer t.Stop()
 	for {
 		items := l.take()
+		l.prefetch(items)
 		l.fireDue(ctx)
 		var syncs []chan struct{}
 		rearm := rearmSet{}
@@ -420,3 +422,56 @@ func (l *Live) Errors() int64 { return l.errs.Load() }
 
 // Members returns a copy of the members of a segment (by id).
 func (l *Live) Members(ws uint32, segID string) *roaring.Bitmap { return l.mem.Members(ws, segID) }
+
+// prefetch loads, in parallel, the profiles that the queued changes will evaluate and the
+// cache does not hold: under load most changes are of different people, and reading their
+// data from the store is most of the work of a change. Loads read the store as it is now,
+// which may hold later writes than a queued change; applying that change again is harmless
+// (as for any cache miss).
+func (l *Live) prefetch(items []item) {
+	at := l.opts.Now()
+	type job struct {
+		k    profKey
+		need *needs
+		d    *profileData
+		err  error
+	}
+	var jobs []*job
+	seen := map[profKey]bool{}
+	for _, it := range items {
+		for i := range it.changes {
+			ch := &it.changes[i]
+			k := profKey{ch.WS, ch.Profile}
+			if seen[k] || ch.Kind == Merged { // a merge drops both profiles from the cache
+				continue
+			}
+			s := l.segs(ch.WS)
+			if !s.evaluates(ch) || l.cache.fresh(ch.WS, ch.Profile, s.needs, at) {
+				continue
+			}
+			seen[k] = true
+			jobs = append(jobs, &job{k: k, need: s.needs})
+		}
+	}
+	if len(jobs) < 2 {
+		return // a single miss loads on demand
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0)+2, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1) - 1; i < int64(len(jobs)); i = next.Add(1) - 1 {
+				j := jobs[i]
+				j.d, j.err = load(l.st, j.k.ws, j.k.pid, j.need, at.Add(-time.Hour))
+			}
+		}()
+	}
+	wg.Wait()
+	for _, j := range jobs {
+		if j.err == nil {
+			l.cache.replace(j.k, j.d) // on an error the evaluation loads again and reports it
+		}
+	}
+}

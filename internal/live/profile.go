@@ -147,7 +147,7 @@ func (c *cache) get(ws, pid uint32, need *needs, at time.Time) (*profileData, er
 	k := profKey{ws, pid}
 	if e, ok := c.items[k]; ok {
 		d := e.Value.(*cacheEntry).data
-		if d.need == nil || (d.need == need && !at.Before(d.from)) {
+		if d.serves(need, at) {
 			c.ll.MoveToFront(e)
 			c.hits++
 			return d, nil
@@ -162,6 +162,26 @@ func (c *cache) get(ws, pid uint32, need *needs, at time.Time) (*profileData, er
 	}
 	c.put(k, d)
 	return d, nil
+}
+
+// serves reports whether d holds every event an evaluation at `at` under need reads.
+func (d *profileData) serves(need *needs, at time.Time) bool {
+	return d.need == nil || (d.need == need && !at.Before(d.from))
+}
+
+// fresh reports whether the cache holds data of the profile that serves need at `at`.
+func (c *cache) fresh(ws, pid uint32, need *needs, at time.Time) bool {
+	d := c.peek(ws, pid)
+	return d != nil && d.serves(need, at)
+}
+
+// replace puts loaded data in the cache, in place of what it held for the profile.
+func (c *cache) replace(k profKey, d *profileData) {
+	if e, ok := c.items[k]; ok {
+		c.evict(e)
+	}
+	c.misses++
+	c.put(k, d)
 }
 
 func (c *cache) put(k profKey, d *profileData) {
