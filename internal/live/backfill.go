@@ -10,7 +10,6 @@ import (
 	"github.com/segd/segd/internal/engine/reference"
 	"github.com/segd/segd/internal/index"
 	"github.com/segd/segd/internal/membership"
-	"github.com/segd/segd/internal/message"
 	"github.com/segd/segd/internal/segment"
 	"github.com/segd/segd/internal/store"
 )
@@ -73,8 +72,15 @@ func (l *Live) rearmAt(ctx context.Context, ws uint32, cs []*compiled, ats []tim
 	if len(timed) == 0 {
 		return nil
 	}
-	loc := l.segs(ws).loc
-	return scanAll(ctx, l.st, ws, func(pid uint32, d *profileData) {
+	s := l.segs(ws)
+	from := at[0]
+	for _, t := range at {
+		if t.Before(from) {
+			from = t
+		}
+	}
+	loc := s.loc
+	return scanAll(ctx, l.st, ws, s.needs, from, func(pid uint32, d *profileData) {
 		for i, c := range timed {
 			l.timers.set(timerKey{ws, c.seg.ID, pid}, nextChange(c, d, at[i], loc), true)
 		}
@@ -83,7 +89,7 @@ func (l *Live) rearmAt(ctx context.Context, ws uint32, cs []*compiled, ats []tim
 
 // scanAll calls fn with every live profile's data, reading the store sequentially (profiles
 // and events are both in profile order; records are gathered first).
-func scanAll(ctx context.Context, st *store.Store, ws uint32, fn func(pid uint32, d *profileData)) error {
+func scanAll(ctx context.Context, st *store.Store, ws uint32, need *needs, from time.Time, fn func(pid uint32, d *profileData)) error {
 	recs := map[uint32]map[recKey]reference.Record{}
 	if err := st.ScanRecords(ws, func(r *store.Record) error {
 		m := recs[r.Profile]
@@ -121,17 +127,19 @@ func scanAll(ctx context.Context, st *store.Store, ws uint32, fn func(pid uint32
 			g = group{}
 			return nil
 		}
-		err := st.ScanEvents(ws, func(pid uint32, _ uint64, m *message.Message) error {
+		var f store.EventFields
+		err := st.ScanEventsRaw(ws, func(pid uint32, _ uint64, t time.Time, v []byte) error {
 			if pid != g.pid || g.events == nil {
 				if err := send(); err != nil {
 					return err
 				}
 				g = group{pid: pid, events: []reference.Event{}}
 			}
-			if e, ok := eventOf(m); ok {
+			e, ok, err := decodeNeeded(v, t, need, from, &f)
+			if ok {
 				g.events = append(g.events, e)
 			}
-			return nil
+			return err
 		})
 		if err == nil {
 			err = send()

@@ -265,41 +265,11 @@ func load(st *store.Store, ws, pid uint32, need *needs, from time.Time) (*profil
 	var f store.EventFields
 	err = st.ProfileEventsRaw(ws, pid, func(seq uint64, t time.Time, v []byte) error {
 		seqs[seq] = struct{}{}
-		typ, ok := store.StoredEventType(v)
-		if !ok {
-			return fmt.Errorf("store: corrupt event %d", seq)
-		}
-		var kind string
-		switch typ {
-		case message.Track:
-			kind = "track"
-		case message.Page:
-			kind = "page"
-		case message.Screen:
-			kind = "screen"
-		default:
-			return nil // not visible to the language
-		}
-		if need != nil {
-			name := ""
-			if kind == "track" {
-				if err := store.DecodeEventFields(v, &f); err != nil {
-					return err
-				}
-				name = string(f.Event)
-			}
-			if !need.keeps(kind, name, t, from) {
-				return nil
-			}
-		}
-		var m message.Message
-		if err := store.DecodeEventValue(v, &m); err != nil {
-			return err
-		}
-		if e, ok := eventOf(&m); ok {
+		e, ok, err := decodeNeeded(v, t, need, from, &f)
+		if ok {
 			events = append(events, e)
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("live: load events of %d: %w", pid, err)
@@ -315,4 +285,42 @@ func load(st *store.Store, ws, pid uint32, need *needs, from time.Time) (*profil
 	d := newProfileData(true, p.TraitMap(), events, records)
 	d.seqs, d.need, d.from = seqs, need, from
 	return d, nil
+}
+
+// decodeNeeded decodes a stored event if it is visible to the language and need keeps it
+// (every visible event when need is nil), reading only its header and name to decide.
+func decodeNeeded(v []byte, t time.Time, need *needs, from time.Time, f *store.EventFields) (reference.Event, bool, error) {
+	typ, ok := store.StoredEventType(v)
+	if !ok {
+		return reference.Event{}, false, errors.New("store: corrupt event value")
+	}
+	var kind string
+	switch typ {
+	case message.Track:
+		kind = "track"
+	case message.Page:
+		kind = "page"
+	case message.Screen:
+		kind = "screen"
+	default:
+		return reference.Event{}, false, nil // not visible to the language
+	}
+	if need != nil {
+		name := ""
+		if kind == "track" {
+			if err := store.DecodeEventFields(v, f); err != nil {
+				return reference.Event{}, false, err
+			}
+			name = string(f.Event)
+		}
+		if !need.keeps(kind, name, t, from) {
+			return reference.Event{}, false, nil
+		}
+	}
+	var m message.Message
+	if err := store.DecodeEventValue(v, &m); err != nil {
+		return reference.Event{}, false, err
+	}
+	e, ok := eventOf(&m)
+	return e, ok, nil
 }
