@@ -9,6 +9,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -21,6 +22,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/segd/segd/internal/segment"
 )
 
 func main() {
@@ -28,7 +31,14 @@ func main() {
 	token := flag.String("token", "demo-admin-token", "admin token of the workspace")
 	runs := flag.Int("runs", 5, "requests per page (the median is reported)")
 	segs := flag.Int("segments", 6, "segment pages to measure (the first N by name)")
+	demo := flag.Bool("demo-segments", false, "first create the demo's example segments that are missing (for a data dir without segments)")
 	flag.Parse()
+	if *demo {
+		if err := createDemoSegments(*base, *token); err != nil {
+			fmt.Fprintln(os.Stderr, "pages:", err)
+			os.Exit(1)
+		}
+	}
 	if err := run(*base, *token, *runs, *segs); err != nil {
 		fmt.Fprintln(os.Stderr, "pages:", err)
 		os.Exit(1)
@@ -88,6 +98,33 @@ func run(base, token string, runs, nsegs int) error {
 		fmt.Printf("%-58s %6d %10.1f %10.1f %9d\n", p, status, ms(med), ms(ds[len(ds)-1]), size)
 	}
 	fmt.Printf("slowest median: %.1f ms\n", ms(worst))
+	return nil
+}
+
+// createDemoSegments posts segment.DemoSegments (as `segd demo` defines them), skipping names
+// that exist; real-time segments are backfilled by segd before they answer.
+func createDemoSegments(base, token string) error {
+	c := &http.Client{Timeout: 30 * time.Minute}
+	for _, s := range segment.DemoSegments() {
+		body, _ := json.Marshal(map[string]any{"name": s.Name, "description": s.Description, "query": s.Query, "mode": s.Mode, "tags": s.Tags})
+		req, _ := http.NewRequest("POST", base+"/api/v1/segments", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		start := time.Now()
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode/100 == 2:
+			fmt.Printf("created %q in %s\n", s.Name, time.Since(start).Round(time.Millisecond))
+		case resp.StatusCode == http.StatusConflict:
+		default:
+			return fmt.Errorf("create %q: %d %s", s.Name, resp.StatusCode, b)
+		}
+	}
 	return nil
 }
 
