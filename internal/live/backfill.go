@@ -84,6 +84,7 @@ func (l *Live) rearmAt(ctx context.Context, ws uint32, cs []*compiled, ats []tim
 		for i, c := range timed {
 			l.timers.set(timerKey{ws, c.seg.ID, pid}, nextChange(c, d, at[i], loc), true)
 		}
+		l.cache.warm(profKey{ws, pid}, d) // the next events of this profile need no read
 	})
 }
 
@@ -106,6 +107,7 @@ func scanAll(ctx context.Context, st *store.Store, ws uint32, need *needs, from 
 	// merged (a per-profile read would seek once per profile, slow at millions of them).
 	type group struct {
 		pid    uint32
+		maxSeq uint64
 		events []reference.Event
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -128,13 +130,14 @@ func scanAll(ctx context.Context, st *store.Store, ws uint32, need *needs, from 
 			return nil
 		}
 		var f store.EventFields
-		err := st.ScanEventsRaw(ws, func(pid uint32, _ uint64, t time.Time, v []byte) error {
+		err := st.ScanEventsRaw(ws, func(pid uint32, seq uint64, t time.Time, v []byte) error {
 			if pid != g.pid || g.events == nil {
 				if err := send(); err != nil {
 					return err
 				}
 				g = group{pid: pid, events: []reference.Event{}}
 			}
+			g.maxSeq = max(g.maxSeq, seq)
 			e, ok, err := decodeNeeded(v, t, need, from, &f)
 			if ok {
 				g.events = append(g.events, e)
@@ -156,6 +159,7 @@ func scanAll(ctx context.Context, st *store.Store, ws uint32, need *needs, from 
 			}
 		}
 		var events []reference.Event
+		var maxSeq uint64
 		for {
 			if !have {
 				next, have = <-groups
@@ -167,11 +171,13 @@ func scanAll(ctx context.Context, st *store.Store, ws uint32, need *needs, from 
 				break
 			}
 			if next.pid == p.ID {
-				events = next.events
+				events, maxSeq = next.events, next.maxSeq
 			}
 			have = false // consumed, or a profile that is no longer live
 		}
-		fn(p.ID, newProfileData(true, p.TraitMap(), events, recs[p.ID]))
+		d := newProfileData(true, p.TraitMap(), events, recs[p.ID])
+		d.need, d.from, d.maxSeq = need, from, maxSeq
+		fn(p.ID, d)
 		return nil
 	})
 	cancel()

@@ -242,10 +242,12 @@ func (l *Live) updateCache(ch *Change) {
 	switch ch.Kind {
 	case EventAdded:
 		if d := c.peek(ch.WS, ch.Profile); d != nil && ch.Event != nil {
-			if _, dup := d.seqs[ch.Seq]; !dup {
-				d.seqs[ch.Seq] = struct{}{}
+			// Sequence numbers follow commit order and a load sees every commit before it:
+			// an event numbered at most the highest one loaded is already there.
+			if ch.Seq > d.maxSeq {
+				d.maxSeq = ch.Seq
 				if e, ok := eventOf(ch.Event); ok {
-					d.addEvent(e)
+					d.addEvent(d.need.strip(e))
 					c.grew(1)
 				}
 			}

@@ -3,6 +3,7 @@ package live
 import (
 	"time"
 
+	"github.com/segd/segd/internal/engine/reference"
 	"github.com/segd/segd/internal/segql/ast"
 )
 
@@ -16,6 +17,9 @@ type needs struct {
 	track        map[string]horizon
 	page, screen horizon
 	any          horizon
+	// props are the event properties a condition reads (where, of, a page or screen name);
+	// the cache drops the others.
+	props map[string]bool
 }
 
 type horizon struct {
@@ -37,7 +41,38 @@ func (h horizon) keeps(t, from time.Time) bool {
 	return h.used && (h.unbounded || !t.Before(from.Add(-h.d)))
 }
 
-func newNeeds() *needs { return &needs{track: map[string]horizon{}} }
+func newNeeds() *needs { return &needs{track: map[string]horizon{}, props: map[string]bool{}} }
+
+// strip returns e with only the properties some condition reads (all of them when n is nil).
+func (n *needs) strip(e reference.Event) reference.Event {
+	if n == nil {
+		return e
+	}
+	var kept map[string]any
+	for k, v := range e.Props {
+		if n.props[k] {
+			if kept == nil {
+				kept = make(map[string]any, 2)
+			}
+			kept[k] = v
+		}
+	}
+	e.Props = kept
+	return e
+}
+
+// where records the names a property condition reads.
+func (n *needs) where(x ast.Expr) {
+	if x == nil {
+		return
+	}
+	ast.Inspect(x, func(node ast.Node) bool {
+		if id, ok := node.(*ast.Ident); ok {
+			n.props[id.Name] = true
+		}
+		return true
+	})
+}
 
 // addTree records what the behaviour conditions of x read.
 func (n *needs) addTree(x ast.Expr) {
@@ -47,17 +82,24 @@ func (n *needs) addTree(x ast.Expr) {
 			if t, ok := v.Target.(*ast.EventTarget); ok {
 				d, ok := reach(v.Window)
 				n.add(t, d, ok)
+				n.where(v.Where)
+				if v.Of != nil {
+					n.props[v.Of.Name] = true
+				}
 			}
 		case *ast.Did:
 			d, ok := reach(v.Window)
 			n.add(v.Event, d, ok)
+			n.where(v.Where)
 		case *ast.Seen:
 			n.add(v.Event, 0, false)
+			n.where(v.Where)
 		case *ast.Sequence:
 			// later steps (and a negated one) come after the first, which the window bounds
 			d, ok := reach(v.Window)
 			for _, s := range v.Steps {
 				n.add(s.Event, d, ok)
+				n.where(s.Where)
 			}
 		}
 		return true
@@ -65,6 +107,9 @@ func (n *needs) addTree(x ast.Expr) {
 }
 
 func (n *needs) add(t *ast.EventTarget, d time.Duration, bounded bool) {
+	if t.Kind != ast.TrackEvent && t.Name != "" {
+		n.props["name"] = true // page "Pricing": the name is a property
+	}
 	switch t.Kind {
 	case ast.TrackEvent:
 		h := n.track[t.Name]

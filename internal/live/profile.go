@@ -17,8 +17,10 @@ import (
 type profileData struct {
 	live   bool
 	traits map[string]any
-	events *profeval.Profile   // sorted by time, grouped by kind and name
-	seqs   map[uint64]struct{} // store sequence numbers of the events held
+	events *profeval.Profile // sorted by time, grouped by kind and name
+	// maxSeq is the highest store sequence number of the profile's events seen (loaded or
+	// applied), kept or not.
+	maxSeq uint64
 	// propTimes counts the events with a time-valued property (timers must look at them).
 	propTimes int
 	records   map[recKey]reference.Record
@@ -41,7 +43,7 @@ func newProfileData(live bool, traits map[string]any, events []reference.Event, 
 	if records == nil {
 		records = map[recKey]reference.Record{}
 	}
-	d := &profileData{live: live, traits: traits, events: profeval.NewProfile(traits, events, nil), seqs: map[uint64]struct{}{},
+	d := &profileData{live: live, traits: traits, events: profeval.NewProfile(traits, events, nil),
 		records: records, recsChanged: true}
 	for i := range events {
 		if hasTimeProp(&events[i]) {
@@ -128,8 +130,9 @@ type cache struct {
 	events, maxEvents int
 }
 
-// defaultMaxCachedEvents bounds the decoded events the cache holds (about 0.5-1 KB each).
-const defaultMaxCachedEvents = 1 << 20
+// defaultMaxCachedEvents bounds the decoded events the cache holds (about 100-300 bytes each
+// with the properties no segment reads left out).
+const defaultMaxCachedEvents = 4 << 20
 
 type cacheEntry struct {
 	key  profKey
@@ -182,6 +185,30 @@ func (c *cache) replace(k profKey, d *profileData) {
 	}
 	c.misses++
 	c.put(k, d)
+}
+
+// warm adds data read by a scan when the cache has room for it and lacks the profile (or
+// holds it for other needs); it never evicts.
+func (c *cache) warm(k profKey, d *profileData) {
+	if e, ok := c.items[k]; ok {
+		if cur := e.Value.(*cacheEntry).data; cur.need == d.need || cur.need == nil {
+			return
+		}
+		c.evict(e)
+	}
+	if c.ll.Len() >= c.max || c.events+d.events.Len() > c.maxEvents {
+		return
+	}
+	c.items[k] = c.ll.PushBack(&cacheEntry{key: k, data: d})
+	own := c.owner[k.ws]
+	if own == nil {
+		own = map[recKey]uint32{}
+		c.owner[k.ws] = own
+	}
+	for rk := range d.records {
+		own[rk] = k.pid
+	}
+	c.events += d.events.Len()
 }
 
 func (c *cache) put(k profKey, d *profileData) {
@@ -261,10 +288,10 @@ func load(st *store.Store, ws, pid uint32, need *needs, from time.Time) (*profil
 		return newProfileData(false, nil, nil, nil), nil // merged away: its data counts for p.ID
 	}
 	var events []reference.Event
-	seqs := map[uint64]struct{}{}
+	var maxSeq uint64
 	var f store.EventFields
 	err = st.ProfileEventsRaw(ws, pid, func(seq uint64, t time.Time, v []byte) error {
-		seqs[seq] = struct{}{}
+		maxSeq = max(maxSeq, seq)
 		e, ok, err := decodeNeeded(v, t, need, from, &f)
 		if ok {
 			events = append(events, e)
@@ -283,7 +310,7 @@ func load(st *store.Store, ws, pid uint32, need *needs, from time.Time) (*profil
 		records[recKey{recs[i].Type, recs[i].ID}] = recordOf(&recs[i])
 	}
 	d := newProfileData(true, p.TraitMap(), events, records)
-	d.seqs, d.need, d.from = seqs, need, from
+	d.maxSeq, d.need, d.from = maxSeq, need, from
 	return d, nil
 }
 
@@ -322,5 +349,5 @@ func decodeNeeded(v []byte, t time.Time, need *needs, from time.Time, f *store.E
 		return reference.Event{}, false, err
 	}
 	e, ok := eventOf(&m)
-	return e, ok, nil
+	return need.strip(e), ok, nil
 }
