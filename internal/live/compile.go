@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/segd/segd/internal/engine/reference"
+	"github.com/segd/segd/internal/profeval"
 	"github.com/segd/segd/internal/segment"
 	"github.com/segd/segd/internal/segql/ast"
 	"github.com/segd/segd/internal/segql/parser"
@@ -15,8 +16,9 @@ import (
 // compiled is a segment ready for per-profile evaluation: its tree and what it depends on,
 // found by walking the tree.
 type compiled struct {
-	seg  segment.Segment
-	tree ast.Expr
+	seg   segment.Segment
+	tree  ast.Expr
+	ptree *profeval.Tree // tree prepared for per-profile evaluation
 
 	events   map[string]bool // track event names
 	page     bool            // any page call (named or not) may matter
@@ -45,7 +47,7 @@ func compile(seg segment.Segment) (*compiled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("live: segment %s: query does not parse: %w", seg.ID, err)
 	}
-	c := &compiled{seg: seg, tree: x, events: map[string]bool{}, traits: map[string]bool{}, records: map[string]bool{}, segments: map[string]bool{}}
+	c := &compiled{seg: seg, tree: x, ptree: profeval.Compile(x), events: map[string]bool{}, traits: map[string]bool{}, records: map[string]bool{}, segments: map[string]bool{}}
 	c.deps(x)
 	ast.Inspect(x, func(n ast.Node) bool {
 		switch n := n.(type) {

@@ -336,7 +336,7 @@ func (l *Live) evaluate(ws, pid uint32, segs map[*compiled]bool, at time.Time, w
 		if !segs[c] || c.seg.Mode != segment.ModeRealtime {
 			continue
 		}
-		member, err := data.Holds(c.tree, c.seg.Name)
+		member, err := data.Eval(c.ptree, c.tree, c.seg.Name)
 		if err != nil {
 			l.opts.Logger.Error("live: evaluate", "segment", c.seg.ID, "pid", pid, "err", err)
 			continue
@@ -397,7 +397,7 @@ func flipped(c *compiled, data *profeval.Evaluator, member bool) string {
 		return ""
 	}
 	for _, op := range ops {
-		v, err := data.Holds(op, c.seg.Name)
+		v, err := data.Eval(c.ptree, op, c.seg.Name)
 		if err == nil && v == member {
 			return conditionText(op)
 		}

@@ -117,7 +117,7 @@ func BenchmarkEvaluateProfile(b *testing.B) {
 			ev := profeval.NewEvaluator(d.profile(), profeval.Options{At: at, Profile: 7,
 				InSegment: func(string) (bool, error) { return false, nil }})
 			for _, c := range cs {
-				if _, err := ev.Holds(c.tree, c.seg.Name); err != nil {
+				if _, err := ev.Eval(c.ptree, c.tree, c.seg.Name); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -22,12 +22,13 @@ type Options struct {
 
 // Holds reports whether x holds for p at o.At.
 func Holds(p *Profile, x ast.Expr, o Options) (bool, error) {
-	return NewEvaluator(p, o).Holds(x, o.Segment)
+	return NewEvaluator(p, o).Eval(Compile(x), x, o.Segment)
 }
 
 // Evaluator evaluates trees for one profile at one time; reuse it for the several segments
 // a change touches (it resolves the evaluation time once).
 type Evaluator struct {
+	t  *Tree
 	p  *Profile
 	o  Options
 	c  reference.Conditions
@@ -47,9 +48,10 @@ func NewEvaluator(p *Profile, o Options) *Evaluator {
 	return e
 }
 
-// Holds reports whether x, the query of the named segment, holds.
-func (e *Evaluator) Holds(x ast.Expr, segment string) (bool, error) {
-	e.o.Segment = segment
+// Eval reports whether x, t's query or a part of it, holds; segment names the segment t is
+// the query of.
+func (e *Evaluator) Eval(t *Tree, x ast.Expr, segment string) (bool, error) {
+	e.o.Segment, e.t = segment, t
 	return e.eval(x)
 }
 
@@ -77,6 +79,9 @@ func (e *evaluator) eval(x ast.Expr) (bool, error) {
 		}
 		return false, nil
 	case *ast.Compare, *ast.In, *ast.Exists, *ast.TextMatch, *ast.TimeCond, *ast.Anniversary, *ast.Geo:
+		if f := e.t.filters[x]; f != nil {
+			return f(e.p.Traits), nil
+		}
 		return e.c.Test(x, e.p.Traits)
 	case *ast.Aggregate:
 		if rt, ok := n.Target.(*ast.RecordTarget); ok {
@@ -270,6 +275,9 @@ func (e *evaluator) matchWhere(ev *Event, where ast.Expr) (bool, error) {
 	if where == nil {
 		return true, nil
 	}
+	if f := e.t.filters[where]; f != nil {
+		return f(reference.Props(*ev)), nil
+	}
 	return e.c.Test(where, reference.Props(*ev))
 }
 
@@ -313,7 +321,11 @@ func (e *evaluator) recordAgg(fn ast.AggFunc, of *ast.Ident, typ string, where a
 		if r.Type != typ {
 			continue
 		}
-		if where != nil {
+		if f := e.t.filters[where]; f != nil {
+			if !f(r.Attrs) {
+				continue
+			}
+		} else if where != nil {
 			ok, err := e.c.Test(where, r.Attrs)
 			if err != nil {
 				return false, err

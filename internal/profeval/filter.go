@@ -1,0 +1,196 @@
+package profeval
+
+import (
+	"math"
+
+	"github.com/segd/segd/internal/segql/ast"
+)
+
+// Tree is a query prepared for repeated evaluation: its property filters ("where" clauses)
+// compiled to plain comparisons where the reference's rules reduce to them (a text, number
+// or boolean literal compared with =, !=, in, or a property that exists or is missing).
+// Other filters are tested with the reference's Conditions.
+type Tree struct {
+	X       ast.Expr
+	filters map[ast.Expr]filter
+}
+
+type filter func(bag map[string]any) bool
+
+// Compile prepares x.
+func Compile(x ast.Expr) *Tree {
+	t := &Tree{X: x, filters: map[ast.Expr]filter{}}
+	ast.Inspect(x, func(n ast.Node) bool {
+		var where ast.Expr
+		switch v := n.(type) {
+		case *ast.Aggregate:
+			where = v.Where
+		case *ast.Did:
+			where = v.Where
+		case *ast.Seen:
+			where = v.Where
+		case *ast.SeqStep:
+			where = v.Where
+		case *ast.HasRecord:
+			where = v.Where
+		}
+		switch n.(type) {
+		case *ast.Compare, *ast.In, *ast.Exists:
+			where = n.(ast.Expr) // a trait condition (or part of a filter): compiled on its own too
+		}
+		if where != nil {
+			if f, ok := compileFilter(where); ok {
+				t.filters[where] = f
+			}
+		}
+		return true
+	})
+	return t
+}
+
+// compileFilter returns a filter equal to reference.Conditions.Test(x, bag) for the forms it
+// knows, and false otherwise. The reference's rules it restates: a missing or null value
+// satisfies nothing but "missing"; a string is text unless it parses as a time (then it is
+// never equal to a text literal); numbers are float64 or int; != holds for any present
+// value that is not equal.
+func compileFilter(x ast.Expr) (filter, bool) {
+	switch n := x.(type) {
+	case *ast.Paren:
+		return compileFilter(n.X)
+	case *ast.Not:
+		f, ok := compileFilter(n.X)
+		return func(b map[string]any) bool { return !f(b) }, ok
+	case *ast.And:
+		fs, ok := compileList(n.List)
+		return func(b map[string]any) bool {
+			for _, f := range fs {
+				if !f(b) {
+					return false
+				}
+			}
+			return true
+		}, ok
+	case *ast.Or:
+		fs, ok := compileList(n.List)
+		return func(b map[string]any) bool {
+			for _, f := range fs {
+				if f(b) {
+					return true
+				}
+			}
+			return false
+		}, ok
+	case *ast.Exists:
+		name, missing := n.Name.Name, n.Missing
+		return func(b map[string]any) bool { return (b[name] == nil) == missing }, true
+	case *ast.Compare:
+		if lit, ok := n.Value.(*ast.NumberLit); ok && n.Op != ast.Eq && n.Op != ast.Neq {
+			return order(n.Name.Name, n.Op, lit.Float())
+		}
+		eq, ok := equality(n.Value)
+		if !ok || (n.Op != ast.Eq && n.Op != ast.Neq) {
+			return nil, false
+		}
+		name := n.Name.Name
+		if n.Op == ast.Eq {
+			return func(b map[string]any) bool { return eq(b[name]) }, true
+		}
+		return func(b map[string]any) bool { v := b[name]; return v != nil && !eq(v) }, true
+	case *ast.In:
+		eqs := make([]func(any) bool, 0, len(n.List))
+		for _, l := range n.List {
+			eq, ok := equality(l)
+			if !ok {
+				return nil, false
+			}
+			eqs = append(eqs, eq)
+		}
+		name, not := n.Name.Name, n.Not
+		return func(b map[string]any) bool {
+			v := b[name]
+			if v == nil {
+				return false
+			}
+			found := false
+			for _, eq := range eqs {
+				if eq(v) {
+					found = true
+					break
+				}
+			}
+			return found != not
+		}, true
+	}
+	return nil, false
+}
+
+// order compares a number with a number literal (NaN and other kinds compare false).
+func order(name string, op ast.CompareOp, want float64) (filter, bool) {
+	var cmp func(x float64) bool
+	switch op {
+	case ast.Lt:
+		cmp = func(x float64) bool { return x < want }
+	case ast.Le:
+		cmp = func(x float64) bool { return x <= want }
+	case ast.Gt:
+		cmp = func(x float64) bool { return x > want }
+	case ast.Ge:
+		cmp = func(x float64) bool { return x >= want }
+	default:
+		return nil, false
+	}
+	if math.IsNaN(want) {
+		return func(map[string]any) bool { return false }, true
+	}
+	return func(b map[string]any) bool {
+		switch x := b[name].(type) {
+		case float64:
+			return !math.IsNaN(x) && cmp(x)
+		case int:
+			return cmp(float64(x))
+		}
+		return false
+	}, true
+}
+
+func compileList(xs []ast.Expr) ([]filter, bool) {
+	fs := make([]filter, len(xs))
+	for i, x := range xs {
+		f, ok := compileFilter(x)
+		if !ok {
+			return nil, false
+		}
+		fs[i] = f
+	}
+	return fs, true
+}
+
+// equality returns the reference's "same" against a text, number or boolean literal.
+func equality(v ast.Value) (func(any) bool, bool) {
+	switch l := v.(type) {
+	case *ast.StringLit:
+		s := l.Value
+		if mayBeTime(s) {
+			return nil, false // a time-looking literal: leave it to the reference
+		}
+		return func(v any) bool { x, ok := v.(string); return ok && x == s }, true
+	case *ast.NumberLit:
+		f := l.Float()
+		return func(v any) bool {
+			switch x := v.(type) {
+			case float64:
+				return x == f
+			case int:
+				return float64(x) == f
+			}
+			return false
+		}, true
+	case *ast.BoolLit:
+		want := l.Value
+		return func(v any) bool { x, ok := v.(bool); return ok && x == want }, true
+	}
+	return nil, false
+}
+
+// mayBeTime is false for strings neither time layout of the language can parse.
+func mayBeTime(s string) bool { return len(s) >= 10 && s[4] == '-' && s[7] == '-' }
