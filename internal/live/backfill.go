@@ -14,8 +14,32 @@ import (
 	"github.com/segd/segd/internal/store"
 )
 
-// schedulePID marks a scheduled segment's recompute in the timer queue.
-const schedulePID = ^uint32(0)
+// schedulePID marks a scheduled segment's recompute in the timer queue; boundaryPID a
+// real-time segment's recompute at a calendar boundary or time literal (see boundary). They
+// are not durable: Start recomputes every segment and schedules them again.
+const (
+	schedulePID = ^uint32(0)
+	boundaryPID = ^uint32(0) - 1
+)
+
+// recompute backfills c at `at` and, after it, every segment that uses it (transitively).
+func (l *Live) recompute(ctx context.Context, ws uint32, c *compiled, at time.Time, cause string) error {
+	affected := map[string]bool{c.seg.Name: true}
+	for _, d := range l.segs(ws).ordered {
+		use := d == c
+		for n := range d.segments {
+			use = use || affected[n]
+		}
+		if !use {
+			continue
+		}
+		affected[d.seg.Name] = true
+		if err := l.backfill(ctx, ws, d, at, cause); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // backfill evaluates c in batch at time at and stages enters and exits for the difference
 // from its current members.
@@ -207,6 +231,12 @@ func (l *Live) dropSegment(ws uint32, id string) error {
 
 // schedule queues a scheduled segment's next recompute.
 func (l *Live) schedule(ws uint32, c *compiled, now time.Time) {
+	if c.seg.Mode == segment.ModeRealtime {
+		if b := boundary(c, now, l.segs(ws).loc); !b.IsZero() {
+			l.timers.set(timerKey{ws, c.seg.ID, boundaryPID}, b, false)
+		}
+		return
+	}
 	if c.seg.Mode != segment.ModeScheduled {
 		return
 	}

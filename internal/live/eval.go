@@ -420,6 +420,13 @@ func (l *Live) fireDue(ctx context.Context) {
 		if c == nil {
 			continue
 		}
+		if it.key.pid == boundaryPID {
+			if err := l.recompute(ctx, it.key.ws, c, due, "timer"); err != nil {
+				l.opts.Logger.Error("live: recompute at a calendar boundary", "segment", c.seg.ID, "err", err)
+			}
+			l.schedule(it.key.ws, c, due)
+			continue
+		}
 		if it.key.pid == schedulePID {
 			if err := l.backfill(ctx, it.key.ws, c, l.opts.Now(), "schedule"); err != nil {
 				l.opts.Logger.Error("live: scheduled recompute", "segment", c.seg.ID, "err", err)

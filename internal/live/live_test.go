@@ -241,3 +241,29 @@ func itoa(n uint64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// A calendar window changes at the period's end with no event: the segment is recomputed at
+// the boundary (one batch evaluation, not a timer per profile).
+func TestCalendarBoundaryRecomputes(t *testing.T) {
+	clk := &clock{t: time.Date(2025, 6, 1, 23, 55, 0, 0, time.UTC)}
+	e := newEnv(t, vfs.NewMem(), clk, &catalog{}, true)
+	defer e.close()
+	e.addSegment("s", "today", `count(page today) >= 1`)
+	e.send(message.Message{Type: message.Page, UserID: "u", Name: "Home", Timestamp: clk.Now().Add(-5 * time.Minute)})
+	e.sync()
+	pid := e.pid("u")
+	if !e.mem.Contains(e.ws, "s", pid) {
+		t.Fatal("not a member after today's page view")
+	}
+	after := e.mem.LastSeq(e.ws)
+	clk.Set(time.Date(2025, 6, 2, 0, 0, 5, 0, time.UTC))
+	e.sync()
+	if e.mem.Contains(e.ws, "s", pid) {
+		t.Fatal("still a member the next day")
+	}
+	cs, _ := e.mem.Read(context.Background(), e.ws, after, 0)
+	midnight := time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)
+	if len(cs) != 1 || cs[0].Kind != membership.Exit || cs[0].Reason.Cause != "timer" || !cs[0].EventTime.Equal(midnight) {
+		t.Fatalf("changes after the enter: %+v", cs)
+	}
+}

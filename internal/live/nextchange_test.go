@@ -68,6 +68,9 @@ func TestNextChangeMissesNoFlip(t *testing.T) {
 			at := base.Add(time.Duration(r.Int64N(int64(30 * 24 * time.Hour))))
 			for step := 0; step < 4; step++ {
 				next := nextChange(c, d, at, loc)
+				if b := boundary(c, at, loc); !b.IsZero() && (next.IsZero() || b.Before(next)) {
+					next = b
+				}
 				end := next
 				if end.IsZero() {
 					end = at.Add(400 * 24 * time.Hour)

@@ -10,11 +10,12 @@ import (
 )
 
 // nextChange returns the earliest instant after at when c's membership of the profile could
-// change with no new data, or the zero time when it cannot. Re-evaluating at that instant is
-// exact: every comparison in the language between a stored time b and the evaluation time
-// flips at b, b±W or b±W+1ns for a window W of the tree, at a calendar boundary in the
-// workspace zone, or (for month and year windows, whose length depends on the date) at a
-// midnight or at b's clock time on a day near b±W; all of those are candidates.
+// change with no new data because of the profile's data, or the zero time when it cannot.
+// Re-evaluating at that instant is exact: every comparison in the language between a stored
+// time b and the evaluation time flips at b, b±W or b±W+1ns for a window W of the tree, or
+// (for month and year windows, whose length depends on the date) at a midnight or at b's
+// clock time on a day near b±W; all of those are candidates. The instants that depend on no
+// data (calendar boundaries, time literals) are boundary's, handled for the whole segment.
 func nextChange(c *compiled, d *profileData, at time.Time, loc *time.Location) time.Time {
 	if !c.timeDep || !d.live {
 		return time.Time{}
@@ -25,23 +26,7 @@ func nextChange(c *compiled, d *profileData, at time.Time, loc *time.Location) t
 			best = t
 		}
 	}
-	base := func(b time.Time) {
-		consider(b)
-		consider(b.Add(time.Nanosecond))
-		for _, w := range c.durs {
-			if f, ok := w.Unit.Fixed(); ok {
-				step := time.Duration(w.N) * f
-				consider(b.Add(step))
-				consider(b.Add(step + time.Nanosecond))
-				consider(b.Add(-step))
-				consider(b.Add(-step + time.Nanosecond))
-				continue
-			}
-			for _, x := range []time.Time{w.Add(b.In(loc)), w.Subtract(b.In(loc)), w.Add(b.UTC()), w.Subtract(b.UTC())} {
-				near(x, b, loc, consider)
-			}
-		}
-	}
+	base := func(b time.Time) { candidates(c, b, loc, consider) }
 	// Only data the segment reads can flip it: events of the names and kinds it uses (the
 	// same dependency index decides which segments an arriving event re-evaluates), the
 	// traits and record types it names. Event times come sorted per group, so the smallest
@@ -127,10 +112,46 @@ func nextChange(c *compiled, d *profileData, at time.Time, loc *time.Location) t
 			}
 		}
 	}
+	return best
+}
+
+// candidates offers the instants around a stored or literal time b at which a comparison of
+// c can flip: b, b+1ns, and b±W, b±W+1ns for every window length W (near b±W for month and
+// year lengths).
+func candidates(c *compiled, b time.Time, loc *time.Location, consider func(time.Time)) {
+	consider(b)
+	consider(b.Add(time.Nanosecond))
+	for _, w := range c.durs {
+		if f, ok := w.Unit.Fixed(); ok {
+			step := time.Duration(w.N) * f
+			consider(b.Add(step))
+			consider(b.Add(step + time.Nanosecond))
+			consider(b.Add(-step))
+			consider(b.Add(-step + time.Nanosecond))
+			continue
+		}
+		for _, x := range []time.Time{w.Add(b.In(loc)), w.Subtract(b.In(loc)), w.Add(b.UTC()), w.Subtract(b.UTC())} {
+			near(x, b, loc, consider)
+		}
+	}
+}
+
+// boundary returns the earliest instant after at at which c's membership of any profile could
+// change for a reason that depends on no profile's data: a calendar period ends (this week,
+// today, anniversaries), an anniversary window's end crosses a midnight, a time literal of
+// the query is passed. The whole segment is recomputed there (one batch evaluation instead of
+// a timer per profile); the zero time when c has no such instants.
+func boundary(c *compiled, at time.Time, loc *time.Location) time.Time {
+	best := time.Time{}
+	consider := func(t time.Time) {
+		if t.After(at) && (best.IsZero() || t.Before(best)) {
+			best = t
+		}
+	}
 	for _, t := range c.lits {
-		base(t)
+		candidates(c, t, loc, consider)
 		y, m, dd := t.UTC().Date()
-		base(time.Date(y, m, dd, 0, 0, 0, 0, loc))
+		candidates(c, time.Date(y, m, dd, 0, 0, 0, 0, loc), loc, consider)
 	}
 	if len(c.periods) > 0 || c.anniv {
 		for _, p := range []ast.Period{ast.Day, ast.Week, ast.Month, ast.Year} {
