@@ -39,7 +39,8 @@ func buildSegd() (string, error) {
 // startServer starts segd on dir and waits until /readyz answers 200 (indexes loaded, live
 // started), at most timeout.
 func startServer(bin, dir, debugAddr string, timeout time.Duration) (*server, error) {
-	args := []string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--analytics-every", "-1s"}
+	// The webhook receiver is on loopback: allow private destinations (refused by default).
+	args := []string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--analytics-every", "-1s", "--allow-private-destinations"}
 	if debugAddr != "" {
 		args = append(args, "--debug-addr", debugAddr)
 	}
