@@ -2,6 +2,7 @@ package index
 
 import (
 	"slices"
+	"sort"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -49,7 +50,11 @@ type Table struct {
 	Profiles *roaring.Bitmap // profiles with at least one row
 
 	sorted bool // rows ascending by Time
-	padded bool // every column array has Len() entries
+	// sortedUpTo is, while !sorted, how many leading rows were in order when the first row
+	// out of order arrived: only the rows from the first one later than the tail's earliest
+	// need sorting (live ingestion appends nearly in order; a rebuild appends by profile).
+	sortedUpTo int
+	padded     bool // every column array has Len() entries
 }
 
 // Len returns the number of rows.
@@ -252,6 +257,9 @@ func newTable(key TableKey) *Table {
 func (t *Table) add(e *Event, ns int64) {
 	row := len(t.Prof)
 	if row > 0 && ns < t.Time[row-1] {
+		if t.sorted {
+			t.sortedUpTo = row
+		}
 		t.sorted = false
 	}
 	if row == 0 || t.Prof[row-1] != e.Profile {
@@ -296,40 +304,81 @@ func (t *Table) prepare() {
 // their arrival order (which makes results independent of the sort algorithm).
 func (t *Table) sortByTime() {
 	n := len(t.Prof)
-	perm := sortPerm(t.Time)
-	t.Prof = permute(t.Prof, perm)
-	t.Time = permute(t.Time, perm)
+	// Rows before p are in order and not later than any row after it: they stay.
+	p := 0
+	if k := t.sortedUpTo; k > 0 && k < n {
+		tailMin := t.Time[k]
+		for _, v := range t.Time[k:] {
+			tailMin = min(tailMin, v)
+		}
+		p = sort.Search(k, func(i int) bool { return t.Time[i] > tailMin })
+	}
+	perm := sortPerm(t.Time[p:])
+	permuteTail(t.Prof, p, perm)
+	permuteTail(t.Time, p, perm)
 	for _, c := range t.Columns {
 		c.pad(n)
 		if c.Codes != nil {
-			c.Codes = permute(c.Codes, perm)
+			permuteTail(c.Codes, p, perm)
 		}
 		if c.Nums != nil {
-			c.Nums = permute(c.Nums, perm)
+			permuteTail(c.Nums, p, perm)
 		}
 		if c.Times != nil {
-			c.Times = permute(c.Times, perm)
+			permuteTail(c.Times, p, perm)
 		}
-		c.NumSet = permuteBits(c.NumSet, perm)
-		c.TimeSet = permuteBits(c.TimeSet, perm)
-		c.BoolSet = permuteBits(c.BoolSet, perm)
-		c.BoolTrue = permuteBits(c.BoolTrue, perm)
+		c.NumSet = permuteBitsTail(c.NumSet, p, perm)
+		c.TimeSet = permuteBitsTail(c.TimeSet, p, perm)
+		c.BoolSet = permuteBitsTail(c.BoolSet, p, perm)
+		c.BoolTrue = permuteBitsTail(c.BoolTrue, p, perm)
 		if len(c.others) > 0 {
+			others := make(map[int]Value, len(c.others))
 			inv := make(map[int]int, len(c.others))
-			for newRow, old := range perm {
-				if _, ok := c.others[int(old)]; ok {
-					inv[int(old)] = newRow
+			for i, old := range perm {
+				if _, ok := c.others[p+int(old)]; ok {
+					inv[p+int(old)] = p + i
 				}
 			}
-			others := make(map[int]Value, len(c.others))
-			for old, v := range c.others {
-				others[inv[old]] = v
+			for row, v := range c.others {
+				if row >= p {
+					row = inv[row]
+				}
+				others[row] = v
 			}
 			c.others = others
 		}
 	}
 	t.sorted = true
+	t.sortedUpTo = 0
 	t.padded = true
+}
+
+// permuteTail reorders s[p:] so that s[p+i] becomes the old s[p+perm[i]].
+func permuteTail[T any](s []T, p int, perm []int32) {
+	tail := permute(s[p:], perm)
+	copy(s[p:], tail)
+}
+
+// permuteBitsTail is permuteTail for a bit set (rows p and later); it grows b to the
+// table's length when it is shorter (unset rows at the end are not stored).
+func permuteBitsTail(b bitset, p int, perm []int32) bitset {
+	if len(b) == 0 {
+		return b
+	}
+	if need := (p + len(perm) + 63) / 64; len(b) < need {
+		b = append(b, make(bitset, need-len(b))...)
+	}
+	old := make(bitset, len(b))
+	copy(old, b)
+	for i, q := range perm {
+		row := p + i
+		if old.Has(p + int(q)) {
+			b[row>>6] |= 1 << (uint(row) & 63)
+		} else {
+			b[row>>6] &^= 1 << (uint(row) & 63)
+		}
+	}
+	return b
 }
 
 func permute[T any](s []T, perm []int32) []T {
