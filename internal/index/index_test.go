@@ -3,8 +3,8 @@ package index
 import (
 	"fmt"
 	"maps"
-	"reflect"
 	"math/rand/v2"
+	"reflect"
 	"runtime"
 	"slices"
 	"testing"
