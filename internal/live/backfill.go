@@ -84,7 +84,9 @@ func (l *Live) rearm(ctx context.Context, ws uint32, cs []*compiled, at time.Tim
 	return l.rearmAt(ctx, ws, cs, ats)
 }
 
-// rearmAt is rearm with a time per segment (the time it was last evaluated at).
+// rearmAt is rearm with a time per segment (the time it was last evaluated at). The scan runs
+// in the background (at a million profiles it takes minutes) while the worker goes on
+// applying changes; see scan.go. A request that arrives while a scan runs waits for it.
 func (l *Live) rearmAt(ctx context.Context, ws uint32, cs []*compiled, ats []time.Time) error {
 	var timed []*compiled
 	var at []time.Time
@@ -96,20 +98,14 @@ func (l *Live) rearmAt(ctx context.Context, ws uint32, cs []*compiled, ats []tim
 	if len(timed) == 0 {
 		return nil
 	}
-	s := l.segs(ws)
-	from := at[0]
-	for _, t := range at {
-		if t.Before(from) {
-			from = t
-		}
-	}
-	loc := s.loc
-	return scanAll(ctx, l.st, ws, s.needs, from, func(pid uint32, d *profileData) {
+	if l.scan.running {
 		for i, c := range timed {
-			l.timers.set(timerKey{ws, c.seg.ID, pid}, nextChange(c, d, at[i], loc), true)
+			l.scan.pending.add(ws, []*compiled{c}, at[i])
 		}
-		l.cache.warm(profKey{ws, pid}, d) // the next events of this profile need no read
-	})
+		return nil
+	}
+	l.startScan(ws, timed, at)
+	return nil
 }
 
 // scanAll calls fn with every live profile's data, reading the store sequentially (profiles

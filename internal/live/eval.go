@@ -181,6 +181,10 @@ func (l *Live) applyChanges(changes []Change) {
 	for i := range changes {
 		ch := &changes[i]
 		s := l.segs(ch.WS)
+		l.touch(ch.WS, ch.Profile)
+		if ch.Kind == Merged {
+			l.touch(ch.WS, ch.MergeFrom)
+		}
 		l.updateCache(ch)
 		switch ch.Kind {
 		case EventAdded:
@@ -325,6 +329,7 @@ func (l *Live) exitAll(ws, pid uint32, at time.Time, why membership.Reason) {
 // segments that use one that changed) for one profile at time at, in dependency order.
 func (l *Live) evaluate(ws, pid uint32, segs map[*compiled]bool, at time.Time, why membership.Reason, eventTime time.Time) {
 	s := l.segs(ws)
+	l.touch(ws, pid)
 	d, err := l.cache.get(ws, pid, s.needs, at)
 	if err != nil {
 		l.opts.Logger.Error("live: load profile", "ws", ws, "pid", pid, "err", err)

@@ -136,6 +136,9 @@ type Live struct {
 	// worker-owned
 	cache  *cache
 	timers *timers
+	scan   scanState
+	scanCh chan scanChunk
+	scanWG sync.WaitGroup // the scan goroutine: Close waits for it (it reads the store)
 	errs   atomic.Int64
 
 	segMu sync.RWMutex
@@ -161,7 +164,7 @@ func New(opts Options) (*Live, error) {
 	}
 	l := &Live{opts: opts, st: opts.Store, mem: opts.Membership, wake: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{}), cache: newCache(opts.Store, opts.CacheProfiles),
-		timers: newTimers(), ws: map[uint32]*wsSegs{}}
+		timers: newTimers(), ws: map[uint32]*wsSegs{}, scan: scanState{pending: rearmSet{}}, scanCh: make(chan scanChunk, 4)}
 	l.qcond = sync.NewCond(&l.qmu)
 	return l, nil
 }
@@ -297,6 +300,7 @@ func (l *Live) Close() error {
 	l.qmu.Unlock()
 	close(l.stop)
 	<-l.done
+	l.scanWG.Wait()
 	return nil
 }
 
@@ -315,6 +319,7 @@ func (l *Live) run() {
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
+		l.applyScan(false)
 		items := l.take()
 		l.prefetch(items)
 		l.fireDue(ctx)
@@ -342,7 +347,11 @@ func (l *Live) run() {
 			l.opts.Logger.Error("live: flush membership", "err", err)
 		}
 		for _, ch := range syncs {
-			close(ch)
+			if l.scan.running {
+				l.scan.waiters = append(l.scan.waiters, ch) // Sync includes the timer scan
+			} else {
+				close(ch)
+			}
 		}
 		if len(items) > 0 {
 			continue // more may have arrived meanwhile
@@ -379,6 +388,15 @@ func (l *Live) rearmLogged(ctx context.Context, r rearmSet) {
 }
 
 func (l *Live) applyRest(ctx context.Context) {
+	if l.scan.running {
+		// Start re-arms every segment from a fresh scan: this one need not finish.
+		l.scan.cancel()
+		l.scan.running, l.scan.profiles, l.timers.touched = false, nil, nil
+		for _, w := range l.scan.waiters {
+			close(w)
+		}
+		l.scan.waiters = nil
+	}
 	rearm := rearmSet{}
 	for _, it := range l.take() {
 		if it.seg == nil {

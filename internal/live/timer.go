@@ -288,6 +288,8 @@ func (h *timerHeap) Pop() any {
 type timers struct {
 	h   timerHeap
 	due map[timerKey]int64
+	// touched records the timers set while a re-arm scan runs (nil otherwise).
+	touched map[timerKey]struct{}
 	// writes and deletes of timer documents since the last flush
 	puts map[timerKey]int64
 	dels map[timerKey]int64
@@ -315,6 +317,14 @@ func parseTimerID(id string) (due int64, seg string, pid uint32, ok bool) {
 
 // set schedules k at due (zero: cancel); durable is false for timers loaded from the store.
 func (t *timers) set(k timerKey, due time.Time, durable bool) {
+	if t.touched != nil {
+		t.touched[k] = struct{}{}
+	}
+	t.setQuiet(k, due, durable)
+}
+
+// setQuiet is set without noting the timer as touched (for the scan's own results).
+func (t *timers) setQuiet(k timerKey, due time.Time, durable bool) {
 	old, had := t.due[k]
 	if due.IsZero() {
 		if had {
