@@ -200,19 +200,17 @@ func (c *cache) warm(k profKey, d *profileData) {
 		return
 	}
 	c.items[k] = c.ll.PushBack(&cacheEntry{key: k, data: d})
-	own := c.owner[k.ws]
-	if own == nil {
-		own = map[recKey]uint32{}
-		c.owner[k.ws] = own
-	}
-	for rk := range d.records {
-		own[rk] = k.pid
-	}
-	c.events += d.events.Len()
+	c.added(k, d)
 }
 
 func (c *cache) put(k profKey, d *profileData) {
 	c.items[k] = c.ll.PushFront(&cacheEntry{key: k, data: d})
+	c.added(k, d)
+	c.trim(c.ll.Front())
+}
+
+// added accounts for an entry just linked into the list: its records and events.
+func (c *cache) added(k profKey, d *profileData) {
 	own := c.owner[k.ws]
 	if own == nil {
 		own = map[recKey]uint32{}
@@ -222,7 +220,6 @@ func (c *cache) put(k profKey, d *profileData) {
 		own[rk] = k.pid
 	}
 	c.events += d.events.Len()
-	c.trim(c.ll.Front())
 }
 
 // trim evicts least recently used profiles while the cache is over either bound, never the
