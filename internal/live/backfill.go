@@ -195,7 +195,7 @@ func scanAll(ctx context.Context, st *store.Store, ws uint32, need *needs, from 
 			}
 			have = false // consumed, or a profile that is no longer live
 		}
-		d := newProfileData(true, p.TraitMap(), events, recs[p.ID])
+		d := newProfileData(true, need.keepTraits(p.TraitMap()), events, recs[p.ID])
 		d.need, d.from, d.maxSeq = need, from, maxSeq
 		fn(p.ID, d)
 		return nil

@@ -89,6 +89,9 @@ func (l *Live) reload(ws uint32) error {
 		}
 		s.realtime = append(s.realtime, c)
 		s.needs.addTree(c.tree)
+		for n := range c.traits {
+			s.needs.traits[n] = true
+		}
 		for n := range c.events {
 			s.byEvent[n] = append(s.byEvent[n], c)
 		}
@@ -260,6 +263,9 @@ func (l *Live) updateCache(ch *Change) {
 	case TraitsSet:
 		if d := c.peek(ch.WS, ch.Profile); d != nil {
 			for k, v := range ch.Traits {
+				if !d.need.readsTrait(k) {
+					continue
+				}
 				if v == nil {
 					delete(d.traits, k)
 				} else {

@@ -18,8 +18,8 @@ type needs struct {
 	page, screen horizon
 	any          horizon
 	// props are the event properties a condition reads (where, of, a page or screen name);
-	// the cache drops the others.
-	props map[string]bool
+	// the cache drops the others. traits are the traits conditions read; likewise.
+	props, traits map[string]bool
 }
 
 type horizon struct {
@@ -41,7 +41,26 @@ func (h horizon) keeps(t, from time.Time) bool {
 	return h.used && (h.unbounded || !t.Before(from.Add(-h.d)))
 }
 
-func newNeeds() *needs { return &needs{track: map[string]horizon{}, props: map[string]bool{}} }
+func newNeeds() *needs {
+	return &needs{track: map[string]horizon{}, props: map[string]bool{}, traits: map[string]bool{}}
+}
+
+// keepTraits returns the traits of m that some condition reads (all of them when n is nil).
+func (n *needs) keepTraits(m map[string]any) map[string]any {
+	if n == nil {
+		return m
+	}
+	kept := make(map[string]any, len(n.traits))
+	for k := range n.traits {
+		if v, ok := m[k]; ok {
+			kept[k] = v
+		}
+	}
+	return kept
+}
+
+// readsTrait reports whether a condition reads the trait (true for every trait when n is nil).
+func (n *needs) readsTrait(k string) bool { return n == nil || n.traits[k] }
 
 // strip returns e with only the properties some condition reads (all of them when n is nil).
 func (n *needs) strip(e reference.Event) reference.Event {

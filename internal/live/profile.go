@@ -306,7 +306,7 @@ func load(st *store.Store, ws, pid uint32, need *needs, from time.Time) (*profil
 	for i := range recs {
 		records[recKey{recs[i].Type, recs[i].ID}] = recordOf(&recs[i])
 	}
-	d := newProfileData(true, p.TraitMap(), events, records)
+	d := newProfileData(true, need.keepTraits(p.TraitMap()), events, records)
 	d.maxSeq, d.need, d.from = maxSeq, need, from
 	return d, nil
 }
