@@ -39,6 +39,7 @@ func newServeCmd() *cobra.Command {
 
 // runServe opens, optionally prepares (demo data), serves until SIGINT/SIGTERM, then closes.
 func runServe(o appOptions, prepare func(*app) error) error {
+	setMemoryLimit(o.Logger)
 	a, err := openApp(o)
 	if err != nil {
 		return err

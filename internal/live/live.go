@@ -98,7 +98,7 @@ func (o *Options) setDefaults() {
 		o.Now = time.Now
 	}
 	if o.CacheProfiles == 0 {
-		o.CacheProfiles = 1 << 20
+		o.CacheProfiles = 256 << 10
 	}
 	if o.MaxQueue == 0 {
 		o.MaxQueue = 256 // backpressure on ingestion before queued messages hold much memory

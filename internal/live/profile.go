@@ -132,7 +132,7 @@ type cache struct {
 
 // defaultMaxCachedEvents bounds the decoded events the cache holds (about 100-300 bytes each
 // with the properties no segment reads left out).
-const defaultMaxCachedEvents = 4 << 20
+const defaultMaxCachedEvents = 2 << 20
 
 type cacheEntry struct {
 	key  profKey
