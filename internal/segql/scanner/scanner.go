@@ -216,6 +216,8 @@ func lexQuotedIdent(s *Scanner) stateFn {
 			name := s.src[s.start+1 : s.pos-1]
 			if name == "" {
 				s.errorf(s.start, s.pos, BadLiteral, "empty quoted name")
+			} else if !utf8.ValidString(name) {
+				s.errorf(s.start, s.pos, BadLiteral, "quoted name is not valid UTF-8")
 			}
 			s.emit(token.QuotedIdent, name)
 			return lexAny
@@ -244,6 +246,9 @@ func lexString(s *Scanner) stateFn {
 			if err != nil {
 				s.errorf(s.start, s.pos, BadLiteral, "invalid escape in string "+raw)
 				v = raw[1 : len(raw)-1]
+			} else if !utf8.ValidString(v) {
+				// JSON (the segment tree, the API) cannot carry it: refuse rather than alter it
+				s.errorf(s.start, s.pos, BadLiteral, "string is not valid UTF-8")
 			}
 			s.emit(token.String, v)
 			return lexAny
