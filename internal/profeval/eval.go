@@ -55,9 +55,7 @@ func (e *Evaluator) Eval(t *Tree, x ast.Expr, segment string) (bool, error) {
 	return e.eval(x)
 }
 
-type evaluator = Evaluator
-
-func (e *evaluator) eval(x ast.Expr) (bool, error) {
+func (e *Evaluator) eval(x ast.Expr) (bool, error) {
 	switch n := x.(type) {
 	case *ast.Paren:
 		return e.eval(n.X)
@@ -120,7 +118,7 @@ type span struct {
 }
 
 // window resolves an event window at the evaluation time; events must also have happened.
-func (e *evaluator) window(w ast.Window) (span, error) {
+func (e *Evaluator) window(w ast.Window) (span, error) {
 	s := span{hi: e.at, hiIn: true, exact: true}
 	if w == nil {
 		return s, nil
@@ -271,17 +269,25 @@ func (it *iter) next() *Event {
 	return nil
 }
 
-func (e *evaluator) matchWhere(ev *Event, where ast.Expr) (bool, error) {
+func (e *Evaluator) matchWhere(ev *Event, where ast.Expr) (bool, error) {
+	if where == nil {
+		return true, nil
+	}
+	return e.test(where, reference.Props(*ev))
+}
+
+// test applies a filter (nil: none) to a bag of values, compiled when Compile could.
+func (e *Evaluator) test(where ast.Expr, bag map[string]any) (bool, error) {
 	if where == nil {
 		return true, nil
 	}
 	if f := e.t.filters[where]; f != nil {
-		return f(reference.Props(*ev)), nil
+		return f(bag), nil
 	}
-	return e.c.Test(where, reference.Props(*ev))
+	return e.c.Test(where, bag)
 }
 
-func (e *evaluator) eventAgg(fn ast.AggFunc, of *ast.Ident, t *ast.EventTarget, where ast.Expr, w ast.Window, op ast.CompareOp, want float64) (bool, error) {
+func (e *Evaluator) eventAgg(fn ast.AggFunc, of *ast.Ident, t *ast.EventTarget, where ast.Expr, w ast.Window, op ast.CompareOp, want float64) (bool, error) {
 	s, err := e.window(w)
 	if err != nil {
 		return false, err
@@ -313,7 +319,7 @@ func (e *evaluator) eventAgg(fn ast.AggFunc, of *ast.Ident, t *ast.EventTarget, 
 	return reference.Aggregate(fn, vals, n, op, want), nil
 }
 
-func (e *evaluator) recordAgg(fn ast.AggFunc, of *ast.Ident, typ string, where ast.Expr, op ast.CompareOp, want float64) (bool, error) {
+func (e *Evaluator) recordAgg(fn ast.AggFunc, of *ast.Ident, typ string, where ast.Expr, op ast.CompareOp, want float64) (bool, error) {
 	var vals []any
 	n := 0
 	for i := range e.p.Records {
@@ -321,18 +327,12 @@ func (e *evaluator) recordAgg(fn ast.AggFunc, of *ast.Ident, typ string, where a
 		if r.Type != typ {
 			continue
 		}
-		if f := e.t.filters[where]; f != nil {
-			if !f(r.Attrs) {
-				continue
-			}
-		} else if where != nil {
-			ok, err := e.c.Test(where, r.Attrs)
-			if err != nil {
-				return false, err
-			}
-			if !ok {
-				continue
-			}
+		ok, err := e.test(where, r.Attrs)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			continue
 		}
 		n++
 		if of != nil {
@@ -342,7 +342,7 @@ func (e *evaluator) recordAgg(fn ast.AggFunc, of *ast.Ident, typ string, where a
 	return reference.Aggregate(fn, vals, n, op, want), nil
 }
 
-func (e *evaluator) seen(n *ast.Seen) (bool, error) {
+func (e *Evaluator) seen(n *ast.Seen) (bool, error) {
 	s := span{hi: e.at, hiIn: true, exact: true}
 	var best time.Time
 	found := false
@@ -369,7 +369,7 @@ func (e *evaluator) seen(n *ast.Seen) (bool, error) {
 // first step in the window, the earliest chain of the following positive steps (earliest is
 // never worse for the steps after it); with a negated last step, the latest possible last
 // positive step (a later one leaves less time for a Z).
-func (e *evaluator) sequence(n *ast.Sequence) (bool, error) {
+func (e *Evaluator) sequence(n *ast.Sequence) (bool, error) {
 	steps := n.Steps
 	neg := steps[len(steps)-1].Not
 	if neg && n.Within == nil {

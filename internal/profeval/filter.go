@@ -3,6 +3,7 @@ package profeval
 import (
 	"math"
 
+	"github.com/segd/segd/internal/engine/reference"
 	"github.com/segd/segd/internal/segql/ast"
 )
 
@@ -170,7 +171,7 @@ func equality(v ast.Value) (func(any) bool, bool) {
 	switch l := v.(type) {
 	case *ast.StringLit:
 		s := l.Value
-		if mayBeTime(s) {
+		if reference.MayBeTime(s) {
 			return nil, false // a time-looking literal: leave it to the reference
 		}
 		return func(v any) bool { x, ok := v.(string); return ok && x == s }, true
@@ -191,6 +192,3 @@ func equality(v ast.Value) (func(any) bool, bool) {
 	}
 	return nil, false
 }
-
-// mayBeTime is false for strings neither time layout of the language can parse.
-func mayBeTime(s string) bool { return len(s) >= 10 && s[4] == '-' && s[7] == '-' }

@@ -62,3 +62,7 @@ func IsText(v any, s string) bool {
 
 // InSample is "sample(pct%)" for profile p of segment.
 func InSample(segment string, p uint32, pct float64) bool { return inSample(segment, p, pct) }
+
+// MayBeTime is false for strings that neither time layout of the language can parse, which
+// are therefore text.
+func MayBeTime(s string) bool { return mayBeTime(s) }
