@@ -223,7 +223,7 @@ func TestBrowser(t *testing.T) {
 	page = "save"
 	run("save",
 		setField(`#segql-editor`, want),
-		waitJS(`document.querySelectorAll('#builder .cond').length === 2 && !document.querySelector('.estimate.stale') && document.getElementById('estimate-count').textContent !== '—'`),
+		waitJS(`document.querySelectorAll('#builder .cond').length === 2 && document.querySelector('.cond[data-path="1"] [data-field=target]')?.value === 'track:Order Completed' && !document.querySelector('.estimate.stale') && document.getElementById('estimate-count').textContent !== '—'`),
 		chromedp.SendKeys(css(`#seg-name`), "Cart abandoners today"),
 		chromedp.SendKeys(css(`#seg-tags`), "cart, demo"),
 		chromedp.Click(css(`#save-segment`)),
@@ -260,6 +260,6 @@ func TestBrowser(t *testing.T) {
 	// tablet width: the builder loads a saved definition into the visual builder
 	page = "builder at tablet width"
 	run("tablet", chromedp.EmulateViewport(820, 1100), chromedp.Navigate(srv.URL+"/segments/Cart%20abandoners%20today/edit"),
-		waitJS(`document.querySelectorAll('#builder .cond').length === 2 && !document.querySelector('.estimate.stale') && document.getElementById('estimate-count').textContent !== '—'`),
+		waitJS(`document.querySelectorAll('#builder .cond').length === 2 && document.querySelector('.cond[data-path="1"] [data-field=target]')?.value === 'track:Order Completed' && !document.querySelector('.estimate.stale') && document.getElementById('estimate-count').textContent !== '—'`),
 		shot("builder-tablet"))
 }

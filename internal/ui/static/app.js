@@ -52,7 +52,7 @@
     };
     d.pending = function () { return t !== null; };
     d.cancel = function () { clearTimeout(t); t = null; };
-    d.flush = function () { if (t !== null) { clearTimeout(t); t = null; fn(); } };
+    d.flush = function () { if (t !== null) { clearTimeout(t); t = null; return fn(); } };
     return d;
   }
 
@@ -560,15 +560,16 @@
         editor.dispatchEvent(new Event("segql:synced", { bubbles: true }));
       }).catch(function (err) { note.textContent = "Could not check: " + err.message; });
     }, 350);
-    function editorChanged() { syncFromBuilder.cancel(); syncFromText(); }
+    function editorChanged() { syncFromBuilder.cancel(); countEl.closest(".estimate").classList.add("stale"); syncFromText(); }
 
     editor.addEventListener("input", editorChanged);
     editor.addEventListener("scroll", function () { mirror.scrollTop = editor.scrollTop; });
     form.addEventListener("submit", function (ev) {
       if (syncFromBuilder.pending() || syncFromText.pending()) {
+        // the text sent must be the one the builder shows: finish the pending sync, then submit
         ev.preventDefault();
-        syncFromBuilder.flush(); syncFromText.flush();
-        setTimeout(function () { form.submit(); }, 400);
+        var done = function () { form.submit(); };
+        Promise.all([syncFromBuilder.flush(), syncFromText.flush()]).then(done, done);
       }
     });
 
