@@ -37,13 +37,14 @@ func main() {
 		users    = flag.Int("users", 100000, "distinct userIds")
 		doImport = flag.Bool("import", false, "benchmark offline JSONL import instead")
 		events   = flag.Int("events", 500000, "events in the import file")
+		profile  = flag.String("cpuprofile", "", "with -import: write the import's Go CPU profile to this file")
 	)
 	flag.Parse()
 	if *bin == "" && (*url == "" || *doImport) {
 		*bin = buildSegd()
 	}
 	if *doImport {
-		benchImport(*bin, *events, *users)
+		benchImport(*bin, *events, *users, *profile)
 		return
 	}
 	if *url == "" {
@@ -176,7 +177,7 @@ func load(url, key string, d time.Duration, conns, batch, users int) {
 		sent.Load(), el.Round(time.Millisecond), float64(sent.Load())/el.Seconds(), len(lat), pct(0.5).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), failed.Load(), conns, batch)
 }
 
-func benchImport(bin string, events, users int) {
+func benchImport(bin string, events, users int, profile string) {
 	dir, _ := os.MkdirTemp("", "segd-import")
 	defer os.RemoveAll(dir)
 	file := filepath.Join(dir, "events.jsonl")
@@ -193,7 +194,11 @@ func benchImport(bin string, events, users int) {
 	f.Close()
 	st, _ := os.Stat(file)
 	data := filepath.Join(dir, "data")
-	cmd := exec.Command(bin, "import", "events", "--data", data, file)
+	args := []string{"import", "events", "--data", data, file}
+	if profile != "" {
+		args = append(args, "--cpuprofile", profile)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	t0 := time.Now()
 	if err := cmd.Run(); err != nil {

@@ -102,6 +102,7 @@ func openApp(opts appOptions) (*app, error) {
 		st.Close()
 		return nil, err
 	}
+	a.registry.MustRegister(a.live)
 	if a.runner, err = a.newAnalytics(); err != nil {
 		st.Close()
 		return nil, err

@@ -141,7 +141,7 @@ func newLoadBatch() *loadBatch {
 // eventDecoder turns stored values into index events exactly as index.FromMessage does for
 // the fully decoded message, interning the event names and enrichment strings it meets.
 type eventDecoder struct {
-	f      store.EventFields
+	f      message.EventFields
 	intern map[string]string
 }
 
@@ -169,39 +169,13 @@ func (d *eventDecoder) decode(b *loadBatch) ([]index.Event, error) {
 		if err := store.DecodeEventFields(v, f); err != nil {
 			return nil, fmt.Errorf("store: decode event of profile %d: %w", pid, err)
 		}
-		var kind index.EventKind
-		switch f.Type {
-		case message.Track:
-			kind = index.Track
-		case message.Page:
-			kind = index.Page
-		default:
-			kind = index.Screen
+		e, ok, err := index.FromFields(pid, f, nil, d.str)
+		if err != nil {
+			return nil, fmt.Errorf("store: decode event of profile %d: %w", pid, err)
 		}
-		var props map[string]any
-		if f.Properties != nil {
-			pv, err := message.ParseTrustedJSON(f.Properties)
-			if err != nil {
-				return nil, fmt.Errorf("store: decode event of profile %d: %w", pid, err)
-			}
-			var ok bool
-			if props, ok = pv.(map[string]any); !ok {
-				return nil, fmt.Errorf("store: decode event of profile %d: properties are not an object", pid)
-			}
-		} else {
-			props = make(map[string]any, 1+len(f.Enriched)/2)
+		if ok {
+			out = append(out, e)
 		}
-		if kind != index.Track && len(f.Name) > 0 {
-			if _, ok := props["name"]; !ok {
-				props["name"] = d.str(f.Name)
-			}
-		}
-		for j := 0; j+1 < len(f.Enriched); j += 2 {
-			if _, ok := props[string(f.Enriched[j])]; !ok {
-				props[d.str(f.Enriched[j])] = d.str(f.Enriched[j+1])
-			}
-		}
-		out = append(out, index.Event{Profile: pid, Kind: kind, Name: d.str(f.Event), Time: f.Timestamp, Props: props})
 	}
 	return out, nil
 }

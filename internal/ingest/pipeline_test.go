@@ -2,7 +2,9 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -263,5 +265,54 @@ func TestIdentifyTraitsOfKnownProfileAreStored(t *testing.T) {
 	p := f.profileOf("userId", "u1")
 	if p.Traits["plan"].V != "pro" || p.Traits["age"].V != 31.0 {
 		t.Fatalf("stored traits %v, want plan=pro age=31", p.TraitMap())
+	}
+}
+
+// TestProfileTraitsEqualsRecord checks the store's traits-only read against the full record:
+// for every profile id, merged-away ones included, it resolves to the same live profile and
+// returns the same trait values (every JSON kind, escapes), or only the selected ones.
+func TestProfileTraitsEqualsRecord(t *testing.T) {
+	f := newFixture(t)
+	f.send(message.Identify, "", "anon-a", map[string]any{"email": "kim@shop.vn", "city": "Hà Nội \"old\"", "age": 31.5,
+		"vip": true, "gone": nil, "tags": []any{"a", 2.0}, "address": map[string]any{"zip": "100000"}})
+	f.send(message.Identify, "u2", "", map[string]any{"city": "Saigon", "plan": "pro"})
+	f.send(message.Identify, "u3", "", map[string]any{"plan": "free"})
+	f.send(message.Identify, "u2", "", map[string]any{"email": "kim@shop.vn"}) // merges anon-a and u2
+	keepCity := func(k string) bool { return k == "city" || k == "tags" }
+	merged := 0
+	for pid := uint32(1); pid <= 3; pid++ {
+		rec, err := f.st.ProfileRecord(f.ws, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.ID != pid {
+			merged++
+		}
+		id, traits, err := f.st.ProfileTraits(f.ws, pid, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id != rec.ID || !reflect.DeepEqual(traits, rec.TraitMap()) {
+			t.Fatalf("profile %d: ProfileTraits %d %v, record %d %v", pid, id, traits, rec.ID, rec.TraitMap())
+		}
+		_, some, err := f.st.ProfileTraits(f.ws, pid, keepCity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{}
+		for k, v := range rec.TraitMap() {
+			if keepCity(k) {
+				want[k] = v
+			}
+		}
+		if !reflect.DeepEqual(some, want) {
+			t.Fatalf("profile %d filtered: %v, want %v", pid, some, want)
+		}
+	}
+	if merged != 1 {
+		t.Fatalf("%d merged-away profiles, want 1", merged)
+	}
+	if _, _, err := f.st.ProfileTraits(f.ws, 99, nil); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing profile: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/segd/segd/internal/engine/reference"
 	"github.com/segd/segd/internal/index"
 	"github.com/segd/segd/internal/membership"
+	"github.com/segd/segd/internal/message"
 	"github.com/segd/segd/internal/segment"
 	"github.com/segd/segd/internal/store"
 )
@@ -149,7 +150,7 @@ func scanAll(ctx context.Context, st *store.Store, ws uint32, need *needs, from 
 			g = group{}
 			return nil
 		}
-		var f store.EventFields
+		var f message.EventFields
 		err := st.ScanEventsRaw(ws, func(pid uint32, seq uint64, t time.Time, v []byte) error {
 			if pid != g.pid || g.events == nil {
 				if err := send(); err != nil {

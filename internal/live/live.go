@@ -140,6 +140,7 @@ type Live struct {
 	scanCh chan scanChunk
 	scanWG sync.WaitGroup // the scan goroutine: Close waits for it (it reads the store)
 	errs   atomic.Int64
+	stats  *stats
 
 	segMu sync.RWMutex
 	ws    map[uint32]*wsSegs
@@ -147,6 +148,7 @@ type Live struct {
 
 type item struct {
 	changes []Change
+	queued  time.Time // when Apply queued changes
 	seg     *segChange
 	sync    chan struct{}
 }
@@ -164,7 +166,7 @@ func New(opts Options) (*Live, error) {
 	}
 	l := &Live{opts: opts, st: opts.Store, mem: opts.Membership, wake: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{}), cache: newCache(opts.Store, opts.CacheProfiles),
-		timers: newTimers(), ws: map[uint32]*wsSegs{}, scan: scanState{pending: rearmSet{}}, scanCh: make(chan scanChunk, 4)}
+		timers: newTimers(), stats: newStats(), ws: map[uint32]*wsSegs{}, scan: scanState{pending: rearmSet{}}, scanCh: make(chan scanChunk, 4)}
 	l.qcond = sync.NewCond(&l.qmu)
 	return l, nil
 }
@@ -244,7 +246,7 @@ func (l *Live) Apply(changes []Change) {
 		l.qcond.Wait()
 	}
 	if !l.closed {
-		l.queue = append(l.queue, item{changes: changes})
+		l.queue = append(l.queue, item{changes: changes, queued: time.Now()})
 	}
 	l.qmu.Unlock()
 	l.signal()
@@ -324,6 +326,7 @@ func (l *Live) run() {
 		l.prefetch(items)
 		l.fireDue(ctx)
 		var syncs []chan struct{}
+		var queued []time.Time
 		rearm := rearmSet{}
 		for _, it := range items {
 			if it.seg == nil {
@@ -338,6 +341,7 @@ func (l *Live) run() {
 				}
 			default:
 				l.applyChanges(it.changes)
+				queued = append(queued, it.queued)
 			}
 		}
 		l.rearmLogged(ctx, rearm)
@@ -346,6 +350,8 @@ func (l *Live) run() {
 			l.errs.Add(1)
 			l.opts.Logger.Error("live: flush membership", "err", err)
 		}
+		l.evaluated(queued)
+		l.observe()
 		for _, ch := range syncs {
 			if l.scan.running {
 				l.scan.waiters = append(l.scan.waiters, ch) // Sync includes the timer scan

@@ -20,6 +20,8 @@ type needs struct {
 	// props are the event properties a condition reads (where, of, a page or screen name);
 	// the cache drops the others. traits are the traits conditions read; likewise.
 	props, traits map[string]bool
+	// props and traits as filters for index.FromFields and store.ProfileTraits
+	keepProp, keepTrait func(name string) bool
 }
 
 type horizon struct {
@@ -42,7 +44,26 @@ func (h horizon) keeps(t, from time.Time) bool {
 }
 
 func newNeeds() *needs {
-	return &needs{track: map[string]horizon{}, props: map[string]bool{}, traits: map[string]bool{}}
+	n := &needs{track: map[string]horizon{}, props: map[string]bool{}, traits: map[string]bool{}}
+	n.keepProp = func(k string) bool { return n.props[k] }
+	n.keepTrait = func(k string) bool { return n.traits[k] }
+	return n
+}
+
+// traitFilter selects the traits some condition reads (nil, all of them, when n is nil).
+func (n *needs) traitFilter() func(string) bool {
+	if n == nil {
+		return nil
+	}
+	return n.keepTrait
+}
+
+// propFilter selects the properties some condition reads (nil, all of them, when n is nil).
+func (n *needs) propFilter() func(string) bool {
+	if n == nil {
+		return nil
+	}
+	return n.keepProp
 }
 
 // keepTraits returns the traits of m that some condition reads (all of them when n is nil).

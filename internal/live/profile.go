@@ -274,19 +274,19 @@ func (c *cache) drop(ws, pid uint32) {
 // at or after from (all of them when need is nil); a missing or merged-away profile is not
 // live.
 func load(st *store.Store, ws, pid uint32, need *needs, from time.Time) (*profileData, error) {
-	p, err := st.ProfileRecord(ws, pid)
+	id, traits, err := st.ProfileTraits(ws, pid, need.traitFilter())
 	if errors.Is(err, store.ErrNotFound) {
 		return newProfileData(false, nil, nil, nil), nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("live: load profile %d: %w", pid, err)
 	}
-	if p.ID != pid {
-		return newProfileData(false, nil, nil, nil), nil // merged away: its data counts for p.ID
+	if id != pid {
+		return newProfileData(false, nil, nil, nil), nil // merged away: its data counts for id
 	}
 	var events []reference.Event
 	var maxSeq uint64
-	var f store.EventFields
+	var f message.EventFields
 	err = st.ProfileEventsRaw(ws, pid, func(seq uint64, t time.Time, v []byte) error {
 		maxSeq = max(maxSeq, seq)
 		e, ok, err := decodeNeeded(v, t, need, from, &f)
@@ -306,14 +306,14 @@ func load(st *store.Store, ws, pid uint32, need *needs, from time.Time) (*profil
 	for i := range recs {
 		records[recKey{recs[i].Type, recs[i].ID}] = recordOf(&recs[i])
 	}
-	d := newProfileData(true, need.keepTraits(p.TraitMap()), events, records)
+	d := newProfileData(true, traits, events, records)
 	d.maxSeq, d.need, d.from = maxSeq, need, from
 	return d, nil
 }
 
 // decodeNeeded decodes a stored event if it is visible to the language and need keeps it
 // (every visible event when need is nil), reading only its header and name to decide.
-func decodeNeeded(v []byte, t time.Time, need *needs, from time.Time, f *store.EventFields) (reference.Event, bool, error) {
+func decodeNeeded(v []byte, t time.Time, need *needs, from time.Time, f *message.EventFields) (reference.Event, bool, error) {
 	typ, ok := store.StoredEventType(v)
 	if !ok {
 		return reference.Event{}, false, errors.New("store: corrupt event value")
@@ -329,22 +329,15 @@ func decodeNeeded(v []byte, t time.Time, need *needs, from time.Time, f *store.E
 	default:
 		return reference.Event{}, false, nil // not visible to the language
 	}
-	if need != nil {
-		name := ""
-		if kind == "track" {
-			if err := store.DecodeEventFields(v, f); err != nil {
-				return reference.Event{}, false, err
-			}
-			name = string(f.Event)
-		}
-		if !need.keeps(kind, name, t, from) {
-			return reference.Event{}, false, nil
-		}
-	}
-	var m message.Message
-	if err := store.DecodeEventValue(v, &m); err != nil {
+	if err := store.DecodeEventFields(v, f); err != nil {
 		return reference.Event{}, false, err
 	}
-	e, ok := eventOf(&m)
-	return need.strip(e), ok, nil
+	if need != nil && !need.keeps(kind, string(f.Event), t, from) {
+		return reference.Event{}, false, nil
+	}
+	e, ok, err := index.FromFields(0, f, need.propFilter(), nil)
+	if err != nil || !ok {
+		return reference.Event{}, false, err
+	}
+	return reference.Event{Kind: kind, Name: e.Name, Time: e.Time, Props: e.Props}, true, nil
 }

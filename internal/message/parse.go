@@ -2,6 +2,7 @@ package message
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -24,4 +25,23 @@ func ParseTrustedJSON(data []byte) (v any, err error) {
 		}
 	}()
 	return parseValid(data)
+}
+
+// EachTrustedMember calls f with the key and raw value of each member of a JSON object known
+// to be valid (written by segd itself); invalid input gives an error, never a panic. Members
+// whose values the caller does not need are skipped without being parsed.
+func EachTrustedMember(data []byte, f func(key string, raw []byte) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("message: corrupt JSON: %v", r)
+		}
+	}()
+	i := 0
+	for i < len(data) && isSpace(data[i]) {
+		i++
+	}
+	if i == len(data) || data[i] != '{' {
+		return errors.New("message: corrupt JSON: not an object")
+	}
+	return eachMember(data, i, f)
 }

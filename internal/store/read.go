@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -36,6 +37,64 @@ func (s *Store) ProfileRecord(ws, pid uint32) (*Profile, error) {
 		pid = p.MergedInto
 	}
 	return nil, fmt.Errorf("store: merge chain from profile %d too long: invariant broken", pid)
+}
+
+// ProfileTraits returns the id of the live profile pid resolves to (following merge
+// tombstones) and the values of its traits that keep selects (all when keep is nil), decoding
+// nothing else of the record. It is ProfileRecord for readers that need only traits.
+func (s *Store) ProfileTraits(ws, pid uint32, keep func(name string) bool) (uint32, map[string]any, error) {
+	for hops := 0; hops < 64; hops++ {
+		v, closer, err := s.db.Get(profileKey(ws, pid))
+		if errors.Is(err, pebble.ErrNotFound) {
+			return 0, nil, ErrNotFound
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		var merged uint32
+		var traits []byte
+		err = message.EachTrustedMember(v, func(key string, raw []byte) error {
+			switch key {
+			case "mergedInto":
+				n, err := strconv.ParseUint(string(raw), 10, 32)
+				merged = uint32(n)
+				return err
+			case "traits":
+				traits = raw
+			}
+			return nil
+		})
+		if err != nil || merged != 0 {
+			closer.Close()
+			if err != nil {
+				return 0, nil, fmt.Errorf("store: profile %d: %w", pid, err)
+			}
+			pid = merged
+			continue
+		}
+		out := map[string]any{}
+		if traits != nil {
+			err = message.EachTrustedMember(traits, func(name string, tv []byte) error {
+				if keep != nil && !keep(name) {
+					return nil
+				}
+				return message.EachTrustedMember(tv, func(key string, raw []byte) error {
+					if key != "v" {
+						return nil
+					}
+					x, err := message.ParseTrustedJSON(raw)
+					out[name] = x
+					return err
+				})
+			})
+		}
+		closer.Close()
+		if err != nil {
+			return 0, nil, fmt.Errorf("store: profile %d traits: %w", pid, err)
+		}
+		return pid, out, nil
+	}
+	return 0, nil, fmt.Errorf("store: merge chain from profile %d too long: invariant broken", pid)
 }
 
 // Lookup returns the profile id owning an identifier.

@@ -2,22 +2,9 @@ package store
 
 import (
 	"encoding/binary"
-	"time"
 
 	"github.com/segd/segd/internal/message"
 )
-
-// EventFields are the parts of a stored event that the index rebuild reads, decoded from the
-// stored form without parsing the JSON objects it does not need (traits, context,
-// integrations, extra). Byte slices alias the value passed to DecodeEventFields.
-type EventFields struct {
-	Type       message.Type
-	Event      []byte
-	Name       []byte
-	Timestamp  time.Time
-	Properties []byte   // JSON object text; nil when absent
-	Enriched   [][]byte // key, value, key, value, ...
-}
 
 // StoredEventType returns the call type of a stored event value from its header alone, so
 // that a scan can skip identify, group and alias calls without decoding them.
@@ -30,7 +17,7 @@ func StoredEventType(b []byte) (message.Type, bool) {
 
 // DecodeEventFields decodes the fields of EventFields from a stored event value (the format
 // of AppendEventValue). f.Enriched is reused.
-func DecodeEventFields(b []byte, f *EventFields) error {
+func DecodeEventFields(b []byte, f *message.EventFields) error {
 	typ, ok := StoredEventType(b)
 	if !ok {
 		return errCorruptEvent

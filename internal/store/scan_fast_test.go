@@ -23,7 +23,7 @@ func TestDecodeEventFields(t *testing.T) {
 		if err := DecodeEventValue(b, &full); err != nil {
 			t.Fatal(err)
 		}
-		var f EventFields
+		var f message.EventFields
 		if err := DecodeEventFields(b, &f); err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,108 @@
+package index_test
+
+import (
+	"context"
+	"maps"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/segd/segd/internal/demodata"
+	"github.com/segd/segd/internal/index"
+	"github.com/segd/segd/internal/message"
+	"github.com/segd/segd/internal/store"
+)
+
+// TestFromFieldsEqualsFromMessage checks the stored-event fast path against the definition:
+// for every generated message (tracks, pages and screens with properties, names colliding
+// with properties, enrichment from context), decoding only the fields gives the event that
+// decoding the whole message gives, and with a property filter exactly its kept properties.
+func TestFromFieldsEqualsFromMessage(t *testing.T) {
+	opts := demodata.Options{Seed: 9, Customers: 60, Activity: 1}
+	keeps := []map[string]bool{
+		{"revenue": true, "category": true},
+		{"name": true, "device_type": true, "path": true},
+		{},
+	}
+	var f message.EventFields
+	n := 0
+	err := demodata.Stream(context.Background(), opts, func(m *message.Message) error {
+		if m.Type == message.Page && n%3 == 0 {
+			// a property called "name" wins over the page name
+			m.Properties = maps.Clone(m.Properties)
+			if m.Properties == nil {
+				m.Properties = map[string]any{}
+			}
+			m.Properties["name"] = "own name"
+		}
+		v := store.AppendEventValue(nil, m)
+		var back message.Message
+		if err := store.DecodeEventValue(v, &back); err != nil {
+			return err
+		}
+		want, wantOK := index.FromMessage(7, &back)
+		if err := store.DecodeEventFields(v, &f); err != nil {
+			return err
+		}
+		got, ok, err := index.FromFields(7, &f, nil, nil)
+		if err != nil {
+			return err
+		}
+		if ok != wantOK {
+			t.Fatalf("%s %q: visible %v, want %v", m.Type, m.Event, ok, wantOK)
+		}
+		if !ok {
+			return nil
+		}
+		n++
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s %q:\n got %+v\nwant %+v", m.Type, m.Event, got, want)
+		}
+		for _, keep := range keeps {
+			sub, _, err := index.FromFields(7, &f, func(k string) bool { return keep[k] }, nil)
+			if err != nil {
+				return err
+			}
+			kept := map[string]any{}
+			for k, v := range want.Props {
+				if keep[k] {
+					kept[k] = v
+				}
+			}
+			if len(kept) == 0 {
+				kept = nil
+			}
+			w := want
+			w.Props = kept
+			if !reflect.DeepEqual(sub, w) {
+				t.Fatalf("%s %q keeping %v:\n got %+v\nwant %+v", m.Type, m.Event, keep, sub, w)
+			}
+		}
+		return nil
+	}, func(*demodata.Record) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 1000 {
+		t.Fatalf("only %d visible events generated", n)
+	}
+	t.Logf("%d events compared", n)
+}
+
+// TestFromFieldsCorrupt: damaged stored properties give an error, with or without a filter.
+func TestFromFieldsCorrupt(t *testing.T) {
+	m := message.Message{Type: message.Track, Event: "X", Timestamp: time.Unix(1, 0), Properties: map[string]any{"a": 1.0}}
+	v := store.AppendEventValue(nil, &m)
+	var f message.EventFields
+	if err := store.DecodeEventFields(v, &f); err != nil {
+		t.Fatal(err)
+	}
+	for _, keep := range []func(string) bool{nil, func(string) bool { return true }} {
+		for _, bad := range []string{`[1]`, `{"a":`, ``, `{"a":1`} {
+			f.Properties = []byte(bad)
+			if _, _, err := index.FromFields(1, &f, keep, nil); err == nil {
+				t.Errorf("properties %q (filter %v): no error", bad, keep != nil)
+			}
+		}
+	}
+}

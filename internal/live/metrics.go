@@ -1,0 +1,86 @@
+package live
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// stats are the worker's figures for /metrics: written by the worker, read at scrape time.
+type stats struct {
+	cacheHits, cacheLoads     atomic.Int64
+	cacheProfiles, cacheEvent atomic.Int64
+	timers                    atomic.Int64
+	commits                   atomic.Int64
+	delay                     prometheus.Histogram // queued → evaluated and durable, per commit
+}
+
+func newStats() *stats {
+	return &stats{delay: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "segd_live_delay_seconds",
+		Help:    "Time from a commit reaching the real-time evaluator to its membership changes being durable.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 20)})}
+}
+
+// observe records the worker's cache and timer figures after a step.
+func (l *Live) observe() {
+	s := l.stats
+	s.cacheHits.Store(int64(l.cache.hits))
+	s.cacheLoads.Store(int64(l.cache.misses))
+	s.cacheProfiles.Store(int64(l.cache.ll.Len()))
+	s.cacheEvent.Store(int64(l.cache.events))
+	s.timers.Store(int64(len(l.timers.due)))
+}
+
+// evaluated records that the commits queued at the given times are done.
+func (l *Live) evaluated(queued []time.Time) {
+	now := time.Now()
+	for _, q := range queued {
+		l.stats.delay.Observe(now.Sub(q).Seconds())
+	}
+	l.stats.commits.Add(int64(len(queued)))
+}
+
+var (
+	descCacheHits = prometheus.NewDesc("segd_live_cache_hits_total",
+		"Evaluations whose profile data was in the real-time cache.", nil, nil)
+	descCacheLoads = prometheus.NewDesc("segd_live_cache_loads_total",
+		"Profiles the real-time evaluator read from the store (cache misses, prefetches included).", nil, nil)
+	descCacheProfiles = prometheus.NewDesc("segd_live_cache_profiles", "Profiles held by the real-time cache.", nil, nil)
+	descCacheEvents   = prometheus.NewDesc("segd_live_cache_events", "Decoded events held by the real-time cache.", nil, nil)
+	descTimers        = prometheus.NewDesc("segd_live_timers", "Armed per-profile timers.", nil, nil)
+	descQueue         = prometheus.NewDesc("segd_live_queue", "Commits waiting for the real-time evaluator.", nil, nil)
+	descCommits       = prometheus.NewDesc("segd_live_commits_total", "Commits the real-time evaluator has applied.", nil, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (l *Live) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descCacheHits, descCacheLoads, descCacheProfiles, descCacheEvents, descTimers, descQueue, descCommits} {
+		ch <- d
+	}
+	l.stats.delay.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (l *Live) Collect(ch chan<- prometheus.Metric) {
+	s := l.stats
+	l.qmu.Lock()
+	queued := len(l.queue)
+	l.qmu.Unlock()
+	for _, m := range []struct {
+		d *prometheus.Desc
+		t prometheus.ValueType
+		v int64
+	}{
+		{descCacheHits, prometheus.CounterValue, s.cacheHits.Load()},
+		{descCacheLoads, prometheus.CounterValue, s.cacheLoads.Load()},
+		{descCacheProfiles, prometheus.GaugeValue, s.cacheProfiles.Load()},
+		{descCacheEvents, prometheus.GaugeValue, s.cacheEvent.Load()},
+		{descTimers, prometheus.GaugeValue, s.timers.Load()},
+		{descQueue, prometheus.GaugeValue, int64(queued)},
+		{descCommits, prometheus.CounterValue, s.commits.Load()},
+	} {
+		ch <- prometheus.MustNewConstMetric(m.d, m.t, float64(m.v))
+	}
+	s.delay.Collect(ch)
+}
