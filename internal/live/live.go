@@ -306,11 +306,32 @@ func (l *Live) Close() error {
 	return nil
 }
 
-func (l *Live) take() []item {
+// maxStepChanges bounds the changes one worker step evaluates before it makes their
+// membership changes durable (and so deliverable): a backlog is worked off in steps of about
+// this size, so the first commits of a burst do not wait for the last.
+const maxStepChanges = 4096
+
+// take removes queued items from the head of the queue: all of them, or (in order) as many
+// commits as hold about maxStepChanges changes when limit is set.
+func (l *Live) take(limit bool) []item {
 	l.qmu.Lock()
 	defer l.qmu.Unlock()
-	q := l.queue
-	l.queue = nil
+	n, changes := len(l.queue), 0
+	if limit {
+		for i, it := range l.queue {
+			if changes >= maxStepChanges {
+				n = i
+				break
+			}
+			changes += len(it.changes)
+		}
+	}
+	q := l.queue[:n:n]
+	if n == len(l.queue) {
+		l.queue = nil
+	} else {
+		l.queue = append([]item(nil), l.queue[n:]...)
+	}
 	l.qcond.Broadcast()
 	return q
 }
@@ -322,7 +343,7 @@ func (l *Live) run() {
 	defer t.Stop()
 	for {
 		l.applyScan(false)
-		items := l.take()
+		items := l.take(true)
 		l.prefetch(items)
 		l.fireDue(ctx)
 		var syncs []chan struct{}
@@ -404,7 +425,7 @@ func (l *Live) applyRest(ctx context.Context) {
 		l.scan.waiters = nil
 	}
 	rearm := rearmSet{}
-	for _, it := range l.take() {
+	for _, it := range l.take(false) {
 		if it.seg == nil {
 			l.rearmLogged(ctx, rearm)
 		}

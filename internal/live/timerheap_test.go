@@ -1,6 +1,8 @@
 package live
 
 import (
+	"reflect"
+	"sync"
 	"testing"
 	"time"
 )
@@ -22,5 +24,44 @@ func TestTimerHeapStaysBounded(t *testing.T) {
 	due, ok := tm.next()
 	if want := base.Add(99997 * time.Second).UnixNano(); !ok || due != want {
 		t.Fatalf("next = %v %v, want %v", time.Unix(0, due).UTC(), ok, time.Unix(0, want).UTC())
+	}
+}
+
+// TestTakeBoundsStep: the worker takes commits in order, about maxStepChanges changes a step,
+// and never drops or reorders an item; Close's drain takes everything.
+func TestTakeBoundsStep(t *testing.T) {
+	l := &Live{}
+	l.qcond = sync.NewCond(&l.qmu)
+	sizes := []int{1000, 3000, 200, 5000, 1, 0, 4096, 10}
+	for i, n := range sizes {
+		it := item{changes: make([]Change, n)}
+		if n == 0 {
+			it = item{sync: make(chan struct{})}
+		}
+		for j := range it.changes {
+			it.changes[j].Profile = uint32(i)
+		}
+		l.queue = append(l.queue, it)
+	}
+	var steps [][]int
+	for len(l.queue) > 0 {
+		var step []int
+		total := 0
+		for _, it := range l.take(true) {
+			step = append(step, len(it.changes))
+			total += len(it.changes)
+		}
+		if total-step[len(step)-1] >= maxStepChanges {
+			t.Fatalf("step %v: went on after %d changes", step, maxStepChanges)
+		}
+		steps = append(steps, step)
+	}
+	want := [][]int{{1000, 3000, 200}, {5000}, {1, 0, 4096}, {10}}
+	if !reflect.DeepEqual(steps, want) {
+		t.Fatalf("steps %v, want %v", steps, want)
+	}
+	l.queue = []item{{changes: make([]Change, 9000)}, {changes: make([]Change, 9000)}}
+	if got := l.take(false); len(got) != 2 || len(l.queue) != 0 {
+		t.Fatalf("take(false) took %d, left %d", len(got), len(l.queue))
 	}
 }
