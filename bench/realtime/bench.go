@@ -18,6 +18,7 @@ type benchOptions struct {
 	Duration  time.Duration
 	Customers int
 	DebugAddr string
+	LogLevel  string
 }
 
 func (o *benchOptions) validate() error {
@@ -43,7 +44,7 @@ func run(ctx context.Context, o benchOptions) error {
 		return err
 	}
 	t0 := time.Now()
-	s, err := startServer(o.Bin, o.Data, o.DebugAddr, 30*time.Minute)
+	s, err := startServer(o.Bin, o.Data, o.DebugAddr, o.LogLevel, 30*time.Minute)
 	if err != nil {
 		return err
 	}
@@ -87,6 +88,10 @@ func run(ctx context.Context, o benchOptions) error {
 		}
 	}
 	say("50 segments created in %s; backfilled and live in %s", created.Round(time.Millisecond), time.Since(t1).Round(time.Millisecond))
+	if err := s.settle(time.Hour); err != nil {
+		return err
+	}
+	say("timers re-armed and the profile cache warm %s after the first segment was created", time.Since(t1).Round(time.Millisecond))
 	if err := s.admin("PUT", "/api/v1/destinations/rtbench", map[string]any{
 		"name": "rtbench receiver", "kind": "webhook", "start": "latest", "segments": hookSegments, "linger": "200us", "batch_size": 1000,
 		"webhook": map[string]any{"url": rc.url, "timeout": "10s"},

@@ -24,6 +24,7 @@ func main() {
 	flag.StringVar(&o.Data, "data", "", "data directory (required)")
 	flag.StringVar(&o.Bin, "bin", "", "segd binary (default: go build ./cmd/segd)")
 	flag.StringVar(&o.DebugAddr, "debug-addr", "", "pass --debug-addr to segd (pprof while the benchmark runs)")
+	flag.StringVar(&o.LogLevel, "log-level", "info", "segd's --log-level (its log goes to $TMPDIR/rtbench-segd.log)")
 	flag.IntVar(&o.Runs, "runs", 3, "repetitions of each measurement (medians are reported)")
 	flag.DurationVar(&o.Duration, "duration", 20*time.Second, "length of each timed phase")
 	flag.Parse()

@@ -38,9 +38,9 @@ func buildSegd() (string, error) {
 
 // startServer starts segd on dir and waits until /readyz answers 200 (indexes loaded, live
 // started), at most timeout.
-func startServer(bin, dir, debugAddr string, timeout time.Duration) (*server, error) {
+func startServer(bin, dir, debugAddr, logLevel string, timeout time.Duration) (*server, error) {
 	// The webhook receiver is on loopback: allow private destinations (refused by default).
-	args := []string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--analytics-every", "-1s", "--allow-private-destinations"}
+	args := []string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--analytics-every", "-1s", "--allow-private-destinations", "--log-level", logLevel}
 	if debugAddr != "" {
 		args = append(args, "--debug-addr", debugAddr)
 	}
@@ -170,4 +170,51 @@ func (s *server) histogram(route string) (map[float64]float64, error) {
 		_ = prefix
 	}
 	return out, sc.Err()
+}
+
+// gauge reads one unlabelled metric from /metrics.
+func (s *server) gauge(name string) (float64, error) {
+	req, _ := http.NewRequest("GET", s.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			var n float64
+			_, err := fmt.Sscan(v, &n)
+			return n, err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("no metric %s", name)
+}
+
+// settle waits until live has no re-arm scan running and nothing queued: the state the
+// latency phases measure (the warm-up after creating segments is reported on its own).
+func (s *server) settle(limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		scan, err := s.gauge("segd_live_scanning")
+		if err != nil {
+			return err
+		}
+		queue, err := s.gauge("segd_live_queue")
+		if err != nil {
+			return err
+		}
+		if scan == 0 && queue == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("live not settled after %s (scanning %v, queue %v)", limit, scan, queue)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

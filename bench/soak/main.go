@@ -127,15 +127,23 @@ func main() {
 	}
 	var curve []point
 	begin := time.Now()
-	fmt.Printf("%8s %12s %10s %10s %10s\n", "time", "events", "events/s", "RSS MiB", "heap MiB")
+	fmt.Printf("%8s %12s %10s %10s %10s %10s %12s\n", "time", "events", "events/s", "RSS MiB", "heap MiB", "live queue", "live delay")
 	tick := time.NewTicker(*sample)
 	var lastEvents int64
+	var last map[string]float64
 	lastAt := begin
 	for now := range tick.C {
-		p := point{at: now.Sub(begin).Round(time.Second), rss: rssMiB(cmd.Process.Pid), heap: heapMiB(url), events: sent.Load()}
+		m := metrics(url, "go_memstats_heap_inuse_bytes", "segd_live_queue", "segd_live_delay_seconds_sum", "segd_live_delay_seconds_count")
+		p := point{at: now.Sub(begin).Round(time.Second), rss: rssMiB(cmd.Process.Pid), heap: m["go_memstats_heap_inuse_bytes"] / (1 << 20), events: sent.Load()}
 		curve = append(curve, p)
-		fmt.Printf("%8s %12d %10.0f %10.1f %10.1f\n", p.at, p.events, float64(p.events-lastEvents)/now.Sub(lastAt).Seconds(), p.rss, p.heap)
-		lastEvents, lastAt = p.events, now
+		// mean time from a commit reaching the real-time evaluator to its changes being durable
+		delay := "-"
+		if n := m["segd_live_delay_seconds_count"] - last["segd_live_delay_seconds_count"]; n > 0 {
+			delay = fmt.Sprintf("%.1f ms", 1e3*(m["segd_live_delay_seconds_sum"]-last["segd_live_delay_seconds_sum"])/n)
+		}
+		fmt.Printf("%8s %12d %10.0f %10.1f %10.1f %10.0f %12s\n", p.at, p.events, float64(p.events-lastEvents)/now.Sub(lastAt).Seconds(), p.rss, p.heap,
+			m["segd_live_queue"], delay)
+		lastEvents, lastAt, last = p.events, now, m
 		if now.Sub(begin) >= *duration {
 			break
 		}
@@ -218,21 +226,24 @@ func rssMiB(pid int) float64 {
 }
 
 // heapMiB reads go_memstats_heap_inuse_bytes from segd's /metrics.
-func heapMiB(url string) float64 {
+// metrics reads unlabelled metrics from /metrics (0 for those absent).
+func metrics(url string, names ...string) map[string]float64 {
+	out := map[string]float64{}
 	resp, err := http.Get(url + "/metrics")
 	if err != nil {
-		return 0
+		return out
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_heap_inuse_bytes "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f / (1 << 20)
+		for _, n := range names {
+			if v, ok := strings.CutPrefix(sc.Text(), n+" "); ok {
+				out[n], _ = strconv.ParseFloat(v, 64)
+			}
 		}
 	}
-	return 0
+	return out
 }
 
 func slope(xs, ys []float64) float64 {

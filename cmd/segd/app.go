@@ -33,6 +33,7 @@ type appOptions struct {
 	Addr         string
 	DedupeWindow time.Duration
 	DebugAddr    string  // pprof listener; empty: none
+	LogLevel     string  // --log-level
 	BackupDir    string  // the only directory online backups may be written under
 	RateLimit    float64 // requests per second per key; 0: no limit
 	// AllowPrivateDestinations lets every workspace's webhooks reach internal addresses.

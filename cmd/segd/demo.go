@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"time"
 
@@ -26,7 +25,10 @@ carts, orders with revenue and discounts, e-mails, support tickets, accounts) ov
 months into its data directory, defines example segments, and serves it. A second run reuses the
 data. The admin token and write key are printed.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			var err error
+			if o.Logger, err = newLogger(o.LogLevel); err != nil {
+				return err
+			}
 			o.Out = cmd.OutOrStdout()
 			if os.Getenv("SEGD_WRITE_KEY") == "" && os.Getenv("SEGD_ADMIN_TOKEN") == "" {
 				// predictable keys for a local demo, so the README's curl lines work as written

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -20,6 +21,16 @@ func addServeFlags(cmd *cobra.Command, o *appOptions) {
 	cmd.Flags().StringVar(&o.DebugAddr, "debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); off by default")
 	cmd.Flags().DurationVar(&o.DedupeWindow, "dedupe-window", 7*24*time.Hour, "how long a messageId is remembered to drop retries")
 	cmd.Flags().DurationVar(&o.AnalyticsEvery, "analytics-every", 6*time.Hour, "how often computed traits (RFM, churn, CLV, stages) are recomputed; negative: only on demand")
+	cmd.Flags().StringVar(&o.LogLevel, "log-level", "info", "least severe log records written to stderr: debug, info, warn or error")
+}
+
+// newLogger is the text logger on stderr at the --log-level.
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
 }
 
 func newServeCmd() *cobra.Command {
@@ -28,7 +39,10 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Serve the tracking API, the management API and the UI",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			var err error
+			if o.Logger, err = newLogger(o.LogLevel); err != nil {
+				return err
+			}
 			o.Out = cmd.OutOrStdout()
 			return runServe(o, nil)
 		},

@@ -418,12 +418,12 @@ func flipped(c *compiled, data *profeval.Evaluator, member bool) string {
 
 // fireDue re-evaluates every (segment, profile) whose timer is due by now, each at its due
 // time, and recomputes scheduled segments whose time has come.
-func (l *Live) fireDue(ctx context.Context) {
+func (l *Live) fireDue(ctx context.Context) int {
 	now := l.opts.Now().UnixNano()
-	for {
+	for n := 0; ; n++ {
 		it, ok := l.timers.pop(now)
 		if !ok {
-			return
+			return n
 		}
 		due := time.Unix(0, it.due).UTC()
 		s := l.segs(it.key.ws)

@@ -309,7 +309,10 @@ func (l *Live) Close() error {
 // maxStepChanges bounds the changes one worker step evaluates before it makes their
 // membership changes durable (and so deliverable): a backlog is worked off in steps of about
 // this size, so the first commits of a burst do not wait for the last.
-const maxStepChanges = 4096
+const maxStepChanges = 1024
+
+// slowStep is the step duration above which the worker logs (at debug level) where the time went.
+const slowStep = 250 * time.Millisecond
 
 // take removes queued items from the head of the queue: all of them, or (in order) as many
 // commits as hold about maxStepChanges changes when limit is set.
@@ -342,10 +345,13 @@ func (l *Live) run() {
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
+		t0 := time.Now()
 		l.applyScan(false)
 		items := l.take(true)
 		l.prefetch(items)
-		l.fireDue(ctx)
+		t1 := time.Now()
+		fired := l.fireDue(ctx)
+		t2 := time.Now()
 		var syncs []chan struct{}
 		var queued []time.Time
 		rearm := rearmSet{}
@@ -366,13 +372,23 @@ func (l *Live) run() {
 			}
 		}
 		l.rearmLogged(ctx, rearm)
-		l.fireDue(ctx)
+		t3 := time.Now()
+		fired += l.fireDue(ctx)
+		t4 := time.Now()
 		if err := l.flush(); err != nil {
 			l.errs.Add(1)
 			l.opts.Logger.Error("live: flush membership", "err", err)
 		}
 		l.evaluated(queued)
 		l.observe()
+		if took := time.Since(t0); took > slowStep {
+			changes := 0
+			for _, it := range items {
+				changes += len(it.changes)
+			}
+			l.opts.Logger.Debug("live: slow step", "took", took, "items", len(items), "changes", changes, "timers_fired", fired,
+				"load", t1.Sub(t0), "timers", t2.Sub(t1)+t4.Sub(t3), "apply", t3.Sub(t2), "flush", time.Since(t4))
+		}
 		for _, ch := range syncs {
 			if l.scan.running {
 				l.scan.waiters = append(l.scan.waiters, ch) // Sync includes the timer scan

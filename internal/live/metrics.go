@@ -12,6 +12,7 @@ type stats struct {
 	cacheHits, cacheLoads     atomic.Int64
 	cacheProfiles, cacheEvent atomic.Int64
 	timers                    atomic.Int64
+	scanning                  atomic.Bool // a re-arm scan runs
 	commits                   atomic.Int64
 	delay                     prometheus.Histogram // queued → evaluated and durable, per commit
 }
@@ -30,6 +31,7 @@ func (l *Live) observe() {
 	s.cacheProfiles.Store(int64(l.cache.ll.Len()))
 	s.cacheEvent.Store(int64(l.cache.events))
 	s.timers.Store(int64(len(l.timers.due)))
+	s.scanning.Store(l.scan.running)
 }
 
 // evaluated records that the commits queued at the given times are done.
@@ -51,11 +53,13 @@ var (
 	descTimers        = prometheus.NewDesc("segd_live_timers", "Armed per-profile timers.", nil, nil)
 	descQueue         = prometheus.NewDesc("segd_live_queue", "Commits waiting for the real-time evaluator.", nil, nil)
 	descCommits       = prometheus.NewDesc("segd_live_commits_total", "Commits the real-time evaluator has applied.", nil, nil)
+	descScanning      = prometheus.NewDesc("segd_live_scanning",
+		"1 while the real-time evaluator re-arms timers by reading every profile (after a segment change and at start).", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (l *Live) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCacheHits, descCacheLoads, descCacheProfiles, descCacheEvents, descTimers, descQueue, descCommits} {
+	for _, d := range []*prometheus.Desc{descCacheHits, descCacheLoads, descCacheProfiles, descCacheEvents, descTimers, descQueue, descCommits, descScanning} {
 		ch <- d
 	}
 	l.stats.delay.Describe(ch)
@@ -79,8 +83,16 @@ func (l *Live) Collect(ch chan<- prometheus.Metric) {
 		{descTimers, prometheus.GaugeValue, s.timers.Load()},
 		{descQueue, prometheus.GaugeValue, int64(queued)},
 		{descCommits, prometheus.CounterValue, s.commits.Load()},
+		{descScanning, prometheus.GaugeValue, b2i(s.scanning.Load())},
 	} {
 		ch <- prometheus.MustNewConstMetric(m.d, m.t, float64(m.v))
 	}
 	s.delay.Collect(ch)
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -32,7 +32,7 @@ func TestTimerHeapStaysBounded(t *testing.T) {
 func TestTakeBoundsStep(t *testing.T) {
 	l := &Live{}
 	l.qcond = sync.NewCond(&l.qmu)
-	sizes := []int{1000, 3000, 200, 5000, 1, 0, 4096, 10}
+	sizes := []int{250, 750, 50, 5000, 1, 0, 1024, 10}
 	for i, n := range sizes {
 		it := item{changes: make([]Change, n)}
 		if n == 0 {
@@ -56,7 +56,7 @@ func TestTakeBoundsStep(t *testing.T) {
 		}
 		steps = append(steps, step)
 	}
-	want := [][]int{{1000, 3000, 200}, {5000}, {1, 0, 4096}, {10}}
+	want := [][]int{{250, 750, 50}, {5000}, {1, 0, 1024}, {10}}
 	if !reflect.DeepEqual(steps, want) {
 		t.Fatalf("steps %v, want %v", steps, want)
 	}
