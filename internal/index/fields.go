@@ -11,15 +11,8 @@ import (
 // others are not parsed. intern, when set, makes the strings of names and enriched values
 // (few distinct ones, repeated in every event) share memory.
 func FromFields(pid uint32, f *message.EventFields, keep func(name string) bool, intern func([]byte) string) (Event, bool, error) {
-	var k EventKind
-	switch f.Type {
-	case message.Track:
-		k = Track
-	case message.Page:
-		k = Page
-	case message.Screen:
-		k = Screen
-	default:
+	k, ok := kindOf(f.Type)
+	if !ok {
 		return Event{}, false, nil
 	}
 	if intern == nil {

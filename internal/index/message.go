@@ -9,15 +9,8 @@ import "github.com/segd/segd/internal/message"
 // (device_type, browser, os, acquisition_source, …). Batch and live evaluation must both use
 // this one definition.
 func FromMessage(pid uint32, m *message.Message) (Event, bool) {
-	var k EventKind
-	switch m.Type {
-	case message.Track:
-		k = Track
-	case message.Page:
-		k = Page
-	case message.Screen:
-		k = Screen
-	default:
+	k, ok := kindOf(m.Type)
+	if !ok {
 		return Event{}, false
 	}
 	p := make(map[string]any, len(m.Properties)+len(m.Enriched)+1)
@@ -35,4 +28,17 @@ func FromMessage(pid uint32, m *message.Message) (Event, bool) {
 		}
 	}
 	return Event{Profile: pid, Kind: k, Name: m.Event, Time: m.Timestamp, Props: p}, true
+}
+
+// kindOf is the event kind of a call type; identify, group and alias calls are not events.
+func kindOf(t message.Type) (EventKind, bool) {
+	switch t {
+	case message.Track:
+		return Track, true
+	case message.Page:
+		return Page, true
+	case message.Screen:
+		return Screen, true
+	}
+	return 0, false
 }
