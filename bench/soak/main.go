@@ -40,6 +40,7 @@ func main() {
 		sample   = flag.Duration("sample", 10*time.Second, "sampling interval")
 		warmup   = flag.Duration("warmup", 0, "warm-up excluded from the growth figure (default a third of -duration)")
 		bin      = flag.String("bin", "", "segd binary (default: go build ./cmd/segd)")
+		debug    = flag.String("debug-addr", "", "pass --debug-addr to segd (pprof during the soak)")
 	)
 	flag.Parse()
 	if *warmup == 0 {
@@ -51,7 +52,7 @@ func main() {
 	dir, err := os.MkdirTemp("", "segd-soak")
 	check(err)
 	defer os.RemoveAll(dir)
-	cmd, url := start(*bin, dir)
+	cmd, url := start(*bin, dir, *debug)
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 
 	created := 0
@@ -275,8 +276,12 @@ func build() string {
 	return out
 }
 
-func start(bin, dir string) (*exec.Cmd, string) {
-	cmd := exec.Command(bin, "serve", "--data", dir, "--addr", "127.0.0.1:0")
+func start(bin, dir, debugAddr string) (*exec.Cmd, string) {
+	args := []string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}
+	if debugAddr != "" {
+		args = append(args, "--debug-addr", debugAddr)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "SEGD_WRITE_KEY="+writeKey, "SEGD_ADMIN_TOKEN="+admin)
 	stdout, err := cmd.StdoutPipe()
 	check(err)
