@@ -88,9 +88,10 @@ type Options struct {
 	Now func() time.Time
 	// CacheProfiles bounds the decoded profiles kept in memory.
 	CacheProfiles int
-	// MaxQueue is how many change batches may wait before Apply blocks.
-	MaxQueue int
-	Logger   *slog.Logger
+	// MaxQueue is how many commits may wait before Apply blocks; MaxQueueChanges how many
+	// changes (a bulk trait write commits thousands at once, each holding its traits).
+	MaxQueue, MaxQueueChanges int
+	Logger                    *slog.Logger
 }
 
 func (o *Options) setDefaults() {
@@ -103,6 +104,9 @@ func (o *Options) setDefaults() {
 	if o.MaxQueue == 0 {
 		o.MaxQueue = 256 // backpressure on ingestion before queued messages hold much memory
 	}
+	if o.MaxQueueChanges == 0 {
+		o.MaxQueueChanges = 64 << 10
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -113,8 +117,8 @@ func (o *Options) Validate() error {
 	if o.Store == nil || o.Membership == nil || o.Segments == nil || o.Indexes == nil {
 		return errors.New("live: Store, Membership, Segments and Indexes are required")
 	}
-	if o.CacheProfiles < 1 || o.MaxQueue < 1 {
-		return errors.New("live: CacheProfiles and MaxQueue must be positive")
+	if o.CacheProfiles < 1 || o.MaxQueue < 1 || o.MaxQueueChanges < 1 {
+		return errors.New("live: CacheProfiles, MaxQueue and MaxQueueChanges must be positive")
 	}
 	return nil
 }
@@ -128,6 +132,7 @@ type Live struct {
 	qmu    sync.Mutex
 	qcond  *sync.Cond
 	queue  []item
+	queued int // changes in queue
 	wake   chan struct{}
 	stop   chan struct{}
 	done   chan struct{}
@@ -236,17 +241,18 @@ func (l *Live) startWorkspace(ctx context.Context, ws uint32) error {
 }
 
 // Apply queues the changes of one durable commit; call it in commit order (it returns at
-// once unless MaxQueue batches are waiting). The slice is retained.
+// once unless MaxQueue commits or MaxQueueChanges changes are waiting). The slice is retained.
 func (l *Live) Apply(changes []Change) {
 	if len(changes) == 0 {
 		return
 	}
 	l.qmu.Lock()
-	for len(l.queue) >= l.opts.MaxQueue && !l.closed {
+	for l.full() && !l.closed {
 		l.qcond.Wait()
 	}
 	if !l.closed {
 		l.queue = append(l.queue, item{changes: changes, queued: time.Now()})
+		l.queued += len(changes)
 	}
 	l.qmu.Unlock()
 	l.signal()
@@ -306,6 +312,12 @@ func (l *Live) Close() error {
 	return nil
 }
 
+// full reports whether Apply must wait (qmu held): a commit larger than MaxQueueChanges
+// still enters an empty queue.
+func (l *Live) full() bool {
+	return len(l.queue) >= l.opts.MaxQueue || (l.queued >= l.opts.MaxQueueChanges && len(l.queue) > 0)
+}
+
 // maxStepChanges bounds the changes one worker step evaluates before it makes their
 // membership changes durable (and so deliverable): a backlog is worked off in steps of about
 // this size, so the first commits of a burst do not wait for the last.
@@ -330,6 +342,9 @@ func (l *Live) take(limit bool) []item {
 		}
 	}
 	q := l.queue[:n:n]
+	for _, it := range q {
+		l.queued -= len(it.changes)
+	}
 	if n == len(l.queue) {
 		l.queue = nil
 	} else {

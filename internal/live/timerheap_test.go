@@ -65,3 +65,35 @@ func TestTakeBoundsStep(t *testing.T) {
 		t.Fatalf("take(false) took %d, left %d", len(got), len(l.queue))
 	}
 }
+
+// TestApplyWaitsForQueuedChanges: Apply blocks while the queued changes reach
+// MaxQueueChanges (a bulk trait write must not queue millions of changes), lets one commit
+// larger than the bound into an empty queue, and resumes when the worker takes.
+func TestApplyWaitsForQueuedChanges(t *testing.T) {
+	l := &Live{opts: Options{MaxQueue: 100, MaxQueueChanges: 10}}
+	l.qcond = sync.NewCond(&l.qmu)
+	l.Apply(make([]Change, 50)) // larger than the bound, queue empty: enters
+	done := make(chan struct{})
+	go func() {
+		l.Apply(make([]Change, 1))
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatal("Apply returned with 50 changes queued (bound 10)")
+	case <-time.After(100 * time.Millisecond):
+	}
+	if got := l.take(true); len(got) != 1 || len(got[0].changes) != 50 {
+		t.Fatalf("took %d items", len(got))
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Apply still blocked after the queue was taken")
+	}
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	if l.queued != 1 || len(l.queue) != 1 {
+		t.Fatalf("queued %d changes in %d items, want 1 in 1", l.queued, len(l.queue))
+	}
+}
