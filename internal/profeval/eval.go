@@ -33,6 +33,8 @@ type Evaluator struct {
 	o  Options
 	c  reference.Conditions
 	at time.Time
+	// vals is the aggregates' buffer of values, reused from one aggregate to the next.
+	vals []any
 }
 
 // NewEvaluator returns an evaluator of p at o.At (o.Segment is the default segment name).
@@ -298,7 +300,7 @@ func (e *Evaluator) eventAgg(fn ast.AggFunc, of *ast.Ident, t *ast.EventTarget, 
 			return reference.Aggregate(fn, nil, n, op, want), nil
 		}
 	}
-	var vals []any
+	vals := e.vals[:0]
 	n := 0
 	for ev := it.next(); ev != nil; ev = it.next() {
 		ok, err := e.matchWhere(ev, where)
@@ -316,6 +318,7 @@ func (e *Evaluator) eventAgg(fn ast.AggFunc, of *ast.Ident, t *ast.EventTarget, 
 	if it.err != nil {
 		return false, it.err
 	}
+	e.vals = vals
 	return reference.Aggregate(fn, vals, n, op, want), nil
 }
 
