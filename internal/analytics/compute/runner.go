@@ -247,13 +247,19 @@ func (r *Runner) recompute(ctx context.Context, ws uint32, now time.Time) (*Resu
 	}
 	r.phase(ws, "writing traits")
 	t0 := time.Now()
-	snap := ix.Acquire()
-	ups := Diff(snap, res)
-	snap.Release()
-	if err := writeUpdates(ctx, r.o.Writer, ws, now, ups); err != nil {
-		return nil, err
+	for lo := 0; ; lo += writeBatch {
+		hi := min(lo+writeBatch, len(res.Profiles))
+		snap := ix.Acquire()
+		ups := Diff(snap, res, lo, hi)
+		snap.Release()
+		if err := writeUpdates(ctx, r.o.Writer, ws, now, ups); err != nil {
+			return nil, err
+		}
+		res.Report.Changed += len(ups)
+		if hi == len(res.Profiles) {
+			break
+		}
 	}
-	res.Report.Changed = len(ups)
 	res.Report.Timings["write"] = since(t0)
 
 	r.phase(ws, "stages")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/segd/segd/internal/analytics/compute"
 	"github.com/segd/segd/internal/demodata"
 	"github.com/segd/segd/internal/engine"
+	"github.com/segd/segd/internal/ingest"
 	"github.com/segd/segd/internal/message"
 	"github.com/segd/segd/internal/segql/check"
 	"github.com/segd/segd/internal/segql/parser"
@@ -220,5 +222,64 @@ func TestRealTimeStage(t *testing.T) {
 	slices.Sort(got)
 	if want := []string{"funnel_stage:customer→repeat customer", "lifecycle_stage:churned→reactivated"}; !slices.Equal(got, want) {
 		t.Errorf("logged changes %v, want %v", got, want)
+	}
+}
+
+// TestDiffInChunks: the trait updates computed a chunk of customers at a time are those of
+// one pass, and only the last chunk removes model traits from profiles that are no longer
+// customers.
+func TestDiffInChunks(t *testing.T) {
+	w := demoWorld(t, 300)
+	r := newRunner(t, w, demoEnd)
+	if _, err := r.Recompute(context.Background(), w.ws); err != nil {
+		t.Fatal(err)
+	}
+	res := r.Last(w.ws)
+	n := len(res.Profiles)
+	// a profile that is not a customer but holds a model trait
+	var outsider uint32
+	for pid := uint32(1); ; pid++ {
+		if !slices.Contains(res.Profiles, pid) {
+			outsider = pid
+			break
+		}
+	}
+	if _, err := w.p.SetTraits(context.Background(), w.ws, demoEnd, []ingest.TraitUpdate{{Profile: outsider,
+		Traits: map[string]any{compute.TraitSegment: "Champions"}}}); err != nil {
+		t.Fatal(err)
+	}
+	// and a customer whose model trait differs from the result
+	if _, err := w.p.SetTraits(context.Background(), w.ws, demoEnd, []ingest.TraitUpdate{{Profile: res.Profiles[n/2],
+		Traits: map[string]any{compute.TraitSegment: "nobody"}}}); err != nil {
+		t.Fatal(err)
+	}
+	snap := w.ix.Acquire()
+	defer snap.Release()
+	whole := compute.Diff(snap, res, 0, n)
+	var chunks []ingest.TraitUpdate
+	for lo := 0; lo < n; lo += 7 {
+		part := compute.Diff(snap, res, lo, min(lo+7, n))
+		for _, u := range part {
+			if u.Profile == outsider && min(lo+7, n) != n {
+				t.Fatalf("chunk [%d,%d) removes the outsider's traits", lo, lo+7)
+			}
+		}
+		chunks = append(chunks, part...)
+	}
+	if !reflect.DeepEqual(chunks, whole) {
+		t.Fatalf("chunked updates (%d) differ from one pass (%d)", len(chunks), len(whole))
+	}
+	var removed, changed bool
+	for _, u := range whole {
+		if u.Profile == outsider {
+			v, ok := u.Traits[compute.TraitSegment]
+			removed = ok && v == nil
+		}
+		if u.Profile == res.Profiles[n/2] {
+			changed = u.Traits[compute.TraitSegment] == res.Segment[n/2]
+		}
+	}
+	if !removed || !changed || len(whole) != 2 {
+		t.Fatalf("updates %+v: outsider removed %v, customer restored %v", whole, removed, changed)
 	}
 }

@@ -48,17 +48,25 @@ func sameValue(cur index.Value, v any) bool {
 	return false
 }
 
-// Diff returns the trait updates that bring the index's model traits to res: for customers
-// the values that differ, and removal of model traits from profiles that are no longer
-// customers. Unchanged profiles get no update.
-func Diff(snap *index.Snapshot, res *Result) []ingest.TraitUpdate {
+// Diff returns the trait updates that bring the index's model traits to res for the
+// customers res.Profiles[lo:hi]: the values that differ (unchanged profiles get no update);
+// with hi = len(res.Profiles) also the removal of model traits from profiles that are no
+// longer customers. Written a chunk at a time, the updates of a million customers are never
+// all in memory at once.
+func Diff(snap *index.Snapshot, res *Result, lo, hi int) []ingest.TraitUpdate {
 	cols := make(map[string]*index.Trait, len(ModelTraits))
+	last := hi == len(res.Profiles)
 	stale := roaring.New() // profiles holding a model trait
 	for _, n := range ModelTraits {
 		if t := snap.Trait(n); t != nil {
 			cols[n] = t
-			stale.Or(t.Present)
+			if last {
+				stale.Or(t.Present)
+			}
 		}
+	}
+	if last {
+		stale.AndNot(roaring.BitmapOf(res.Profiles...))
 	}
 	get := func(name string, pid uint32) index.Value {
 		if t := cols[name]; t != nil && t.Present.Contains(pid) {
@@ -67,8 +75,8 @@ func Diff(snap *index.Snapshot, res *Result) []ingest.TraitUpdate {
 		return index.Value{}
 	}
 	var out []ingest.TraitUpdate
-	for i, pid := range res.Profiles {
-		stale.Remove(pid)
+	for i := lo; i < hi; i++ {
+		pid := res.Profiles[i]
 		want := res.Traits(i)
 		var upd map[string]any
 		for _, n := range ModelTraits {
