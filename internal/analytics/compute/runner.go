@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/segd/segd/internal/engine"
@@ -79,7 +80,7 @@ type Progress struct {
 
 type wsState struct {
 	mu       sync.Mutex // serialises recomputes of the workspace
-	last     *Result
+	last     atomic.Pointer[Result]
 	progress Progress
 }
 
@@ -183,10 +184,7 @@ func (r *Runner) SetConfig(ws uint32, c Config) error {
 
 // Last returns the workspace's last result, nil before the first recompute.
 func (r *Runner) Last(ws uint32) *Result {
-	s := r.state(ws)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.last
+	return r.state(ws).last.Load() // never waits for a running recompute
 }
 
 // Progress reports whether a recompute of ws is running and in which phase.
@@ -226,7 +224,7 @@ func (r *Runner) Recompute(ctx context.Context, ws uint32) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.last = res
+	s.last.Store(res)
 	return &res.Report, nil
 }
 

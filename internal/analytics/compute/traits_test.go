@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -281,5 +282,57 @@ func TestDiffInChunks(t *testing.T) {
 	}
 	if !removed || !changed || len(whole) != 2 {
 		t.Fatalf("updates %+v: outsider removed %v, customer restored %v", whole, removed, changed)
+	}
+}
+
+// blockingWriter holds every trait write until release is closed.
+type blockingWriter struct {
+	w       compute.TraitWriter
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (b *blockingWriter) SetTraits(ctx context.Context, ws uint32, at time.Time, ups []ingest.TraitUpdate) ([]uint32, error) {
+	b.once.Do(func() { close(b.entered) })
+	<-b.release
+	return b.w.SetTraits(ctx, ws, at, ups)
+}
+
+// TestLastDoesNotWaitForRecompute: the pages and endpoints read the last result while a
+// recompute runs (at a million customers one takes minutes); they must not wait for it.
+func TestLastDoesNotWaitForRecompute(t *testing.T) {
+	w := demoWorld(t, 300)
+	bw := &blockingWriter{w: w.p, entered: make(chan struct{}), release: make(chan struct{})}
+	r, err := compute.NewRunner(compute.RunnerOptions{Indexes: w, Writer: bw, Log: w.st, Configs: w.st,
+		Every: -1, Now: func() time.Time { return demoEnd }, Workspaces: func() []uint32 { return []uint32{w.ws} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Recompute(context.Background(), w.ws)
+		done <- err
+	}()
+	<-bw.entered // the recompute is writing traits
+	got := make(chan *compute.Result, 1)
+	go func() { got <- r.Last(w.ws) }()
+	select {
+	case res := <-got:
+		if res != nil {
+			t.Fatal("a result before the first recompute finished")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Last waited for the running recompute")
+	}
+	if p := r.Progress(w.ws); !p.Running {
+		t.Fatalf("progress %+v while writing", p)
+	}
+	close(bw.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if r.Last(w.ws) == nil {
+		t.Fatal("no result after the recompute")
 	}
 }
