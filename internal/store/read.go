@@ -266,30 +266,46 @@ func (s *Store) HasMessage(ws uint32, messageID string) (bool, error) {
 	return true, nil
 }
 
-// ExpireDedupe forgets messageIds received before cutoff; it returns how many it removed.
+// expireChunk is how many messageIds one batch of ExpireDedupe forgets: a year of history
+// holds tens of millions, more than one Pebble batch can (4 GB).
+const expireChunk = 50_000
+
+// ExpireDedupe forgets messageIds received before cutoff, a batch of expireChunk at a time;
+// it returns how many it removed.
 func (s *Store) ExpireDedupe(ws uint32, cutoff time.Time) (int, error) {
 	prefix := wsKey(prefixDedupeAge, ws, 0)
 	upper := appendTime(append([]byte(nil), prefix...), cutoff)
-	b := s.db.NewBatch()
-	defer b.Close()
-	n := 0
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
 	if err != nil {
 		return 0, err
 	}
+	defer it.Close()
+	n := 0
+	b := s.db.NewBatch()
+	defer func() { b.Close() }()
 	for it.First(); it.Valid(); it.Next() {
 		k := it.Key()
 		b.Delete(dedupeKey(ws, string(k[len(prefix)+8:])), nil)
 		b.Delete(append([]byte(nil), k...), nil)
 		n++
+		if n%expireChunk == 0 {
+			if err := b.Commit(pebble.Sync); err != nil {
+				return n - expireChunk, err
+			}
+			b.Close()
+			b = s.db.NewBatch()
+		}
 	}
-	if err := it.Close(); err != nil {
-		return 0, err
+	if err := it.Error(); err != nil {
+		return n - n%expireChunk, err
 	}
-	if n == 0 {
-		return 0, nil
+	if n%expireChunk == 0 {
+		return n, nil
 	}
-	return n, b.Commit(pebble.Sync)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return n - n%expireChunk, err
+	}
+	return n, nil
 }
 
 // ---- documents owned by other packages ----

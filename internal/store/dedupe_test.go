@@ -1,0 +1,51 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// TestExpireDedupeInChunks: expiring more messageIds than one batch holds forgets exactly
+// those received before the cutoff (across several batches), keeps the later ones, and a
+// second pass finds nothing left. (A single batch of a year's messageIds exceeded Pebble's
+// 4 GB batch limit and crashed segd at a million customers.)
+func TestExpireDedupeInChunks(t *testing.T) {
+	st, err := Open(Options{Dir: "/d", FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const ws, old, recent = 1, 2*expireChunk + 123, 500
+	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	cutoff := base.Add(time.Duration(old) * time.Second)
+	for i := 0; i < old+recent; i += 10_000 {
+		tx := st.Begin()
+		for j := i; j < min(i+10_000, old+recent); j++ {
+			if err := tx.MarkSeen(ws, fmt.Sprintf("m-%d", j), base.Add(time.Duration(j)*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := st.ExpireDedupe(ws, cutoff)
+	if err != nil || n != old {
+		t.Fatalf("expired %d (%v), want %d", n, err, old)
+	}
+	for _, j := range []int{0, expireChunk - 1, expireChunk, 2 * expireChunk, old - 1, old, old + recent - 1} {
+		has, err := st.HasMessage(ws, fmt.Sprintf("m-%d", j))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := j >= old; has != want {
+			t.Errorf("message %d: remembered %v, want %v", j, has, want)
+		}
+	}
+	if n, err := st.ExpireDedupe(ws, cutoff); err != nil || n != 0 {
+		t.Fatalf("second pass expired %d (%v)", n, err)
+	}
+}
