@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -124,7 +123,7 @@ func (u uiAnalytics) RFM(ctx context.Context, ws uint32) (ui.RFMGrid, error) {
 	var g ui.RFMGrid
 	res := u.a.runner.Last(ws)
 	if res == nil {
-		return g, errNotComputed
+		return g, u.notComputed(ws)
 	}
 	for i := range res.Profiles {
 		r, f := int(res.R[i]), int(res.F[i])
@@ -143,12 +142,19 @@ func (u uiAnalytics) RFM(ctx context.Context, ws uint32) (ui.RFMGrid, error) {
 	return g, nil
 }
 
-var errNotComputed = errors.New("analytics have not been computed yet: POST /api/v1/analytics/recompute")
+// notComputed says why there is no result yet: a computation running (and its phase) or none
+// started.
+func (u uiAnalytics) notComputed(ws uint32) error {
+	if p := u.a.runner.Progress(ws); p.Running {
+		return fmt.Errorf("%w: computing since %s (%s)", ui.ErrNotComputed, p.Started.Format(time.TimeOnly), p.Phase)
+	}
+	return fmt.Errorf("%w: start it with POST /api/v1/analytics/recompute", ui.ErrNotComputed)
+}
 
 func (u uiAnalytics) Distributions(ctx context.Context, ws uint32) ([]ui.Distribution, error) {
 	res := u.a.runner.Last(ws)
 	if res == nil {
-		return nil, errNotComputed
+		return nil, u.notComputed(ws)
 	}
 	churn := ui.Distribution{Name: "Churn probability"}
 	for i := 0; i < 10; i++ {

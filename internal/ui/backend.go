@@ -56,6 +56,10 @@ type Analytics interface {
 	Distributions(ctx context.Context, ws uint32) ([]Distribution, error)
 }
 
+// ErrNotComputed (wrapped, with what is happening) is what Analytics returns before the first
+// computation has finished: the page says so instead of failing.
+var ErrNotComputed = errors.New("analytics have not been computed yet")
+
 // Destinations serves the destinations page (nil until destinations are wired).
 type Destinations interface {
 	Destinations(ctx context.Context, ws uint32) ([]DestinationRow, error)

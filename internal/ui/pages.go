@@ -306,6 +306,11 @@ func (u *UI) handleAnalytics(w http.ResponseWriter, r *http.Request, rq request)
 	data := map[string]any{"Available": u.opts.Analytics != nil}
 	if u.opts.Analytics != nil {
 		g, err := u.opts.Analytics.RFM(r.Context(), rq.ws)
+		if errors.Is(err, ErrNotComputed) {
+			data["Pending"] = err.Error()
+			u.render(w, r, "analytics", rq, data)
+			return
+		}
 		if err != nil {
 			u.fail(w, r, rq, 500, err.Error())
 			return

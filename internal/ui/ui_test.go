@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -196,5 +197,37 @@ func TestSegmentsSaveAndMembers(t *testing.T) {
 	nd, _ := f.ad.Get(ctx, f.ws, "nested")
 	if nd.Size != n.Count {
 		t.Fatalf("nested size %d, want %d", nd.Size, n.Count)
+	}
+}
+
+// pendingAnalytics has no result yet: a computation is running.
+type pendingAnalytics struct{}
+
+func (pendingAnalytics) RFM(context.Context, uint32) (RFMGrid, error) {
+	return RFMGrid{}, fmt.Errorf("%w: computing since 07:10:42 (stages)", ErrNotComputed)
+}
+func (pendingAnalytics) Distributions(context.Context, uint32) ([]Distribution, error) {
+	return nil, fmt.Errorf("%w: computing since 07:10:42 (stages)", ErrNotComputed)
+}
+
+// TestAnalyticsPageWhileComputing: before the first computation has finished the analytics
+// page answers 200 and says what is happening, instead of an error page.
+func TestAnalyticsPageWhileComputing(t *testing.T) {
+	f := demo(t)
+	u, err := New(Options{Backend: f.ad, Segments: f.ad, Analytics: pendingAnalytics{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(u)
+	defer srv.Close()
+	client, _ := signedIn(t, srv, f.admin)
+	resp, err := client.Get(srv.URL + "/analytics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "computing since 07:10:42 (stages)") || strings.Contains(string(body), "table class=\"rfm\"") {
+		t.Fatalf("status %d, body:\n%.2000s", resp.StatusCode, body)
 	}
 }
