@@ -73,8 +73,9 @@ type Adapter struct {
 }
 
 type cachedSchema struct {
-	at     time.Time
-	schema index.Schema
+	at         time.Time
+	schema     index.Schema
+	refreshing bool // a background recomputation runs
 }
 
 // NewAdapter returns an adapter.
@@ -147,19 +148,37 @@ func (a *Adapter) EventsPerDay(ctx context.Context, ws uint32, days int) ([]DayC
 	return out, ctx.Err()
 }
 
+// indexSchema returns the workspace's discovered schema. Only the first call computes it while
+// the caller waits; later calls get the cached copy at once and, when it is older than
+// SchemaTTL, start one background recomputation (at a million profiles it reads every
+// column of 50M events: seconds, too long for a page).
 func (a *Adapter) indexSchema(ws uint32) index.Schema {
 	now := a.opts.Now()
 	a.mu.Lock()
 	c, ok := a.schemas[ws]
-	a.mu.Unlock()
-	if ok && now.Sub(c.at) < a.opts.SchemaTTL {
+	if ok {
+		if now.Sub(c.at) >= a.opts.SchemaTTL && !c.refreshing {
+			c.refreshing = true
+			a.schemas[ws] = c
+			go a.refreshSchema(ws)
+		}
+		a.mu.Unlock()
 		return c.schema
 	}
+	a.mu.Unlock()
 	s := a.opts.Indexes.Index(ws).Schema()
 	a.mu.Lock()
 	a.schemas[ws] = cachedSchema{at: now, schema: s}
 	a.mu.Unlock()
 	return s
+}
+
+func (a *Adapter) refreshSchema(ws uint32) {
+	now := a.opts.Now()
+	s := a.opts.Indexes.Index(ws).Schema()
+	a.mu.Lock()
+	a.schemas[ws] = cachedSchema{at: now, schema: s}
+	a.mu.Unlock()
 }
 
 func fieldKind(k []index.KindCount) string {

@@ -11,7 +11,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 var sharedFixture *fixture
@@ -229,5 +231,49 @@ func TestAnalyticsPageWhileComputing(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "computing since 07:10:42 (stages)") || strings.Contains(string(body), "table class=\"rfm\"") {
 		t.Fatalf("status %d, body:\n%.2000s", resp.StatusCode, body)
+	}
+}
+
+// TestSchemaServedStaleWhileRefreshing: once computed, the discovered schema is always
+// answered from the cache; a copy older than the TTL is recomputed in the background, and the
+// next calls see the new trait.
+func TestSchemaServedStaleWhileRefreshing(t *testing.T) {
+	f := newFixture(t, 50)
+	var mu sync.Mutex
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	ad, err := NewAdapter(AdapterOptions{Store: f.st, Indexes: f.ad.opts.Indexes, Now: clock, SchemaTTL: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	has := func(s Schema, name string) bool {
+		for _, tr := range s.Traits {
+			if tr.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	s, _ := ad.Schema(f.ws)
+	if has(s, "loyalty_tier") {
+		t.Fatal("trait present before it was set")
+	}
+	f.ix.SetTraits(1, map[string]any{"loyalty_tier": "gold"})
+	if s, _ := ad.Schema(f.ws); has(s, "loyalty_tier") {
+		t.Fatal("schema recomputed within the TTL")
+	}
+	mu.Lock()
+	now = now.Add(11 * time.Second)
+	mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s, _ := ad.Schema(f.ws)
+		if has(s, "loyalty_tier") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stale schema was never refreshed")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
