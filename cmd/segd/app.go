@@ -262,7 +262,7 @@ func (a *app) background(ctx context.Context) {
 				if window == 0 {
 					window = a.opts.DedupeWindow
 				}
-				if n, err := a.store.ExpireDedupe(w.ID, time.Now().Add(-window)); err == nil && n > 0 {
+				if n, err := a.store.ExpireDedupe(ctx, w.ID, time.Now().Add(-window)); err == nil && n > 0 {
 					a.opts.Logger.Info("expired messageIds from the dedupe window", "workspace", w.Name, "count", n)
 				}
 			}

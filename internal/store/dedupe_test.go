@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -32,9 +34,16 @@ func TestExpireDedupeInChunks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n, err := st.ExpireDedupe(ws, cutoff)
-	if err != nil || n != old {
-		t.Fatalf("expired %d (%v), want %d", n, err, old)
+	// a cancelled context stops after the first batch
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	n, err := st.ExpireDedupe(ctx, ws, cutoff)
+	if !errors.Is(err, context.Canceled) || n != expireChunk {
+		t.Fatalf("cancelled: expired %d (%v), want %d and the context's error", n, err, expireChunk)
+	}
+	n, err = st.ExpireDedupe(context.Background(), ws, cutoff)
+	if err != nil || n != old-expireChunk {
+		t.Fatalf("expired %d (%v), want %d", n, err, old-expireChunk)
 	}
 	for _, j := range []int{0, expireChunk - 1, expireChunk, 2 * expireChunk, old - 1, old, old + recent - 1} {
 		has, err := st.HasMessage(ws, fmt.Sprintf("m-%d", j))
@@ -45,7 +54,7 @@ func TestExpireDedupeInChunks(t *testing.T) {
 			t.Errorf("message %d: remembered %v, want %v", j, has, want)
 		}
 	}
-	if n, err := st.ExpireDedupe(ws, cutoff); err != nil || n != 0 {
+	if n, err := st.ExpireDedupe(context.Background(), ws, cutoff); err != nil || n != 0 {
 		t.Fatalf("second pass expired %d (%v)", n, err)
 	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -271,8 +272,9 @@ func (s *Store) HasMessage(ws uint32, messageID string) (bool, error) {
 const expireChunk = 50_000
 
 // ExpireDedupe forgets messageIds received before cutoff, a batch of expireChunk at a time;
-// it returns how many it removed.
-func (s *Store) ExpireDedupe(ws uint32, cutoff time.Time) (int, error) {
+// it returns how many it removed. It stops between batches when ctx is done (shutdown must
+// not wait for tens of millions of deletions).
+func (s *Store) ExpireDedupe(ctx context.Context, ws uint32, cutoff time.Time) (int, error) {
 	prefix := wsKey(prefixDedupeAge, ws, 0)
 	upper := appendTime(append([]byte(nil), prefix...), cutoff)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
@@ -294,6 +296,9 @@ func (s *Store) ExpireDedupe(ws uint32, cutoff time.Time) (int, error) {
 			}
 			b.Close()
 			b = s.db.NewBatch()
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
 		}
 	}
 	if err := it.Error(); err != nil {
