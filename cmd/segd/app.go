@@ -25,6 +25,7 @@ import (
 	"github.com/segd/segd/internal/message"
 	"github.com/segd/segd/internal/segment"
 	"github.com/segd/segd/internal/store"
+	"github.com/segd/segd/internal/ui"
 )
 
 // appOptions are the settings shared by serve and demo.
@@ -64,6 +65,7 @@ type app struct {
 	live     *live.Live
 	dests    *destination.Manager
 	runner   *compute.Runner
+	uiData   *ui.Adapter // the UI's data; its schema cache is warmed once indexes are loaded
 }
 
 // openApp opens the store and builds every component, without serving yet.
@@ -218,6 +220,16 @@ func (a *app) serve(ctx context.Context) error {
 		a.runner.Start()
 		a.started.Store(true)
 		a.ready.Store(true)
+		if a.uiData != nil {
+			// the discovered schema takes seconds at a million profiles: compute it now, not
+			// on the first visit of the data page or the segment builder
+			go func() {
+				all, _ := a.store.Workspaces()
+				for _, w := range all {
+					a.uiData.Schema(w.ID)
+				}
+			}()
+		}
 		// compute traits once at start when none were computed yet in this process
 		if a.opts.AnalyticsEvery >= 0 {
 			all, _ := a.store.Workspaces()

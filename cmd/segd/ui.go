@@ -25,6 +25,7 @@ func (a *app) newUI() (*ui.UI, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.uiData = ad
 	segs := &uiSegments{a: a}
 	return ui.New(ui.Options{Backend: ad, Segments: segs, SizeHistory: segs, LiveFeed: segs,
 		Destinations: uiDestinations{a.dests}, Analytics: uiAnalytics{a}, Logger: a.opts.Logger})
