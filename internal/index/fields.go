@@ -11,7 +11,7 @@ import (
 // others are not parsed. intern, when set, makes the strings of names and enriched values
 // (few distinct ones, repeated in every event) share memory.
 func FromFields(pid uint32, f *message.EventFields, keep func(name string) bool, intern func([]byte) string) (Event, bool, error) {
-	k, ok := kindOf(f.Type)
+	k, ok := KindOf(f.Type)
 	if !ok {
 		return Event{}, false, nil
 	}

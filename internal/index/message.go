@@ -9,7 +9,7 @@ import "github.com/segd/segd/internal/message"
 // (device_type, browser, os, acquisition_source, …). Batch and live evaluation must both use
 // this one definition.
 func FromMessage(pid uint32, m *message.Message) (Event, bool) {
-	k, ok := kindOf(m.Type)
+	k, ok := KindOf(m.Type)
 	if !ok {
 		return Event{}, false
 	}
@@ -30,8 +30,8 @@ func FromMessage(pid uint32, m *message.Message) (Event, bool) {
 	return Event{Profile: pid, Kind: k, Name: m.Event, Time: m.Timestamp, Props: p}, true
 }
 
-// kindOf is the event kind of a call type; identify, group and alias calls are not events.
-func kindOf(t message.Type) (EventKind, bool) {
+// KindOf is the event kind of a call type; identify, group and alias calls are not events.
+func KindOf(t message.Type) (EventKind, bool) {
 	switch t {
 	case message.Track:
 		return Track, true

@@ -129,14 +129,14 @@ type Live struct {
 	st   *store.Store
 	mem  *membership.Log
 
-	qmu    sync.Mutex
-	qcond  *sync.Cond
-	queue  []item
-	queued int // changes in queue
-	wake   chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
-	closed bool
+	qmu           sync.Mutex
+	qcond         *sync.Cond
+	queue         []item
+	queuedChanges int // changes in queue
+	wake          chan struct{}
+	stop          chan struct{}
+	done          chan struct{}
+	closed        bool
 
 	// worker-owned
 	cache  *cache
@@ -252,7 +252,7 @@ func (l *Live) Apply(changes []Change) {
 	}
 	if !l.closed {
 		l.queue = append(l.queue, item{changes: changes, queued: time.Now()})
-		l.queued += len(changes)
+		l.queuedChanges += len(changes)
 	}
 	l.qmu.Unlock()
 	l.signal()
@@ -315,7 +315,7 @@ func (l *Live) Close() error {
 // full reports whether Apply must wait (qmu held): a commit larger than MaxQueueChanges
 // still enters an empty queue.
 func (l *Live) full() bool {
-	return len(l.queue) >= l.opts.MaxQueue || (l.queued >= l.opts.MaxQueueChanges && len(l.queue) > 0)
+	return len(l.queue) >= l.opts.MaxQueue || (l.queuedChanges >= l.opts.MaxQueueChanges && len(l.queue) > 0)
 }
 
 // maxStepChanges bounds the changes one worker step evaluates before it makes their
@@ -343,7 +343,7 @@ func (l *Live) take(limit bool) []item {
 	}
 	q := l.queue[:n:n]
 	for _, it := range q {
-		l.queued -= len(it.changes)
+		l.queuedChanges -= len(it.changes)
 	}
 	if n == len(l.queue) {
 		l.queue = nil

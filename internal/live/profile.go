@@ -318,17 +318,11 @@ func decodeNeeded(v []byte, t time.Time, need *needs, from time.Time, f *message
 	if !ok {
 		return reference.Event{}, false, errors.New("store: corrupt event value")
 	}
-	var kind string
-	switch typ {
-	case message.Track:
-		kind = "track"
-	case message.Page:
-		kind = "page"
-	case message.Screen:
-		kind = "screen"
-	default:
+	k, visible := index.KindOf(typ)
+	if !visible {
 		return reference.Event{}, false, nil // not visible to the language
 	}
+	kind := k.String()
 	if err := store.DecodeEventFields(v, f); err != nil {
 		return reference.Event{}, false, err
 	}

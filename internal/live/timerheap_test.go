@@ -93,7 +93,7 @@ func TestApplyWaitsForQueuedChanges(t *testing.T) {
 	}
 	l.qmu.Lock()
 	defer l.qmu.Unlock()
-	if l.queued != 1 || len(l.queue) != 1 {
-		t.Fatalf("queued %d changes in %d items, want 1 in 1", l.queued, len(l.queue))
+	if l.queuedChanges != 1 || len(l.queue) != 1 {
+		t.Fatalf("queued %d changes in %d items, want 1 in 1", l.queuedChanges, len(l.queue))
 	}
 }

@@ -282,35 +282,39 @@ func (s *Store) ExpireDedupe(ctx context.Context, ws uint32, cutoff time.Time) (
 		return 0, err
 	}
 	defer it.Close()
-	n := 0
 	b := s.db.NewBatch()
 	defer func() { b.Close() }()
+	done, pending := 0, 0
+	commit := func() error {
+		if pending == 0 {
+			return nil
+		}
+		if err := b.Commit(pebble.Sync); err != nil {
+			return err
+		}
+		done, pending = done+pending, 0
+		b.Close()
+		b = s.db.NewBatch()
+		return nil
+	}
 	for it.First(); it.Valid(); it.Next() {
 		k := it.Key()
 		b.Delete(dedupeKey(ws, string(k[len(prefix)+8:])), nil)
 		b.Delete(append([]byte(nil), k...), nil)
-		n++
-		if n%expireChunk == 0 {
-			if err := b.Commit(pebble.Sync); err != nil {
-				return n - expireChunk, err
+		if pending++; pending == expireChunk {
+			if err := commit(); err != nil {
+				return done, err
 			}
-			b.Close()
-			b = s.db.NewBatch()
 			if err := ctx.Err(); err != nil {
-				return n, err
+				return done, err
 			}
 		}
 	}
 	if err := it.Error(); err != nil {
-		return n - n%expireChunk, err
+		return done, err
 	}
-	if n%expireChunk == 0 {
-		return n, nil
-	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return n - n%expireChunk, err
-	}
-	return n, nil
+	err = commit()
+	return done, err
 }
 
 // ---- documents owned by other packages ----
