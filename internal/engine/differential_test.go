@@ -361,7 +361,10 @@ func differential(t testing.TB, seed uint64, trees int) (nontrivial int) {
 		var recs []reference.Record
 		recs = append(recs, ref.Records[p.ID]...)
 		// a fresh copy per profile, events shuffled: the evaluator must not depend on order
-		evs := slices.Clone(ref.Events[p.ID])
+		var evs []profeval.Event
+		for _, e := range ref.Events[p.ID] {
+			evs = append(evs, profeval.EventOf(e, nil))
+		}
 		g.r.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
 		profiles[p.ID] = profeval.NewProfile(ref.Traits[p.ID], evs, recs)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/segd/segd/internal/index"
 	"github.com/segd/segd/internal/membership"
 	"github.com/segd/segd/internal/message"
+	"github.com/segd/segd/internal/profeval"
 	"github.com/segd/segd/internal/segment"
 	"github.com/segd/segd/internal/store"
 )
@@ -129,7 +130,7 @@ func scanAll(ctx context.Context, st *store.Store, ws uint32, need *needs, from 
 	type group struct {
 		pid    uint32
 		maxSeq uint64
-		events []reference.Event
+		events []profeval.Event
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -156,7 +157,7 @@ func scanAll(ctx context.Context, st *store.Store, ws uint32, need *needs, from 
 				if err := send(); err != nil {
 					return err
 				}
-				g = group{pid: pid, events: []reference.Event{}}
+				g = group{pid: pid, events: []profeval.Event{}}
 			}
 			g.maxSeq = max(g.maxSeq, seq)
 			e, ok, err := decodeNeeded(v, t, need, from, &f)
@@ -179,7 +180,7 @@ func scanAll(ctx context.Context, st *store.Store, ws uint32, need *needs, from 
 				return err
 			}
 		}
-		var events []reference.Event
+		var events []profeval.Event
 		var maxSeq uint64
 		for {
 			if !have {

@@ -5,7 +5,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/segd/segd/internal/engine/reference"
 	"github.com/segd/segd/internal/profeval"
 	"github.com/segd/segd/internal/segment"
 	"github.com/segd/segd/internal/segql/ast"
@@ -115,7 +114,7 @@ func (c *compiled) event(t *ast.EventTarget) {
 }
 
 // readsEvent reports whether c reads e (by the same rules that route an arriving event to c).
-func (c *compiled) readsEvent(e *reference.Event) bool {
+func (c *compiled) readsEvent(e *profeval.Event) bool {
 	switch e.Kind {
 	case "track":
 		return c.anyEvent || c.events[e.Name]

@@ -243,6 +243,10 @@ func (l *Live) applyChanges(changes []Change) {
 	}
 }
 
+// dropEvery is how often (in events added to a cached profile) the cache drops the events
+// no window reaches any more.
+var dropEvery = 64
+
 // updateCache keeps the cached profile data current with one change.
 func (l *Live) updateCache(ch *Change) {
 	c := l.cache
@@ -254,8 +258,13 @@ func (l *Live) updateCache(ch *Change) {
 			if ch.Seq > d.maxSeq {
 				d.maxSeq = ch.Seq
 				if e, ok := eventOf(ch.Event); ok {
-					d.addEvent(d.need.strip(e))
-					c.grew(1)
+					b := d.events.Bytes()
+					d.addEvent(d.need.event(e))
+					n := 1
+					if d.events.Len()%dropEvery == 0 {
+						n -= d.dropOld(l.opts.Now())
+					}
+					c.grew(n, d.events.Bytes()-b)
 				}
 			}
 			d.live = true

@@ -52,7 +52,7 @@ func benchProfiles(b *testing.B, n int) ([]*profileData, time.Time) {
 	o.Customers = n
 	type acc struct {
 		traits map[string]any
-		events []reference.Event
+		events []profeval.Event
 	}
 	byID := map[string]*acc{}
 	var ids []string
@@ -71,7 +71,7 @@ func benchProfiles(b *testing.B, n int) ([]*profileData, time.Time) {
 			a.traits[k] = v
 		}
 		if e, ok := eventOf(m); ok {
-			a.events = append(a.events, e)
+			a.events = append(a.events, profeval.EventOf(e, nil))
 		}
 		return nil
 	}, nil)
@@ -137,7 +137,11 @@ func BenchmarkEvaluateProfile(b *testing.B) {
 
 func evalOne(c *compiled, d *profileData, pid uint32, at time.Time, loc *time.Location) (bool, error) {
 	p := d.profile()
-	data := &reference.Data{Traits: map[uint32]map[string]any{pid: p.Traits}, Events: map[uint32][]reference.Event{pid: p.Events()}}
+	var evs []reference.Event
+	for i := range p.Events() {
+		evs = append(evs, p.Events()[i].Reference())
+	}
+	data := &reference.Data{Traits: map[uint32]map[string]any{pid: p.Traits}, Events: map[uint32][]reference.Event{pid: evs}}
 	ms, err := reference.Members(data, c.tree, reference.Options{At: at, Location: loc, Segment: c.seg.Name,
 		Segments: func(string) (map[uint32]bool, error) { return nil, nil }})
 	return len(ms) == 1, err

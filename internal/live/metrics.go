@@ -9,12 +9,12 @@ import (
 
 // stats are the worker's figures for /metrics: written by the worker, read at scrape time.
 type stats struct {
-	cacheHits, cacheLoads     atomic.Int64
-	cacheProfiles, cacheEvent atomic.Int64
-	timers                    atomic.Int64
-	scanning                  atomic.Bool // a re-arm scan runs
-	commits                   atomic.Int64
-	delay                     prometheus.Histogram // queued → evaluated and durable, per commit
+	cacheHits, cacheLoads                 atomic.Int64
+	cacheProfiles, cacheEvent, cacheBytes atomic.Int64
+	timers                                atomic.Int64
+	scanning                              atomic.Bool // a re-arm scan runs
+	commits                               atomic.Int64
+	delay                                 prometheus.Histogram // queued → evaluated and durable, per commit
 }
 
 func newStats() *stats {
@@ -30,6 +30,7 @@ func (l *Live) observe() {
 	s.cacheLoads.Store(int64(l.cache.misses))
 	s.cacheProfiles.Store(int64(l.cache.ll.Len()))
 	s.cacheEvent.Store(int64(l.cache.events))
+	s.cacheBytes.Store(int64(l.cache.bytes))
 	s.timers.Store(int64(len(l.timers.due)))
 	s.scanning.Store(l.scan.running)
 }
@@ -50,6 +51,7 @@ var (
 		"Profiles the real-time evaluator read from the store (cache misses, prefetches included).", nil, nil)
 	descCacheProfiles = prometheus.NewDesc("segd_live_cache_profiles", "Profiles held by the real-time cache.", nil, nil)
 	descCacheEvents   = prometheus.NewDesc("segd_live_cache_events", "Decoded events held by the real-time cache.", nil, nil)
+	descCacheBytes    = prometheus.NewDesc("segd_live_cache_bytes", "Memory of the events held by the real-time cache, estimated (bounded at 2 GiB).", nil, nil)
 	descTimers        = prometheus.NewDesc("segd_live_timers", "Armed per-profile timers.", nil, nil)
 	descQueue         = prometheus.NewDesc("segd_live_queue", "Commits waiting for the real-time evaluator.", nil, nil)
 	descCommits       = prometheus.NewDesc("segd_live_commits_total", "Commits the real-time evaluator has applied.", nil, nil)
@@ -59,7 +61,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (l *Live) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCacheHits, descCacheLoads, descCacheProfiles, descCacheEvents, descTimers, descQueue, descCommits, descScanning} {
+	for _, d := range []*prometheus.Desc{descCacheHits, descCacheLoads, descCacheProfiles, descCacheEvents, descCacheBytes, descTimers, descQueue, descCommits, descScanning} {
 		ch <- d
 	}
 	l.stats.delay.Describe(ch)
@@ -80,6 +82,7 @@ func (l *Live) Collect(ch chan<- prometheus.Metric) {
 		{descCacheLoads, prometheus.CounterValue, s.cacheLoads.Load()},
 		{descCacheProfiles, prometheus.GaugeValue, s.cacheProfiles.Load()},
 		{descCacheEvents, prometheus.GaugeValue, s.cacheEvent.Load()},
+		{descCacheBytes, prometheus.GaugeValue, s.cacheBytes.Load()},
 		{descTimers, prometheus.GaugeValue, s.timers.Load()},
 		{descQueue, prometheus.GaugeValue, int64(queued)},
 		{descCommits, prometheus.CounterValue, s.commits.Load()},

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/segd/segd/internal/engine/reference"
+	"github.com/segd/segd/internal/profeval"
 	"github.com/segd/segd/internal/segql/ast"
 )
 
@@ -22,6 +23,9 @@ type needs struct {
 	props, traits map[string]bool
 	// props and traits as filters for index.FromFields and store.ProfileTraits
 	keepProp, keepTrait func(name string) bool
+	// names holds one copy of each property and track event name above, so that the
+	// millions of cached events share it instead of each holding the decoder's copy.
+	names map[string]string
 }
 
 type horizon struct {
@@ -44,7 +48,7 @@ func (h horizon) keeps(t, from time.Time) bool {
 }
 
 func newNeeds() *needs {
-	n := &needs{track: map[string]horizon{}, props: map[string]bool{}, traits: map[string]bool{}}
+	n := &needs{track: map[string]horizon{}, props: map[string]bool{}, traits: map[string]bool{}, names: map[string]string{}}
 	n.keepProp = func(k string) bool { return n.props[k] }
 	n.keepTrait = func(k string) bool { return n.traits[k] }
 	return n
@@ -83,22 +87,30 @@ func (n *needs) keepTraits(m map[string]any) map[string]any {
 // readsTrait reports whether a condition reads the trait (true for every trait when n is nil).
 func (n *needs) readsTrait(k string) bool { return n == nil || n.traits[k] }
 
-// strip returns e with only the properties some condition reads (all of them when n is nil).
-func (n *needs) strip(e reference.Event) reference.Event {
+// event returns e as the cache keeps it: only the properties some condition reads (all of
+// them when n is nil), names shared.
+func (n *needs) event(e reference.Event) profeval.Event {
 	if n == nil {
-		return e
+		return profeval.EventOf(e, nil)
 	}
-	var kept map[string]any
-	for k, v := range e.Props {
-		if n.props[k] {
-			if kept == nil {
-				kept = make(map[string]any, 2)
-			}
-			kept[k] = v
-		}
+	out := profeval.EventOf(e, n.keepProp)
+	out.Name = n.intern(out.Name)
+	for i := range out.Props {
+		out.Props[i].Name = n.intern(out.Props[i].Name)
 	}
-	e.Props = kept
-	return e
+	return out
+}
+
+func (n *needs) intern(s string) string {
+	if c, ok := n.names[s]; ok {
+		return c
+	}
+	return s
+}
+
+func (n *needs) prop(name string) {
+	n.props[name] = true
+	n.names[name] = name
 }
 
 // where records the names a property condition reads.
@@ -108,7 +120,7 @@ func (n *needs) where(x ast.Expr) {
 	}
 	ast.Inspect(x, func(node ast.Node) bool {
 		if id, ok := node.(*ast.Ident); ok {
-			n.props[id.Name] = true
+			n.prop(id.Name)
 		}
 		return true
 	})
@@ -124,7 +136,7 @@ func (n *needs) addTree(x ast.Expr) {
 				n.add(t, d, ok)
 				n.where(v.Where)
 				if v.Of != nil {
-					n.props[v.Of.Name] = true
+					n.prop(v.Of.Name)
 				}
 			}
 		case *ast.Did:
@@ -148,13 +160,14 @@ func (n *needs) addTree(x ast.Expr) {
 
 func (n *needs) add(t *ast.EventTarget, d time.Duration, bounded bool) {
 	if t.Kind != ast.TrackEvent && t.Name != "" {
-		n.props["name"] = true // page "Pricing": the name is a property
+		n.prop("name") // page "Pricing": the name is a property
 	}
 	switch t.Kind {
 	case ast.TrackEvent:
 		h := n.track[t.Name]
 		h.add(d, bounded)
 		n.track[t.Name] = h
+		n.names[t.Name] = t.Name
 	case ast.PageEvent:
 		n.page.add(d, bounded)
 	case ast.ScreenEvent:
@@ -162,6 +175,27 @@ func (n *needs) add(t *ast.EventTarget, d time.Duration, bounded bool) {
 	default:
 		n.any.add(d, bounded)
 	}
+}
+
+// reach is how far before an evaluation any condition looks at events; false when some
+// condition's window is not bounded (or n is nil: everything is kept).
+func (n *needs) reach() (time.Duration, bool) {
+	if n == nil {
+		return 0, false
+	}
+	var d time.Duration
+	bounded := true
+	use := func(h horizon) {
+		bounded = bounded && !h.unbounded
+		d = max(d, h.d)
+	}
+	use(n.page)
+	use(n.screen)
+	use(n.any)
+	for _, h := range n.track {
+		use(h)
+	}
+	return d, bounded
 }
 
 // keeps reports whether an event of kind ("track", "page", "screen") and name at t is

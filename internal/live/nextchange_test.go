@@ -40,7 +40,7 @@ func TestNextChangeMissesNoFlip(t *testing.T) {
 			t.Fatal(err)
 		}
 		for p := 0; p < 12; p++ {
-			var evs []reference.Event
+			var evs []profeval.Event
 			for range r.IntN(6) {
 				at := base.Add(time.Duration(r.Int64N(int64(200*24*time.Hour))) - 100*24*time.Hour)
 				e := reference.Event{Kind: "track", Name: []string{"A", "B"}[r.IntN(2)], Time: at, Props: map[string]any{}}
@@ -51,7 +51,7 @@ func TestNextChangeMissesNoFlip(t *testing.T) {
 					e.Kind, e.Name = "screen", ""
 					e.Props["at"] = at.Add(-time.Duration(r.IntN(90)) * 24 * time.Hour).Format(time.RFC3339)
 				}
-				evs = append(evs, e)
+				evs = append(evs, profeval.EventOf(e, nil))
 			}
 			traits := map[string]any{
 				"signup_at": base.Add(-time.Duration(r.IntN(60)) * 24 * time.Hour).Format(time.RFC3339),

@@ -36,7 +36,7 @@ type recKey struct{ typ, id string }
 
 type profKey struct{ ws, pid uint32 }
 
-func newProfileData(live bool, traits map[string]any, events []reference.Event, records map[recKey]reference.Record) *profileData {
+func newProfileData(live bool, traits map[string]any, events []profeval.Event, records map[recKey]reference.Record) *profileData {
 	if traits == nil {
 		traits = map[string]any{}
 	}
@@ -54,16 +54,37 @@ func newProfileData(live bool, traits map[string]any, events []reference.Event, 
 }
 
 // addEvent appends an event (any time order).
-func (d *profileData) addEvent(e reference.Event) {
+func (d *profileData) addEvent(e profeval.Event) {
 	d.events.Add(e)
 	if hasTimeProp(&e) {
 		d.propTimes++
 	}
 }
 
-func hasTimeProp(e *reference.Event) bool {
-	for _, v := range e.Props {
-		if _, ok := timeValue(v); ok {
+// dropOld removes the events no evaluation at or after an hour before now reads (when every
+// window that reads events is bounded) and reports how many it removed.
+func (d *profileData) dropOld(now time.Time) int {
+	reach, ok := d.need.reach()
+	from := now.Add(-time.Hour) // the cache's slack for timers behind the clock
+	if !ok || !from.After(d.from) {
+		return 0
+	}
+	n := d.events.DropBefore(from.Add(-reach))
+	d.from = from
+	if n > 0 && d.propTimes > 0 {
+		d.propTimes = 0
+		for i, evs := 0, d.events.Events(); i < len(evs); i++ {
+			if hasTimeProp(&evs[i]) {
+				d.propTimes++
+			}
+		}
+	}
+	return n
+}
+
+func hasTimeProp(e *profeval.Event) bool {
+	for _, p := range e.Props {
+		if _, ok := timeValue(p.Value); ok {
 			return true
 		}
 	}
@@ -125,14 +146,16 @@ type cache struct {
 
 	hits, misses uint64
 
-	// events counts the decoded events held; the cache also evicts while it exceeds
-	// maxEvents, so that a few very active profiles cannot hold unbounded memory.
-	events, maxEvents int
+	// events counts the decoded events held and bytes estimates their memory; the cache also
+	// evicts while bytes exceeds maxBytes, so that a few very active profiles cannot hold
+	// unbounded memory.
+	events          int
+	bytes, maxBytes int
 }
 
-// defaultMaxCachedEvents bounds the decoded events the cache holds (about 100-300 bytes each
+// defaultCacheBytes bounds the memory of the events the cache holds (about 150 bytes each
 // with the properties no segment reads left out).
-const defaultMaxCachedEvents = 2 << 20
+const defaultCacheBytes = 2 << 30
 
 type cacheEntry struct {
 	key  profKey
@@ -141,7 +164,7 @@ type cacheEntry struct {
 
 func newCache(st *store.Store, max int) *cache {
 	return &cache{st: st, max: max, ll: list.New(), items: map[profKey]*list.Element{}, owner: map[uint32]map[recKey]uint32{},
-		maxEvents: defaultMaxCachedEvents}
+		maxBytes: defaultCacheBytes}
 }
 
 // get returns the profile's data for an evaluation at `at` under need, loading it on a miss
@@ -196,7 +219,7 @@ func (c *cache) warm(k profKey, d *profileData) {
 		}
 		c.evict(e)
 	}
-	if c.ll.Len() >= c.max || c.events+d.events.Len() > c.maxEvents {
+	if c.ll.Len() >= c.max || c.bytes+d.events.Bytes() > c.maxBytes {
 		return
 	}
 	c.items[k] = c.ll.PushBack(&cacheEntry{key: k, data: d})
@@ -220,12 +243,13 @@ func (c *cache) added(k profKey, d *profileData) {
 		own[rk] = k.pid
 	}
 	c.events += d.events.Len()
+	c.bytes += d.events.Bytes()
 }
 
 // trim evicts least recently used profiles while the cache is over either bound, never the
 // one just used (keep).
 func (c *cache) trim(keep *list.Element) {
-	for (c.ll.Len() > c.max || c.events > c.maxEvents) && c.ll.Len() > 1 {
+	for (c.ll.Len() > c.max || c.bytes > c.maxBytes) && c.ll.Len() > 1 {
 		b := c.ll.Back()
 		if b == keep {
 			break
@@ -234,10 +258,11 @@ func (c *cache) trim(keep *list.Element) {
 	}
 }
 
-// grew records events appended to a cached profile.
-func (c *cache) grew(n int) {
+// grew records events appended to a cached profile (n of them, taking bytes).
+func (c *cache) grew(n, bytes int) {
 	c.events += n
-	if c.events > c.maxEvents {
+	c.bytes += bytes
+	if c.bytes > c.maxBytes {
 		c.trim(c.ll.Front())
 	}
 }
@@ -247,6 +272,7 @@ func (c *cache) evict(e *list.Element) {
 	c.ll.Remove(e)
 	delete(c.items, ce.key)
 	c.events -= ce.data.events.Len()
+	c.bytes -= ce.data.events.Bytes()
 	own := c.owner[ce.key.ws]
 	for rk := range ce.data.records {
 		if own[rk] == ce.key.pid {
@@ -284,7 +310,7 @@ func load(st *store.Store, ws, pid uint32, need *needs, from time.Time) (*profil
 	if id != pid {
 		return newProfileData(false, nil, nil, nil), nil // merged away: its data counts for id
 	}
-	var events []reference.Event
+	var events []profeval.Event
 	var maxSeq uint64
 	var f message.EventFields
 	err = st.ProfileEventsRaw(ws, pid, func(seq uint64, t time.Time, v []byte) error {
@@ -313,25 +339,25 @@ func load(st *store.Store, ws, pid uint32, need *needs, from time.Time) (*profil
 
 // decodeNeeded decodes a stored event if it is visible to the language and need keeps it
 // (every visible event when need is nil), reading only its header and name to decide.
-func decodeNeeded(v []byte, t time.Time, need *needs, from time.Time, f *message.EventFields) (reference.Event, bool, error) {
+func decodeNeeded(v []byte, t time.Time, need *needs, from time.Time, f *message.EventFields) (profeval.Event, bool, error) {
 	typ, ok := store.StoredEventType(v)
 	if !ok {
-		return reference.Event{}, false, errors.New("store: corrupt event value")
+		return profeval.Event{}, false, errors.New("store: corrupt event value")
 	}
 	k, visible := index.KindOf(typ)
 	if !visible {
-		return reference.Event{}, false, nil // not visible to the language
+		return profeval.Event{}, false, nil // not visible to the language
 	}
 	kind := k.String()
 	if err := store.DecodeEventFields(v, f); err != nil {
-		return reference.Event{}, false, err
+		return profeval.Event{}, false, err
 	}
 	if need != nil && !need.keeps(kind, string(f.Event), t, from) {
-		return reference.Event{}, false, nil
+		return profeval.Event{}, false, nil
 	}
 	e, ok, err := index.FromFields(0, f, need.propFilter(), nil)
 	if err != nil || !ok {
-		return reference.Event{}, false, err
+		return profeval.Event{}, false, err
 	}
-	return reference.Event{Kind: kind, Name: e.Name, Time: e.Time, Props: e.Props}, true, nil
+	return need.event(reference.Event{Kind: kind, Name: e.Name, Time: e.Time, Props: e.Props}), true, nil
 }

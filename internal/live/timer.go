@@ -88,8 +88,8 @@ func nextChange(c *compiled, d *profileData, at time.Time, loc *time.Location) t
 			if !c.readsEvent(e) {
 				continue
 			}
-			for _, v := range e.Props {
-				if t, ok := timeValue(v); ok {
+			for _, p := range e.Props {
+				if t, ok := timeValue(p.Value); ok {
 					base(t)
 				}
 			}

@@ -35,6 +35,8 @@ type Evaluator struct {
 	at time.Time
 	// vals is the aggregates' buffer of values, reused from one aggregate to the next.
 	vals []any
+	// scratch holds an event's properties for filters the reference tests (see mapOf).
+	scratch map[string]any
 }
 
 // NewEvaluator returns an evaluator of p at o.At (o.Segment is the default segment name).
@@ -80,7 +82,7 @@ func (e *Evaluator) eval(x ast.Expr) (bool, error) {
 		return false, nil
 	case *ast.Compare, *ast.In, *ast.Exists, *ast.TextMatch, *ast.TimeCond, *ast.Anniversary, *ast.Geo:
 		if f := e.t.filters[x]; f != nil {
-			return f(e.p.Traits), nil
+			return f(MapBag(e.p.Traits)), nil
 		}
 		return e.c.Test(x, e.p.Traits)
 	case *ast.Aggregate:
@@ -257,7 +259,7 @@ func (it *iter) next() *Event {
 		}
 		switch t.Kind {
 		case ast.PageEvent, ast.ScreenEvent:
-			if t.Name != "" && !reference.IsText(reference.Props(*ev)["name"], t.Name) {
+			if t.Name != "" && !reference.IsText(ev.Get("name"), t.Name) {
 				continue
 			}
 		case ast.AnyEvent:
@@ -275,18 +277,38 @@ func (e *Evaluator) matchWhere(ev *Event, where ast.Expr) (bool, error) {
 	if where == nil {
 		return true, nil
 	}
-	return e.test(where, reference.Props(*ev))
+	return e.test(where, ev)
 }
 
 // test applies a filter (nil: none) to a bag of values, compiled when Compile could.
-func (e *Evaluator) test(where ast.Expr, bag map[string]any) (bool, error) {
+func (e *Evaluator) test(where ast.Expr, bag Bag) (bool, error) {
 	if where == nil {
 		return true, nil
 	}
 	if f := e.t.filters[where]; f != nil {
 		return f(bag), nil
 	}
-	return e.c.Test(where, bag)
+	return e.c.Test(where, e.mapOf(bag))
+}
+
+// mapOf returns a bag as the reference's map: a MapBag as it is, an event's properties in a
+// map the evaluator reuses (with the page or screen name as "name" by Event.Get's rule).
+func (e *Evaluator) mapOf(bag Bag) map[string]any {
+	ev, ok := bag.(*Event)
+	if !ok {
+		return bag.(MapBag)
+	}
+	if e.scratch == nil {
+		e.scratch = map[string]any{}
+	}
+	clear(e.scratch)
+	for _, p := range ev.Props {
+		e.scratch[p.Name] = p.Value
+	}
+	if _, ok := e.scratch["name"]; !ok && ev.Kind != "track" && ev.Name != "" {
+		e.scratch["name"] = ev.Name
+	}
+	return e.scratch
 }
 
 func (e *Evaluator) eventAgg(fn ast.AggFunc, of *ast.Ident, t *ast.EventTarget, where ast.Expr, w ast.Window, op ast.CompareOp, want float64) (bool, error) {
@@ -312,7 +334,7 @@ func (e *Evaluator) eventAgg(fn ast.AggFunc, of *ast.Ident, t *ast.EventTarget, 
 		}
 		n++
 		if of != nil {
-			vals = append(vals, reference.Props(*ev)[of.Name])
+			vals = append(vals, ev.Get(of.Name))
 		}
 	}
 	if it.err != nil {
@@ -330,7 +352,7 @@ func (e *Evaluator) recordAgg(fn ast.AggFunc, of *ast.Ident, typ string, where a
 		if r.Type != typ {
 			continue
 		}
-		ok, err := e.test(where, r.Attrs)
+		ok, err := e.test(where, MapBag(r.Attrs))
 		if err != nil {
 			return false, err
 		}

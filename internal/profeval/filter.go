@@ -16,7 +16,7 @@ type Tree struct {
 	filters map[ast.Expr]filter
 }
 
-type filter func(bag map[string]any) bool
+type filter func(bag Bag) bool
 
 // Compile prepares x.
 func Compile(x ast.Expr) *Tree {
@@ -60,10 +60,10 @@ func compileFilter(x ast.Expr) (filter, bool) {
 		return compileFilter(n.X)
 	case *ast.Not:
 		f, ok := compileFilter(n.X)
-		return func(b map[string]any) bool { return !f(b) }, ok
+		return func(b Bag) bool { return !f(b) }, ok
 	case *ast.And:
 		fs, ok := compileList(n.List)
-		return func(b map[string]any) bool {
+		return func(b Bag) bool {
 			for _, f := range fs {
 				if !f(b) {
 					return false
@@ -73,7 +73,7 @@ func compileFilter(x ast.Expr) (filter, bool) {
 		}, ok
 	case *ast.Or:
 		fs, ok := compileList(n.List)
-		return func(b map[string]any) bool {
+		return func(b Bag) bool {
 			for _, f := range fs {
 				if f(b) {
 					return true
@@ -83,7 +83,7 @@ func compileFilter(x ast.Expr) (filter, bool) {
 		}, ok
 	case *ast.Exists:
 		name, missing := n.Name.Name, n.Missing
-		return func(b map[string]any) bool { return (b[name] == nil) == missing }, true
+		return func(b Bag) bool { return (b.Get(name) == nil) == missing }, true
 	case *ast.Compare:
 		if lit, ok := n.Value.(*ast.NumberLit); ok && n.Op != ast.Eq && n.Op != ast.Neq {
 			return order(n.Name.Name, n.Op, lit.Float())
@@ -94,9 +94,9 @@ func compileFilter(x ast.Expr) (filter, bool) {
 		}
 		name := n.Name.Name
 		if n.Op == ast.Eq {
-			return func(b map[string]any) bool { return eq(b[name]) }, true
+			return func(b Bag) bool { return eq(b.Get(name)) }, true
 		}
-		return func(b map[string]any) bool { v := b[name]; return v != nil && !eq(v) }, true
+		return func(b Bag) bool { v := b.Get(name); return v != nil && !eq(v) }, true
 	case *ast.In:
 		eqs := make([]func(any) bool, 0, len(n.List))
 		for _, l := range n.List {
@@ -107,8 +107,8 @@ func compileFilter(x ast.Expr) (filter, bool) {
 			eqs = append(eqs, eq)
 		}
 		name, not := n.Name.Name, n.Not
-		return func(b map[string]any) bool {
-			v := b[name]
+		return func(b Bag) bool {
+			v := b.Get(name)
 			if v == nil {
 				return false
 			}
@@ -141,10 +141,10 @@ func order(name string, op ast.CompareOp, want float64) (filter, bool) {
 		return nil, false
 	}
 	if math.IsNaN(want) {
-		return func(map[string]any) bool { return false }, true
+		return func(Bag) bool { return false }, true
 	}
-	return func(b map[string]any) bool {
-		switch x := b[name].(type) {
+	return func(b Bag) bool {
+		switch x := b.Get(name).(type) {
 		case float64:
 			return !math.IsNaN(x) && cmp(x)
 		case int:

@@ -49,11 +49,15 @@ func TestCompiledFiltersEqualReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := f(bag); got != want {
+			if got := f(MapBag(bag)); got != want {
 				t.Errorf("%s with v=%#v: compiled %v, reference %v", describe(x), v, got, want)
 			}
+			// the same value as an event's property
+			if got := f(&Event{Kind: "track", Name: "v", Props: []Prop{{"w", 1.0}, {"v", v}}}); got != want {
+				t.Errorf("%s with event property v=%#v: compiled %v, reference %v", describe(x), v, got, want)
+			}
 		}
-		if got, want := f(map[string]any{}), mustTest(t, c, x, map[string]any{}); got != want {
+		if got, want := f(MapBag{}), mustTest(t, c, x, map[string]any{}); got != want {
 			t.Errorf("%s with v absent: compiled %v, reference %v", describe(x), got, want)
 		}
 	}

@@ -11,7 +11,7 @@ import (
 var t0 = time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
 
 func ev(name string, min int) Event {
-	return Event{Kind: "track", Name: name, Time: t0.Add(time.Duration(min) * time.Minute), Props: map[string]any{}}
+	return Event{Kind: "track", Name: name, Time: t0.Add(time.Duration(min) * time.Minute)}
 }
 
 // check evaluates q with both evaluators and requires want from each.
@@ -21,7 +21,11 @@ func check(t *testing.T, q string, evs []Event, at time.Time, want bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := reference.Members(&reference.Data{Traits: map[uint32]map[string]any{1: {}}, Events: map[uint32][]Event{1: evs}}, x, reference.Options{At: at})
+	var refEvs []reference.Event
+	for i := range evs {
+		refEvs = append(refEvs, evs[i].Reference())
+	}
+	ms, err := reference.Members(&reference.Data{Traits: map[uint32]map[string]any{1: {}}, Events: map[uint32][]reference.Event{1: refEvs}}, x, reference.Options{At: at})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,12 +17,81 @@ import (
 	"slices"
 	"sort"
 	"time"
+	"unsafe"
 
 	"github.com/segd/segd/internal/engine/reference"
 )
 
-// Event is one event of a profile, as the reference reads it.
-type Event = reference.Event
+// Event is one event of a profile. Its properties are a short list of name/value pairs, not
+// a map: the live path keeps millions of events in memory, and a map each would cost several
+// times the event (a profile's events typically keep one to three properties segments read).
+type Event struct {
+	Kind  string // "track", "page" or "screen"
+	Name  string
+	Time  time.Time
+	Props []Prop
+}
+
+// Prop is one property of an event.
+type Prop struct {
+	Name  string
+	Value any
+}
+
+// Get returns the value of a property as filters see it (nil when absent): page and screen
+// calls also have their name as the property "name" unless they carry one (the reference's
+// rule, reference.Props).
+func (e *Event) Get(name string) any {
+	for i := range e.Props {
+		if e.Props[i].Name == name {
+			return e.Props[i].Value
+		}
+	}
+	if name == "name" && e.Kind != "track" && e.Name != "" {
+		return e.Name
+	}
+	return nil
+}
+
+// EventOf converts the reference's event, keeping the properties keep selects (all of them
+// when keep is nil).
+func EventOf(e reference.Event, keep func(name string) bool) Event {
+	out := Event{Kind: e.Kind, Name: e.Name, Time: e.Time}
+	n := 0
+	for k := range e.Props {
+		if keep == nil || keep(k) {
+			n++
+		}
+	}
+	if n > 0 {
+		out.Props = make([]Prop, 0, n)
+		for k, v := range e.Props {
+			if keep == nil || keep(k) {
+				out.Props = append(out.Props, Prop{k, v})
+			}
+		}
+	}
+	return out
+}
+
+// Reference returns the event as the reference evaluator reads it.
+func (e *Event) Reference() reference.Event {
+	props := make(map[string]any, len(e.Props))
+	for _, p := range e.Props {
+		props[p.Name] = p.Value
+	}
+	return reference.Event{Kind: e.Kind, Name: e.Name, Time: e.Time, Props: props}
+}
+
+// Bag is a set of named values a filter reads: a profile's traits, a record's attributes or
+// an event's properties (*Event). Get returns nil for an absent name.
+type Bag interface{ Get(name string) any }
+
+// MapBag is a Bag of a map.
+type MapBag map[string]any
+
+// Get returns m[name].
+func (m MapBag) Get(name string) any { return m[name] }
 
 // Profile is one profile's data: traits, events kept sorted by time (equal times in arrival
 // order) and indexed by kind and track name, and related records. The zero value is an
@@ -32,6 +101,7 @@ type Profile struct {
 	Records []reference.Record
 
 	events []Event
+	bytes  int // memory the events hold, estimated (see eventBytes)
 	// groups maps a group key (see key) to the positions of its events in events, ascending.
 	groups map[string][]int32
 	dirty  bool // groups must be rebuilt (an event was inserted before the end)
@@ -58,12 +128,16 @@ func key(e *Event) (string, bool) {
 // NewProfile returns a profile holding events (in any order; the slice is taken over).
 func NewProfile(traits map[string]any, events []Event, records []reference.Record) *Profile {
 	p := &Profile{Traits: traits, Records: records, events: events, dirty: true}
+	for i := range events {
+		p.bytes += eventBytes(&events[i])
+	}
 	sort.SliceStable(p.events, func(i, j int) bool { return p.events[i].Time.Before(p.events[j].Time) })
 	return p
 }
 
 // Add inserts an event at its time (after events of the same time).
 func (p *Profile) Add(e Event) {
+	p.bytes += eventBytes(&e)
 	n := len(p.events)
 	if n == 0 || !e.Time.Before(p.events[n-1].Time) {
 		p.events = append(p.events, e)
@@ -79,6 +153,25 @@ func (p *Profile) Add(e Event) {
 	p.dirty = true
 }
 
+// Bytes estimates the memory the events hold.
+func (p *Profile) Bytes() int { return p.bytes }
+
+// eventBytes estimates the memory of one event: the Event, its position in a group, its
+// properties and their boxed values (names are shared); strings count their bytes.
+func eventBytes(e *Event) int {
+	n := int(unsafe.Sizeof(Event{})) + 4 + len(e.Props)*int(unsafe.Sizeof(Prop{}))
+	for _, p := range e.Props {
+		switch v := p.Value.(type) {
+		case string:
+			n += 16 + len(v)
+		case nil, bool:
+		default:
+			n += 8
+		}
+	}
+	return n
+}
+
 // Len is the number of events.
 func (p *Profile) Len() int { return len(p.events) }
 
@@ -90,6 +183,9 @@ func (p *Profile) DropBefore(t time.Time) int {
 	i := sort.Search(len(p.events), func(i int) bool { return !p.events[i].Time.Before(t) })
 	if i == 0 {
 		return 0
+	}
+	for j := range i {
+		p.bytes -= eventBytes(&p.events[j])
 	}
 	p.events = slices.Delete(p.events, 0, i)
 	p.dirty = true

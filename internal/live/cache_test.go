@@ -1,0 +1,75 @@
+package live
+
+import (
+	"testing"
+	"time"
+
+	"github.com/segd/segd/internal/profeval"
+	"github.com/segd/segd/internal/segql/parser"
+)
+
+// A cached profile sheds the events its segments' windows no longer reach, and evaluations
+// at or after the new lower bound still see every event they read; with an unbounded
+// condition nothing is dropped.
+func TestDropOldKeepsWhatWindowsRead(t *testing.T) {
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	events := func() []profeval.Event {
+		var evs []profeval.Event
+		for i := range 640 { // one every 17 s over the last three hours
+			at := now.Add(-3*time.Hour + time.Duration(i)*17*time.Second)
+			evs = append(evs, profeval.Event{Kind: "track", Name: "A", Time: at,
+				Props: []profeval.Prop{{Name: "price", Value: float64(i % 7)}}})
+		}
+		return evs
+	}
+	for _, tc := range []struct {
+		q       string
+		drops   bool
+		minKept time.Time
+	}{
+		{`count("A" in last 10 minutes) >= 30 and sum(price of "A" in last 20 minutes) > 100`, true, now.Add(-time.Hour - 20*time.Minute - time.Second)},
+		{`did "A" and count("A" in last 10 minutes) >= 1`, false, time.Time{}},
+	} {
+		x, err := parser.ParseExpr(tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := newNeeds()
+		n.addTree(x)
+		d := newProfileData(true, nil, nil, nil)
+		d.need, d.from = n, now.Add(-2*time.Hour)
+		full := profeval.NewProfile(map[string]any{}, events(), nil)
+		for _, e := range events() {
+			d.addEvent(e)
+		}
+		before, bytes := d.events.Len(), d.events.Bytes()
+		dropped := d.dropOld(now)
+		if got := before - d.events.Len(); got != dropped {
+			t.Fatalf("%s: dropOld reported %d, removed %d", tc.q, dropped, got)
+		}
+		if !tc.drops {
+			if dropped != 0 {
+				t.Fatalf("%s: dropped %d events of an unbounded condition", tc.q, dropped)
+			}
+			continue
+		}
+		if dropped == 0 || d.events.Bytes() >= bytes {
+			t.Fatalf("%s: nothing dropped (%d events, %d bytes)", tc.q, d.events.Len(), d.events.Bytes())
+		}
+		if first := d.events.Events()[0].Time; first.Before(tc.minKept) || first.After(tc.minKept.Add(17*time.Second)) {
+			t.Fatalf("%s: oldest kept event at %v, want the first at or after %v", tc.q, first, tc.minKept)
+		}
+		if !d.serves(n, now.Add(-time.Hour)) || d.serves(n, now.Add(-time.Hour-time.Second)) {
+			t.Fatalf("%s: from %v after dropping", tc.q, d.from)
+		}
+		// every evaluation the data still serves answers as with all events
+		for at := now.Add(-time.Hour); !at.After(now); at = at.Add(7 * time.Minute) {
+			o := profeval.Options{At: at, Profile: 1}
+			want, err1 := profeval.Holds(full, x, o)
+			got, err2 := profeval.Holds(d.profile(), x, o)
+			if err1 != nil || err2 != nil || got != want {
+				t.Fatalf("%s at %v: %v (%v) after dropping, %v (%v) with every event", tc.q, at, got, err2, want, err1)
+			}
+		}
+	}
+}
