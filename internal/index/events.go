@@ -3,6 +3,7 @@ package index
 import (
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -140,6 +141,9 @@ func (c *Column) set(row int, v Value) {
 		}
 		code, ok := c.dict[v.Str]
 		if !ok {
+			// a copy: the decoder's strings are slices of the whole request body, which a
+			// dictionary entry would otherwise keep alive for good
+			v.Str = strings.Clone(v.Str)
 			code = uint32(len(c.Values))
 			c.dict[v.Str] = code
 			c.Values = append(c.Values, v.Str)
@@ -281,6 +285,7 @@ func (t *Table) add(e *Event, ns int64) {
 func (t *Table) column(name string) *Column {
 	c, ok := t.Columns[name]
 	if !ok {
+		name = strings.Clone(name)
 		c = &Column{Name: name}
 		t.Columns[name] = c
 	}

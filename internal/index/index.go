@@ -14,6 +14,7 @@
 package index
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -146,6 +147,7 @@ func tableKey(e *Event) TableKey {
 func (ix *Index) table(key TableKey) *Table {
 	t := ix.tables[key]
 	if t == nil {
+		key.Name = strings.Clone(key.Name)
 		t = newTable(key)
 		ix.tables[key] = t
 	}

@@ -7,8 +7,10 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 var t0 = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
@@ -347,6 +349,35 @@ func TestIncrementalSortEqualsFullSort(t *testing.T) {
 			if x, y := ta.Columns[name].Get(row), tb.Columns[name].Get(row); !reflect.DeepEqual(x, y) {
 				t.Fatalf("column %s row %d: %+v, want %+v", name, row, x, y)
 			}
+		}
+	}
+}
+
+// The index keeps no string that points into the text it was given: the decoder's strings
+// are slices of a whole request body, which one kept dictionary entry would keep alive.
+func TestIndexCopiesStrings(t *testing.T) {
+	body := strings.Repeat("x", 4096) + "Viewed" + "category" + "shoes" + "plan" + "pro"
+	part := func(i, n int) string { return body[4096+i : 4096+i+n] }
+	inBody := func(s string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		b := uintptr(unsafe.Pointer(unsafe.StringData(body)))
+		return p >= b && p < b+uintptr(len(body))
+	}
+	ix := New()
+	ix.AddEvent(Event{Profile: 1, Name: part(0, 6), Time: t0, Props: map[string]any{part(6, 8): part(14, 5)}})
+	ix.SetTraits(1, map[string]any{part(19, 4): part(23, 3)})
+	s := ix.Acquire()
+	defer s.Release()
+	tb := s.Table(TableKey{Kind: Track, Name: "Viewed"})
+	if tb == nil {
+		t.Fatal("no table")
+	}
+	c := tb.Columns["category"]
+	plan := s.Trait("plan")
+	for what, str := range map[string]string{"table name": tb.Key.Name, "column name": c.Name, "column value": c.Values[c.Codes[0]],
+		"trait name": plan.Name, "trait value": plan.Values[plan.Code("pro")]} {
+		if inBody(str) {
+			t.Errorf("the index's %s %q points into the request body", what, str)
 		}
 	}
 }

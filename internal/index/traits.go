@@ -2,6 +2,7 @@ package index
 
 import (
 	"github.com/RoaringBitmap/roaring/v2"
+	"strings"
 )
 
 // Trait is the column of one trait name over all profiles. A trait may hold values of
@@ -42,6 +43,7 @@ type Trait struct {
 }
 
 func newTrait(name string) *Trait {
+	name = strings.Clone(name)
 	return &Trait{
 		Name:         name,
 		Present:      roaring.New(),
@@ -141,6 +143,7 @@ func (t *Trait) set(p uint32, v Value) {
 	case Text:
 		c, ok := t.dict[v.Str]
 		if !ok {
+			v.Str = strings.Clone(v.Str) // not a slice of the decoded request (see Column.set)
 			c = uint32(len(t.Values))
 			t.dict[v.Str] = c
 			t.Values = append(t.Values, v.Str)

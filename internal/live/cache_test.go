@@ -1,9 +1,12 @@
 package live
 
 import (
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
+	"github.com/segd/segd/internal/engine/reference"
 	"github.com/segd/segd/internal/profeval"
 	"github.com/segd/segd/internal/segql/parser"
 )
@@ -69,6 +72,40 @@ func TestDropOldKeepsWhatWindowsRead(t *testing.T) {
 			got, err2 := profeval.Holds(d.profile(), x, o)
 			if err1 != nil || err2 != nil || got != want {
 				t.Fatalf("%s at %v: %v (%v) after dropping, %v (%v) with every event", tc.q, at, got, err2, want, err1)
+			}
+		}
+	}
+}
+
+// A cached event keeps no string pointing into the request it was decoded from.
+func TestCachedEventCopiesStrings(t *testing.T) {
+	body := strings.Repeat("x", 4096) + "Viewed" + "category" + "shoes" + "Pricing" + "a-long-value-" + strings.Repeat("y", 80)
+	part := func(i, n int) string { return body[4096+i : 4096+i+n] }
+	inBody := func(s string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		b := uintptr(unsafe.Pointer(unsafe.StringData(body)))
+		return p >= b && p < b+uintptr(len(body))
+	}
+	x, err := parser.ParseExpr(`count("Viewed" where category = "shoes" and other != "z" in last 1 hours) >= 1 and did page "Pricing"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newNeeds()
+	n.addTree(x)
+	for _, need := range []*needs{n, nil} {
+		tr := need.event(reference.Event{Kind: "track", Name: part(0, 6), Time: time.Now(),
+			Props: map[string]any{part(6, 8): part(14, 5), "other": part(26, 93)}})
+		pg := need.event(reference.Event{Kind: "page", Name: part(19, 7), Time: time.Now()})
+		strs := []string{tr.Name, pg.Name}
+		for _, p := range tr.Props {
+			strs = append(strs, p.Name, p.Value.(string))
+		}
+		if len(tr.Props) != 2 {
+			t.Fatalf("kept %v", tr.Props)
+		}
+		for _, s := range strs {
+			if inBody(s) {
+				t.Errorf("cached event string %q points into the request body (needs %v)", s, need != nil)
 			}
 		}
 	}

@@ -278,7 +278,10 @@ func (l *Live) updateCache(ch *Change) {
 				if v == nil {
 					delete(d.traits, k)
 				} else {
-					d.traits[k] = v
+					if s, ok := v.(string); ok {
+						v = share(s) // not a slice of the request body
+					}
+					d.traits[d.need.intern(k)] = v
 				}
 			}
 			d.live = true

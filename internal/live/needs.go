@@ -1,7 +1,9 @@
 package live
 
 import (
+	"strings"
 	"time"
+	"unique"
 
 	"github.com/segd/segd/internal/engine/reference"
 	"github.com/segd/segd/internal/profeval"
@@ -88,24 +90,44 @@ func (n *needs) keepTraits(m map[string]any) map[string]any {
 func (n *needs) readsTrait(k string) bool { return n == nil || n.traits[k] }
 
 // event returns e as the cache keeps it: only the properties some condition reads (all of
-// them when n is nil), names shared.
+// them when n is nil), its names and short texts shared, nothing pointing into the request
+// the event was decoded from (the decoder's strings are slices of the whole batch body, so
+// keeping one would keep all of it).
 func (n *needs) event(e reference.Event) profeval.Event {
+	var out profeval.Event
 	if n == nil {
-		return profeval.EventOf(e, nil)
+		out = profeval.EventOf(e, nil)
+	} else {
+		out = profeval.EventOf(e, n.keepProp)
 	}
-	out := profeval.EventOf(e, n.keepProp)
 	out.Name = n.intern(out.Name)
 	for i := range out.Props {
-		out.Props[i].Name = n.intern(out.Props[i].Name)
+		p := &out.Props[i]
+		p.Name = n.intern(p.Name)
+		if s, ok := p.Value.(string); ok {
+			p.Value = share(s)
+		}
 	}
 	return out
 }
 
+// intern returns the needs' copy of a name, or a shared copy.
 func (n *needs) intern(s string) string {
-	if c, ok := n.names[s]; ok {
-		return c
+	if n != nil {
+		if c, ok := n.names[s]; ok {
+			return c
+		}
 	}
-	return s
+	return share(s)
+}
+
+// share returns a copy of s that does not point into a larger string: one copy per distinct
+// value for short texts (names, categories, plans), a private copy of longer ones.
+func share(s string) string {
+	if len(s) <= 64 {
+		return unique.Make(s).Value()
+	}
+	return strings.Clone(s)
 }
 
 func (n *needs) prop(name string) {
