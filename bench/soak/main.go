@@ -41,6 +41,7 @@ func main() {
 		warmup   = flag.Duration("warmup", 0, "warm-up excluded from the growth figure (default a third of -duration)")
 		bin      = flag.String("bin", "", "segd binary (default: go build ./cmd/segd)")
 		debug    = flag.String("debug-addr", "", "pass --debug-addr to segd (pprof during the soak)")
+		window   = flag.Duration("max-window", 2*time.Minute, "the longest window of the segments (they spread from a tenth of it to all of it); keep it below the warm-up, or the working set is still growing when growth is measured")
 	)
 	flag.Parse()
 	if *warmup == 0 {
@@ -57,14 +58,14 @@ func main() {
 
 	created := 0
 	for i := 0; i < *segments; i++ {
-		body := map[string]any{"name": fmt.Sprintf("soak-%02d", i), "query": segmentQuery(i), "mode": "realtime"}
+		body := map[string]any{"name": fmt.Sprintf("soak-%02d", i), "query": segmentQuery(i, *window), "mode": "realtime"}
 		if code, msg := post(url+"/api/v1/segments", admin, body); code == 201 {
 			created++
 		} else {
 			fmt.Fprintf(os.Stderr, "segment %d: %d %s\n", i, code, msg)
 		}
 	}
-	fmt.Printf("segd pid %d, %d real-time segments, sending %d events/s in batches of %d for %s\n", cmd.Process.Pid, created, *rate, *batch, *duration)
+	fmt.Printf("segd pid %d, %d real-time segments (windows up to %s), sending %d events/s in batches of %d for %s\n", cmd.Process.Pid, created, *window, *rate, *batch, *duration)
 
 	var sent, failed atomic.Int64
 	stop := make(chan struct{})
@@ -123,27 +124,27 @@ func main() {
 
 	type point struct {
 		at        time.Duration
-		rss, heap float64 // MiB
+		rss, heap float64 // MiB; heap: marked live by the last GC
 		events    int64
 	}
 	var curve []point
 	begin := time.Now()
-	fmt.Printf("%8s %12s %10s %10s %10s %10s %12s\n", "time", "events", "events/s", "RSS MiB", "heap MiB", "live queue", "live delay")
+	fmt.Printf("%8s %12s %10s %10s %10s %10s %10s %10s %12s\n", "time", "events", "events/s", "RSS MiB", "heap MiB", "live MiB", "cache MiB", "live queue", "live delay")
 	tick := time.NewTicker(*sample)
 	var lastEvents int64
 	var last map[string]float64
 	lastAt := begin
 	for now := range tick.C {
-		m := metrics(url, "go_memstats_heap_inuse_bytes", "segd_live_queue", "segd_live_delay_seconds_sum", "segd_live_delay_seconds_count")
-		p := point{at: now.Sub(begin).Round(time.Second), rss: rssMiB(cmd.Process.Pid), heap: m["go_memstats_heap_inuse_bytes"] / (1 << 20), events: sent.Load()}
+		m := metrics(url, "go_memstats_heap_inuse_bytes", "go_gc_heap_live_bytes", "segd_live_cache_bytes", "segd_live_queue", "segd_live_delay_seconds_sum", "segd_live_delay_seconds_count")
+		p := point{at: now.Sub(begin).Round(time.Second), rss: rssMiB(cmd.Process.Pid), heap: m["go_gc_heap_live_bytes"] / (1 << 20), events: sent.Load()}
 		curve = append(curve, p)
 		// mean time from a commit reaching the real-time evaluator to its changes being durable
 		delay := "-"
 		if n := m["segd_live_delay_seconds_count"] - last["segd_live_delay_seconds_count"]; n > 0 {
 			delay = fmt.Sprintf("%.1f ms", 1e3*(m["segd_live_delay_seconds_sum"]-last["segd_live_delay_seconds_sum"])/n)
 		}
-		fmt.Printf("%8s %12d %10.0f %10.1f %10.1f %10.0f %12s\n", p.at, p.events, float64(p.events-lastEvents)/now.Sub(lastAt).Seconds(), p.rss, p.heap,
-			m["segd_live_queue"], delay)
+		fmt.Printf("%8s %12d %10.0f %10.1f %10.1f %10.1f %10.1f %10.0f %12s\n", p.at, p.events, float64(p.events-lastEvents)/now.Sub(lastAt).Seconds(), p.rss,
+			m["go_memstats_heap_inuse_bytes"]/(1<<20), p.heap, m["segd_live_cache_bytes"]/(1<<20), m["segd_live_queue"], delay)
 		lastEvents, lastAt, last = p.events, now, m
 		if now.Sub(begin) >= *duration {
 			break
@@ -164,26 +165,32 @@ func main() {
 	if len(xs) >= 2 {
 		hSlope, rSlope := slope(xs, hs), slope(xs, rs)
 		evPerMin := float64(*rate) * 60
-		fmt.Printf("after warm-up (%s): heap %+.1f MiB/min, RSS %+.1f MiB/min (%.0f bytes of heap per event sent)\n",
+		fmt.Printf("after warm-up (%s): live heap %+.1f MiB/min, RSS %+.1f MiB/min (%.0f bytes of live heap per event sent)\n",
 			*warmup, hSlope, rSlope, hSlope*(1<<20)/evPerMin)
 	} else {
 		fmt.Println("too few samples after warm-up for a growth figure; run longer or sample more often")
 	}
 }
 
-// segmentQuery gives a mix of trait, event-count, recency and property conditions.
-func segmentQuery(i int) string {
+// segmentQuery gives a mix of event-count, recency, sum and property conditions; the windows
+// spread from a tenth of max to max (in seconds).
+func segmentQuery(i int, max time.Duration) string {
+	w := int(max.Seconds()) * (i%10 + 1) / 10
+	if w < 1 {
+		w = 1
+	}
+	top := int(max.Seconds())
 	switch i % 5 {
 	case 0:
-		return fmt.Sprintf(`count("Product Viewed" in last %d minutes) >= %d`, 5+i, 1+i%4)
+		return fmt.Sprintf(`count("Product Viewed" in last %d seconds) >= %d`, w, 1+i%4)
 	case 1:
-		return fmt.Sprintf(`did "Order Completed" in last %d minutes`, 10+i)
+		return fmt.Sprintf(`did "Order Completed" in last %d seconds`, w)
 	case 2:
-		return fmt.Sprintf(`sum(price of "Order Completed" in last 1 hours) > %d`, 50+10*i)
+		return fmt.Sprintf(`sum(price of "Order Completed" in last %d seconds) > %d`, top, 50+10*i)
 	case 3:
-		return fmt.Sprintf(`count("Product Added" where category = "c%d" in last 30 minutes) >= 1`, i%10)
+		return fmt.Sprintf(`count("Product Added" where category = "c%d" in last %d seconds) >= 1`, i%10, w)
 	default:
-		return fmt.Sprintf(`did "Email Opened" in last %d minutes and not did "Order Completed" in last %d minutes`, 15+i, 15+i)
+		return fmt.Sprintf(`did "Email Opened" in last %d seconds and not did "Order Completed" in last %d seconds`, w, w)
 	}
 }
 
@@ -226,7 +233,6 @@ func rssMiB(pid int) float64 {
 	return 0
 }
 
-// heapMiB reads go_memstats_heap_inuse_bytes from segd's /metrics.
 // metrics reads unlabelled metrics from /metrics (0 for those absent).
 func metrics(url string, names ...string) map[string]float64 {
 	out := map[string]float64{}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,7 +76,11 @@ func openApp(opts appOptions) (*app, error) {
 		return nil, err
 	}
 	a := &app{opts: opts, store: st, registry: prometheus.NewRegistry()}
-	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// go_gc_heap_live_bytes (the heap marked live by the last GC) besides the defaults: unlike
+	// the heap in use it does not count garbage awaiting collection, so it shows growth plainly
+	a.registry.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+		collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)})),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if err := a.ensureDefaultWorkspace(); err != nil {
 		st.Close()
 		return nil, err

@@ -30,7 +30,7 @@ func TestDropOldKeepsWhatWindowsRead(t *testing.T) {
 		drops   bool
 		minKept time.Time
 	}{
-		{`count("A" in last 10 minutes) >= 30 and sum(price of "A" in last 20 minutes) > 100`, true, now.Add(-time.Hour - 20*time.Minute - time.Second)},
+		{`count("A" in last 10 minutes) >= 30 and sum(price of "A" in last 20 minutes) > 100`, true, now.Add(-cacheSlack - 20*time.Minute - time.Second)},
 		{`did "A" and count("A" in last 10 minutes) >= 1`, false, time.Time{}},
 	} {
 		x, err := parser.ParseExpr(tc.q)
@@ -62,11 +62,11 @@ func TestDropOldKeepsWhatWindowsRead(t *testing.T) {
 		if first := d.events.Events()[0].Time; first.Before(tc.minKept) || first.After(tc.minKept.Add(17*time.Second)) {
 			t.Fatalf("%s: oldest kept event at %v, want the first at or after %v", tc.q, first, tc.minKept)
 		}
-		if !d.serves(n, now.Add(-time.Hour)) || d.serves(n, now.Add(-time.Hour-time.Second)) {
+		if !d.serves(n, now.Add(-cacheSlack)) || d.serves(n, now.Add(-cacheSlack-time.Second)) {
 			t.Fatalf("%s: from %v after dropping", tc.q, d.from)
 		}
 		// every evaluation the data still serves answers as with all events
-		for at := now.Add(-time.Hour); !at.After(now); at = at.Add(7 * time.Minute) {
+		for at := now.Add(-cacheSlack); !at.After(now); at = at.Add(7 * time.Second) {
 			o := profeval.Options{At: at, Profile: 1}
 			want, err1 := profeval.Holds(full, x, o)
 			got, err2 := profeval.Holds(d.profile(), x, o)

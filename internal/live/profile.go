@@ -61,11 +61,17 @@ func (d *profileData) addEvent(e profeval.Event) {
 	}
 }
 
-// dropOld removes the events no evaluation at or after an hour before now reads (when every
+// cacheSlack is how far behind the evaluation time cached data still serves evaluations:
+// evaluations follow the clock, and timers a little behind it (a backlog) still find their
+// events; a timer further behind reloads the profile. It also bounds what the cache keeps
+// beyond the segments' windows, so a small slack keeps the cache near the windows' working set.
+const cacheSlack = time.Minute
+
+// dropOld removes the events no evaluation at or after cacheSlack before now reads (when every
 // window that reads events is bounded) and reports how many it removed.
 func (d *profileData) dropOld(now time.Time) int {
 	reach, ok := d.need.reach()
-	from := now.Add(-time.Hour) // the cache's slack for timers behind the clock
+	from := now.Add(-cacheSlack)
 	if !ok || !from.After(d.from) {
 		return 0
 	}
@@ -181,8 +187,7 @@ func (c *cache) get(ws, pid uint32, need *needs, at time.Time) (*profileData, er
 		c.evict(e)
 	}
 	c.misses++
-	// Evaluations follow the clock; an hour of slack covers timers a little behind it.
-	d, err := load(c.st, ws, pid, need, at.Add(-time.Hour))
+	d, err := load(c.st, ws, pid, need, at.Add(-cacheSlack))
 	if err != nil {
 		return nil, err
 	}
