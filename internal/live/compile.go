@@ -37,6 +37,11 @@ type compiled struct {
 	periods []ast.Period // "this week" ...
 	anniv   bool         // anniversary conditions (day boundaries)
 	lits    []time.Time  // absolute time literals
+	// flips are the aggregates and dids of events when every way the tree depends on time
+	// goes through them and their rolling windows (nil otherwise): then the next change is
+	// the earliest of their profeval.NextFlip instants instead of the earliest instant any
+	// event the segment reads crosses a window edge (most of which flip nothing).
+	flips []ast.Expr
 
 	order int // position in the workspace's dependency order
 }
@@ -81,7 +86,60 @@ func compile(seg segment.Segment) (*compiled, error) {
 		return true
 	})
 	c.offsets = append([]time.Duration{0, time.Nanosecond}, c.offsets...)
+	c.flips = flipLeaves(x)
 	return c, nil
+}
+
+// flipLeaves returns x's event aggregates and dids when each has a rolling window of fixed
+// length or none and nothing else in x depends on the evaluation time (other windows, "ago",
+// "now", time literals, anniversaries, sequences, first/last seen); nil otherwise.
+func flipLeaves(x ast.Expr) []ast.Expr {
+	var leaves []ast.Expr
+	ok := true
+	var walk func(n ast.Node) bool
+	walk = func(n ast.Node) bool {
+		if !ok {
+			return false
+		}
+		var where ast.Expr
+		var win ast.Window
+		switch v := n.(type) {
+		case *ast.Aggregate:
+			if _, isEvent := v.Target.(*ast.EventTarget); !isEvent {
+				return true // records: no window; look inside the filter
+			}
+			where, win = v.Where, v.Window
+		case *ast.Did:
+			where, win = v.Where, v.Window
+		case *ast.LastWindow, *ast.NextWindow, *ast.ThisWindow, *ast.SinceWindow, *ast.BetweenWindow, *ast.Ago, *ast.Now,
+			*ast.TimeLit, *ast.Anniversary, *ast.Sequence, *ast.Seen:
+			ok = false
+			return false
+		default:
+			return true
+		}
+		if win != nil {
+			lw, isLast := win.(*ast.LastWindow)
+			if !isLast {
+				ok = false
+				return false
+			}
+			if _, fixed := lw.Dur.Unit.Fixed(); !fixed {
+				ok = false
+				return false
+			}
+		}
+		if where != nil {
+			ast.Inspect(where, walk)
+		}
+		leaves = append(leaves, n.(ast.Expr))
+		return false
+	}
+	ast.Inspect(x, walk)
+	if !ok {
+		return nil
+	}
+	return leaves
 }
 
 func (c *compiled) addDur(d ast.Duration) {

@@ -373,7 +373,7 @@ func (l *Live) evaluate(ws, pid uint32, segs map[*compiled]bool, at time.Time, w
 				segs[dep] = true
 			}
 		}
-		l.timers.set(timerKey{ws, c.seg.ID, pid}, nextChange(c, d, at, s.loc), true)
+		l.timers.set(timerKey{ws, c.seg.ID, pid}, nextChange(c, d, at, s.loc, data), true)
 	}
 }
 

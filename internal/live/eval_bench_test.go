@@ -128,7 +128,7 @@ func BenchmarkEvaluateProfile(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			d := profiles[i%len(profiles)]
 			for _, c := range cs {
-				nextChange(c, d, at, time.UTC)
+				nextChange(c, d, at, time.UTC, nil)
 			}
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(cs)), "ns/segment")

@@ -26,7 +26,11 @@ func TestNextChangeMissesNoFlip(t *testing.T) {
 		`first_seen(any event) in last 45 days`,
 		`count("B" between 2025-01-01 and 2025-03-01) >= 1 and count("A" in last 3 days) = 0`,
 		`count(screen where at > 1 months ago) >= 1`,
+		// rolling windows only: the next change comes from profeval.NextFlip
+		`count("A" in last 3 days) >= 2 or not did "B" in last 36 hours`,
+		`did page in last 2 days and count("B") >= 1`,
 	}
+	flipping := 0
 	loc, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		t.Skip("no zoneinfo:", err)
@@ -38,6 +42,9 @@ func TestNextChangeMissesNoFlip(t *testing.T) {
 		c, err := compile(segment.Segment{ID: fmt.Sprint(qi), Name: "q", Query: q, Mode: segment.ModeRealtime})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if c.flips != nil {
+			flipping++
 		}
 		for p := 0; p < 12; p++ {
 			var evs []profeval.Event
@@ -67,7 +74,8 @@ func TestNextChangeMissesNoFlip(t *testing.T) {
 			}
 			at := base.Add(time.Duration(r.Int64N(int64(30 * 24 * time.Hour))))
 			for step := 0; step < 4; step++ {
-				next := nextChange(c, d, at, loc)
+				ev := profeval.NewEvaluator(d.profile(), profeval.Options{At: at, Location: loc, Segment: "q"})
+				next := nextChange(c, d, at, loc, ev)
 				if b := boundary(c, at, loc); !b.IsZero() && (next.IsZero() || b.Before(next)) {
 					next = b
 				}
@@ -93,6 +101,9 @@ func TestNextChangeMissesNoFlip(t *testing.T) {
 				at = next
 			}
 		}
+	}
+	if flipping != 2 {
+		t.Fatalf("%d of the queries took the rolling-window path, want 2", flipping)
 	}
 	t.Logf("%d instants checked", checked)
 }

@@ -68,7 +68,7 @@ func (l *Live) startScan(ws uint32, timed []*compiled, at []time.Time) {
 		err := scanAll(ctx, l.st, ws, need, from, func(pid uint32, d *profileData) {
 			dues := make([]time.Time, len(timed))
 			for i, c := range timed {
-				dues[i] = nextChange(c, d, at[i], loc)
+				dues[i] = nextChange(c, d, at[i], loc, nil)
 			}
 			items = append(items, scanItem{pid: pid, d: d, dues: dues})
 			if len(items) == scanChunkSize {

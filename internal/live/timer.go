@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/segd/segd/internal/profeval"
 	"github.com/segd/segd/internal/segql/ast"
 )
 
@@ -16,7 +17,11 @@ import (
 // (for month and year windows, whose length depends on the date) at a midnight or at b's
 // clock time on a day near b±W; all of those are candidates. The instants that depend on no
 // data (calendar boundaries, time literals) are boundary's, handled for the whole segment.
-func nextChange(c *compiled, d *profileData, at time.Time, loc *time.Location) time.Time {
+//
+// ev, when given, is an evaluator of d at at: segments whose time dependence is all in event
+// aggregates over rolling windows (c.flips) then take the earliest instant one of those
+// actually flips (profeval.NextFlip), far fewer re-evaluations for busy profiles.
+func nextChange(c *compiled, d *profileData, at time.Time, loc *time.Location, ev *profeval.Evaluator) time.Time {
 	if !c.timeDep || !d.live {
 		return time.Time{}
 	}
@@ -25,6 +30,25 @@ func nextChange(c *compiled, d *profileData, at time.Time, loc *time.Location) t
 		if t.After(at) && (best.IsZero() || t.Before(best)) {
 			best = t
 		}
+	}
+	if ev != nil && len(c.flips) > 0 {
+		exact := true
+		for _, x := range c.flips {
+			t, ok, err := ev.NextFlip(c.ptree, x)
+			if err != nil || !ok {
+				exact = false
+				break
+			}
+			if !t.IsZero() {
+				consider(t)
+			}
+		}
+		if exact {
+			// traits and records hold no time the tree compares with the clock (flipLeaves
+			// admits no "ago", "now" or time literal)
+			return best
+		}
+		best = time.Time{}
 	}
 	base := func(b time.Time) { candidates(c, b, loc, consider) }
 	// Only data the segment reads can flip it: events of the names and kinds it uses (the

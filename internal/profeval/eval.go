@@ -473,3 +473,146 @@ func (e *Evaluator) sequence(n *ast.Sequence) (bool, error) {
 	}
 	return false, nil
 }
+
+// NextFlip returns, for x an aggregate of events (count, sum, min, max, distinct) or a did,
+// over a rolling window of fixed length ("in last 10 minutes") or all time, the earliest
+// instant after the evaluation time at which x's truth can change with no new data, and the
+// zero time when it never can. Only events leaving the window change it then, and the value
+// moves one way as they leave (counts, distinct counts, maxima and sums of non-negative
+// values fall; minima rise), so the first departure that flips the comparison is found by a
+// binary search over how many have left, each step the reference's own aggregate of the
+// events still inside. ok is false when the shortcut does not apply: another form or window,
+// a filter the tree did not compile (it may depend on the evaluation time), an event of the
+// target after the evaluation time (it would enter the window), values that can make a sum
+// rise, or a comparison that is not monotone in the value (=, !=, avg, max below, min above).
+func (e *Evaluator) NextFlip(t *Tree, x ast.Expr) (flip time.Time, ok bool, err error) {
+	var (
+		fn     ast.AggFunc
+		of     *ast.Ident
+		target *ast.EventTarget
+		where  ast.Expr
+		win    ast.Window
+		op     ast.CompareOp
+		want   float64
+	)
+	switch n := x.(type) {
+	case *ast.Aggregate:
+		tg, isEvent := n.Target.(*ast.EventTarget)
+		if !isEvent {
+			return time.Time{}, false, nil
+		}
+		fn, of, target, where, win, op, want = n.Func, n.Of, tg, n.Where, n.Window, n.Op, n.Value.Float()
+	case *ast.Did:
+		fn, target, where, win, op, want = ast.Count, n.Event, n.Where, n.Window, ast.Ge, 1
+	default:
+		return time.Time{}, false, nil
+	}
+	e.t = t
+	if where != nil && t.filters[where] == nil {
+		return time.Time{}, false, nil
+	}
+	var length time.Duration
+	if win != nil {
+		lw, isLast := win.(*ast.LastWindow)
+		if !isLast {
+			return time.Time{}, false, nil
+		}
+		f, fixed := lw.Dur.Unit.Fixed()
+		if !fixed || lw.Dur.N > 100_000 {
+			return time.Time{}, false, nil
+		}
+		length = time.Duration(lw.Dur.N) * f
+	}
+	// which comparisons are monotone as the value falls (rises, for min)
+	switch fn {
+	case ast.Count, ast.Distinct, ast.Sum:
+	case ast.Max:
+		if op != ast.Ge && op != ast.Gt {
+			return time.Time{}, false, nil // "max < x" turns false again when the window empties
+		}
+	case ast.Min:
+		if op != ast.Le && op != ast.Lt {
+			return time.Time{}, false, nil
+		}
+	default:
+		return time.Time{}, false, nil
+	}
+	if op == ast.Eq || op == ast.Neq {
+		return time.Time{}, false, nil
+	}
+	// an event of the target after the evaluation time would enter the window later
+	it := e.iter(target, &span{exact: true})
+	if it.err != nil {
+		return time.Time{}, false, it.err
+	}
+	if it.n > 0 {
+		last := it.n - 1
+		if !it.all {
+			last = int(it.ps[last])
+		}
+		if e.p.events[last].Time.After(e.at) {
+			return time.Time{}, false, nil
+		}
+	}
+	if win == nil {
+		return time.Time{}, true, nil // nothing ever leaves
+	}
+	s, err := e.window(win)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	var times []time.Time
+	vals := e.vals[:0]
+	it = e.iter(target, &s)
+	for ev := it.next(); ev != nil; ev = it.next() {
+		match, err := e.matchWhere(ev, where)
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		if !match {
+			continue
+		}
+		times = append(times, ev.Time)
+		if of != nil {
+			v := ev.Get(of.Name)
+			if fn == ast.Sum && !nonNegative(v) {
+				return time.Time{}, false, nil
+			}
+			vals = append(vals, v)
+		}
+	}
+	if it.err != nil {
+		return time.Time{}, false, it.err
+	}
+	e.vals = vals
+	n := len(times)
+	truth := func(left int) bool {
+		var rest []any
+		if of != nil {
+			rest = vals[left:]
+		}
+		return reference.Aggregate(fn, rest, n-left, op, want)
+	}
+	now := truth(0)
+	if n == 0 || truth(n) == now {
+		return time.Time{}, true, nil
+	}
+	// the fewest departures that flip it (monotone: once flipped it stays flipped)
+	left := 1 + sort.Search(n-1, func(i int) bool { return truth(i+1) != now })
+	// the left-th event (in time order) leaves when the window's start reaches it
+	return times[left-1].Add(length), true, nil
+}
+
+// nonNegative reports whether v adds nothing negative to a sum (the reference sums numbers
+// only; texts are refused too, in case one reads as a number).
+func nonNegative(v any) bool {
+	switch x := v.(type) {
+	case nil, bool:
+		return true
+	case float64:
+		return x >= 0
+	case int:
+		return x >= 0
+	}
+	return false
+}
