@@ -38,14 +38,16 @@ func main() {
 		segments = flag.Int("segments", 50, "real-time segments to create")
 		users    = flag.Int("users", 20000, "distinct users")
 		sample   = flag.Duration("sample", 10*time.Second, "sampling interval")
-		warmup   = flag.Duration("warmup", 0, "warm-up excluded from the growth figure (default a third of -duration)")
+		warmup   = flag.Duration("warmup", 0, "warm-up excluded from the growth figure (default the longest window plus two minutes, at least a third of -duration)")
 		bin      = flag.String("bin", "", "segd binary (default: go build ./cmd/segd)")
 		debug    = flag.String("debug-addr", "", "pass --debug-addr to segd (pprof during the soak)")
-		window   = flag.Duration("max-window", 2*time.Minute, "the longest window of the segments (they spread from a tenth of it to all of it); keep it below the warm-up, or the working set is still growing when growth is measured")
+		window   = flag.Duration("max-window", 3*time.Minute, "the longest window of the segments (they spread from half of it to all of it); the working set grows until the windows are full")
 	)
 	flag.Parse()
 	if *warmup == 0 {
-		*warmup = *duration / 3
+		// the working set is full once the longest window is (plus the real-time cache's
+		// minute of slack and a minute of margin)
+		*warmup = max(*duration/3, *window+2*time.Minute)
 	}
 	if *bin == "" {
 		*bin = build()
@@ -173,9 +175,11 @@ func main() {
 }
 
 // segmentQuery gives a mix of event-count, recency, sum and property conditions; the windows
-// spread from a tenth of max to max (in seconds).
+// spread from half of max to max (in seconds). With 20k users at 10k events/s a person sends
+// an event every 2 s, so windows much shorter than a minute would make most segments flip on
+// nearly every event (a membership-log stress test rather than a soak).
 func segmentQuery(i int, max time.Duration) string {
-	w := int(max.Seconds()) * (i%10 + 1) / 10
+	w := int(max.Seconds()) * (i%10 + 10) / 19
 	if w < 1 {
 		w = 1
 	}

@@ -311,7 +311,7 @@ func (h *timerHeap) Pop() any {
 // of kind "timer" keyed by due time, so a restart finds them in order.
 type timers struct {
 	h   timerHeap
-	due map[timerKey]int64
+	due map[timerKey]timerState
 	// touched records the timers set while a re-arm scan runs (nil otherwise).
 	touched map[timerKey]struct{}
 	// writes and deletes of timer documents since the last flush
@@ -319,10 +319,14 @@ type timers struct {
 	dels map[timerKey]int64
 }
 
+// timerState is a pending timer: when it is due and the due time of its stored document
+// (never later; see setQuiet).
+type timerState struct{ due, stored int64 }
+
 const kindTimer = "timer"
 
 func newTimers() *timers {
-	return &timers{due: map[timerKey]int64{}, puts: map[timerKey]int64{}, dels: map[timerKey]int64{}}
+	return &timers{due: map[timerKey]timerState{}, puts: map[timerKey]int64{}, dels: map[timerKey]int64{}}
 }
 
 func timerID(due int64, seg string, pid uint32) string {
@@ -348,27 +352,40 @@ func (t *timers) set(k timerKey, due time.Time, durable bool) {
 }
 
 // setQuiet is set without noting the timer as touched (for the scan's own results).
+//
+// The stored timer document of a key is never later than its timer: it is rewritten when a
+// timer is set earlier than it (or there is none), and left alone when a timer moves later,
+// which busy profiles do on nearly every event. After a crash the older document fires
+// early, the evaluation finds nothing to change and re-arms the timer: harmless, whereas
+// rewriting on every move cost a document delete and put per evaluated segment.
 func (t *timers) setQuiet(k timerKey, due time.Time, durable bool) {
-	old, had := t.due[k]
+	st, had := t.due[k]
 	if due.IsZero() {
 		if had {
 			delete(t.due, k)
-			t.unwrite(k, old)
+			t.unwrite(k, st.stored)
 		}
 		return
 	}
 	ns := due.UnixNano()
-	if had && old == ns {
+	if had && st.due == ns {
 		return
 	}
-	if had {
-		t.unwrite(k, old)
-	}
-	t.due[k] = ns
-	heap.Push(&t.h, timerItem{due: ns, key: k})
-	if durable {
+	st.due = ns
+	switch {
+	case !durable:
+		if !had {
+			st.stored = ns // loaded from its document (or not stored at all: deleting it is harmless)
+		}
+	case !had || ns < st.stored:
+		if had {
+			t.unwrite(k, st.stored)
+		}
 		t.puts[k] = ns
+		st.stored = ns
 	}
+	t.due[k] = st
+	heap.Push(&t.h, timerItem{due: ns, key: k})
 	// A rescheduled timer leaves its old heap entry behind (it is skipped when it surfaces).
 	// Busy profiles reschedule on every event, so rebuild the heap from the live entries when
 	// stale ones dominate: memory stays proportional to the pending timers.
@@ -380,8 +397,8 @@ func (t *timers) setQuiet(k timerKey, due time.Time, durable bool) {
 // compact rebuilds the heap from the pending timers only.
 func (t *timers) compact() {
 	h := make(timerHeap, 0, len(t.due))
-	for k, ns := range t.due {
-		h = append(h, timerItem{due: ns, key: k})
+	for k, st := range t.due {
+		h = append(h, timerItem{due: st.due, key: k})
 	}
 	heap.Init(&h)
 	t.h = h
@@ -401,7 +418,7 @@ func (t *timers) unwrite(k timerKey, old int64) {
 func (t *timers) next() (int64, bool) {
 	for len(t.h) > 0 {
 		top := t.h[0]
-		if d, ok := t.due[top.key]; ok && d == top.due {
+		if st, ok := t.due[top.key]; ok && st.due == top.due {
 			return top.due, true
 		}
 		heap.Pop(&t.h)
@@ -416,7 +433,8 @@ func (t *timers) pop(now int64) (timerItem, bool) {
 		return timerItem{}, false
 	}
 	it := heap.Pop(&t.h).(timerItem)
+	st := t.due[it.key]
 	delete(t.due, it.key)
-	t.unwrite(it.key, it.due)
+	t.unwrite(it.key, st.stored)
 	return it, true
 }

@@ -97,3 +97,55 @@ func TestApplyWaitsForQueuedChanges(t *testing.T) {
 		t.Fatalf("queued %d changes in %d items, want 1 in 1", l.queuedChanges, len(l.queue))
 	}
 }
+
+// A timer's stored document is rewritten only when the timer moves earlier than it; moving
+// later writes nothing (the older document is never later than the timer, so a restart
+// fires it early at worst); firing or cancelling deletes the stored document.
+func TestTimerDocumentsNeverLate(t *testing.T) {
+	tm := newTimers()
+	k := timerKey{1, "a", 7}
+	at := func(s int64) time.Time { return time.Unix(s, 0) }
+	ns := func(s int64) int64 { return at(s).UnixNano() }
+	flushed := func() (puts, dels map[timerKey]int64) {
+		puts, dels = map[timerKey]int64{}, map[timerKey]int64{}
+		for k, v := range tm.puts {
+			puts[k] = v
+		}
+		for k, v := range tm.dels {
+			dels[k] = v
+		}
+		clear(tm.puts)
+		clear(tm.dels)
+		return
+	}
+	tm.set(k, at(100), true)
+	if p, d := flushed(); p[k] != ns(100) || len(d) != 0 {
+		t.Fatalf("first set: puts %v dels %v", p, d)
+	}
+	for s := int64(110); s < 200; s += 10 {
+		tm.set(k, at(s), true)
+	}
+	if p, d := flushed(); len(p) != 0 || len(d) != 0 {
+		t.Fatalf("moving later wrote: puts %v dels %v", p, d)
+	}
+	tm.set(k, at(50), true)
+	if p, d := flushed(); p[k] != ns(50) || d[k] != ns(100) {
+		t.Fatalf("moving earlier: puts %v dels %v", p, d)
+	}
+	tm.set(k, at(300), true)
+	if it, ok := tm.pop(ns(299)); ok {
+		t.Fatalf("popped %v before its due time", it)
+	}
+	it, ok := tm.pop(ns(300))
+	if !ok || it.due != ns(300) {
+		t.Fatalf("pop at 300: %v %v", it, ok)
+	}
+	if p, d := flushed(); len(p) != 0 || d[k] != ns(50) {
+		t.Fatalf("firing: puts %v dels %v, want the stored document (50) deleted", p, d)
+	}
+	tm.set(k, at(400), true)
+	tm.set(k, time.Time{}, true)
+	if p, d := flushed(); len(p) != 0 || len(d) != 0 {
+		t.Fatalf("set and cancelled before a flush: puts %v dels %v", p, d)
+	}
+}
