@@ -23,7 +23,15 @@ func setMemoryLimit(log *slog.Logger) {
 	}
 	limit := total / 10 * 8
 	debug.SetMemoryLimit(limit)
-	log.Info("memory limit for the Go runtime", "bytes", limit, "of", total)
+	// With the limit bounding the heap, collect when it has grown by twice what is live
+	// rather than once (GOGC=200, unless GOGC is set): under steady ingestion with real-time
+	// segments the collector took a fifth of the CPU at the default.
+	gc := "GOGC"
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+		gc = "200"
+	}
+	log.Info("memory limit for the Go runtime", "bytes", limit, "of", total, "gc_percent", gc)
 }
 
 // physicalMemory reads MemTotal from /proc/meminfo (0 when unavailable).

@@ -37,6 +37,8 @@ type Evaluator struct {
 	vals []any
 	// scratch holds an event's properties for filters the reference tests (see mapOf).
 	scratch map[string]any
+	// times is NextFlip's buffer of event times, reused.
+	times []time.Time
 }
 
 // NewEvaluator returns an evaluator of p at o.At (o.Segment is the default segment name).
@@ -561,7 +563,7 @@ func (e *Evaluator) NextFlip(t *Tree, x ast.Expr) (flip time.Time, ok bool, err 
 	if err != nil {
 		return time.Time{}, false, err
 	}
-	var times []time.Time
+	times := e.times[:0]
 	vals := e.vals[:0]
 	it = e.iter(target, &s)
 	for ev := it.next(); ev != nil; ev = it.next() {
@@ -584,7 +586,7 @@ func (e *Evaluator) NextFlip(t *Tree, x ast.Expr) (flip time.Time, ok bool, err 
 	if it.err != nil {
 		return time.Time{}, false, it.err
 	}
-	e.vals = vals
+	e.vals, e.times = vals, times
 	n := len(times)
 	truth := func(left int) bool {
 		var rest []any

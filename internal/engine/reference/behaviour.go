@@ -192,32 +192,50 @@ func aggregate(fn ast.AggFunc, vals []value, n int, op ast.CompareOp, want float
 		}
 		agg = float64(len(uniq))
 	default:
-		var nums []float64
+		var f numberFold
 		for _, v := range vals {
-			if v.k == number {
-				nums = append(nums, v.f)
-			}
+			f.add(fn, v)
 		}
-		if fn != ast.Sum && len(nums) == 0 {
-			return false
+		return f.compare(fn, op, want)
+	}
+	return compare(op, value{k: number, f: agg}, value{k: number, f: want})
+}
+
+// numberFold is sum, avg, min or max over the numbers among values (others are skipped),
+// in the order they are added.
+type numberFold struct {
+	agg float64
+	n   int
+}
+
+func (f *numberFold) add(fn ast.AggFunc, v value) {
+	if v.k != number {
+		return
+	}
+	x := v.f
+	switch fn {
+	case ast.Sum, ast.Avg:
+		f.agg += x
+	case ast.Min:
+		if f.n == 0 || x < f.agg {
+			f.agg = x
 		}
-		for i, x := range nums {
-			switch fn {
-			case ast.Sum, ast.Avg:
-				agg += x
-			case ast.Min:
-				if i == 0 || x < agg {
-					agg = x
-				}
-			case ast.Max:
-				if i == 0 || x > agg {
-					agg = x
-				}
-			}
+	case ast.Max:
+		if f.n == 0 || x > f.agg {
+			f.agg = x
 		}
-		if fn == ast.Avg {
-			agg /= float64(len(nums))
-		}
+	}
+	f.n++
+}
+
+// compare compares the fold's result with want; min, max and avg of no numbers hold nothing.
+func (f *numberFold) compare(fn ast.AggFunc, op ast.CompareOp, want float64) bool {
+	if fn != ast.Sum && f.n == 0 {
+		return false
+	}
+	agg := f.agg
+	if fn == ast.Avg {
+		agg /= float64(f.n)
 	}
 	return compare(op, value{k: number, f: agg}, value{k: number, f: want})
 }

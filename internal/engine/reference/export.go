@@ -41,6 +41,17 @@ func (c Conditions) PeriodStart(p ast.Period) time.Time { return c.r.periodStart
 
 // Aggregate applies fn to raw values (ignored for count, which uses n) and compares.
 func Aggregate(fn ast.AggFunc, raw []any, n int, op ast.CompareOp, want float64) bool {
+	switch fn {
+	case ast.Count:
+		return aggregate(fn, nil, n, op, want)
+	case ast.Sum, ast.Avg, ast.Min, ast.Max:
+		// folded as classified: no slice of values (the live path calls this per evaluation)
+		var f numberFold
+		for _, v := range raw {
+			f.add(fn, classify(v))
+		}
+		return f.compare(fn, op, want)
+	}
 	var vals []value
 	if fn != ast.Count {
 		vals = make([]value, len(raw))
