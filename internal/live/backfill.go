@@ -231,7 +231,7 @@ func (l *Live) dropSegment(ws uint32, id string) error {
 func (l *Live) schedule(ws uint32, c *compiled, now time.Time) {
 	if c.seg.Mode == segment.ModeRealtime {
 		if b := boundary(c, now, l.segs(ws).loc); !b.IsZero() {
-			l.timers.set(timerKey{ws, c.seg.ID, boundaryPID}, b, false)
+			l.timers.set(timerKey{ws, c.tseg, boundaryPID}, b, false)
 		}
 		return
 	}
@@ -243,7 +243,7 @@ func (l *Live) schedule(ws uint32, c *compiled, now time.Time) {
 		l.opts.Logger.Error("live: bad schedule; not recomputing", "segment", c.seg.ID, "schedule", c.seg.Schedule)
 		return
 	}
-	l.timers.set(timerKey{ws, c.seg.ID, schedulePID}, now.Add(every), false)
+	l.timers.set(timerKey{ws, c.tseg, schedulePID}, now.Add(every), false)
 }
 
 func (l *Live) scheduleAll(ws uint32, now time.Time) {

@@ -339,7 +339,7 @@ func setOf(cs []*compiled) map[*compiled]bool {
 func (l *Live) exitAll(ws, pid uint32, at time.Time, why membership.Reason) {
 	for _, c := range l.segs(ws).ordered {
 		l.mem.Stage(ws, c.seg.ID, pid, false, at, why)
-		l.timers.set(timerKey{ws, c.seg.ID, pid}, time.Time{}, true)
+		l.timers.set(timerKey{ws, c.tseg, pid}, time.Time{}, true)
 	}
 }
 
@@ -373,7 +373,7 @@ func (l *Live) evaluate(ws, pid uint32, segs map[*compiled]bool, at time.Time, w
 				segs[dep] = true
 			}
 		}
-		l.timers.set(timerKey{ws, c.seg.ID, pid}, nextChange(c, d, at, s.loc, data), true)
+		l.timers.advance(timerKey{ws, c.tseg, pid}, nextChange(c, d, at, s.loc, data))
 	}
 }
 
@@ -439,7 +439,7 @@ func (l *Live) fireDue(ctx context.Context) int {
 		}
 		due := time.Unix(0, it.due).UTC()
 		s := l.segs(it.key.ws)
-		c := s.byID[it.key.seg]
+		c := s.byID[it.key.seg.Value()]
 		if c == nil {
 			continue
 		}

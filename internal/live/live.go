@@ -191,7 +191,7 @@ func (l *Live) Start(ctx context.Context) error {
 		}
 		if err := l.st.Docs(w.ID, kindTimer, func(id string, _ []byte) error {
 			if due, seg, pid, ok := parseTimerID(id); ok {
-				l.timers.set(timerKey{w.ID, seg, pid}, time.Unix(0, due), false)
+				l.timers.set(newTimerKey(w.ID, seg, pid), time.Unix(0, due), false)
 			}
 			return nil
 		}); err != nil {
@@ -480,10 +480,10 @@ func (l *Live) flush() error {
 	t := l.timers
 	err := l.mem.Flush(func(b *store.DocBatch) {
 		for k, due := range t.dels {
-			b.Delete(k.ws, kindTimer, timerID(due, k.seg, k.pid))
+			b.Delete(k.ws, kindTimer, timerID(due, k.seg.Value(), k.pid))
 		}
 		for k, due := range t.puts {
-			b.Put(k.ws, kindTimer, timerID(due, k.seg, k.pid), nil)
+			b.Put(k.ws, kindTimer, timerID(due, k.seg.Value(), k.pid), nil)
 		}
 	})
 	if err == nil {

@@ -95,7 +95,7 @@ func (l *Live) applyScan(wait bool) {
 		}
 		for _, it := range ch.items {
 			for i, c := range ch.timed {
-				k := timerKey{ch.ws, c.seg.ID, it.pid}
+				k := timerKey{ch.ws, c.tseg, it.pid}
 				if _, set := l.timers.touched[k]; !set {
 					l.timers.setQuiet(k, it.dues[i], true)
 				}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"sort"
 	"time"
+	"unique"
 
 	"github.com/segd/segd/internal/profeval"
 	"github.com/segd/segd/internal/segql/ast"
@@ -282,10 +283,16 @@ func periodEnd(at time.Time, p ast.Period, loc *time.Location) time.Time {
 
 // ---- the timer queue ----
 
+// timerKey names a timer: a workspace, a segment (its id, as a handle: hashing and comparing
+// it costs a pointer's, not a string's, on the millions of timer updates) and a profile.
 type timerKey struct {
 	ws  uint32
-	seg string
+	seg unique.Handle[string]
 	pid uint32
+}
+
+func newTimerKey(ws uint32, seg string, pid uint32) timerKey {
+	return timerKey{ws, unique.Make(seg), pid}
 }
 
 type timerItem struct {
@@ -349,6 +356,21 @@ func (t *timers) set(k timerKey, due time.Time, durable bool) {
 		t.touched[k] = struct{}{}
 	}
 	t.setQuiet(k, due, durable)
+}
+
+// advance schedules k at due unless k is already due no later (or due is zero and k is
+// pending): a timer that fires early re-evaluates, finds nothing changed and re-arms. A busy
+// profile moves its next flip later on nearly every event ("count ≥ 3 in the last hour" flips
+// when the third-newest event leaves, later with each new one), so updating the timer each
+// time cost more than one early evaluation per window.
+func (t *timers) advance(k timerKey, due time.Time) {
+	if st, ok := t.due[k]; ok && (due.IsZero() || st.due <= due.UnixNano()) {
+		if t.touched != nil {
+			t.touched[k] = struct{}{} // the pending timer is not late: a scan must not replace it
+		}
+		return
+	}
+	t.set(k, due, true)
 }
 
 // setQuiet is set without noting the timer as touched (for the scan's own results).

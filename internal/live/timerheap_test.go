@@ -13,7 +13,7 @@ import (
 func TestTimerHeapStaysBounded(t *testing.T) {
 	tm := newTimers()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	keys := []timerKey{{1, "a", 1}, {1, "a", 2}, {1, "b", 1}}
+	keys := []timerKey{newTimerKey(1, "a", 1), newTimerKey(1, "a", 2), newTimerKey(1, "b", 1)}
 	for i := 0; i < 100000; i++ {
 		k := keys[i%len(keys)]
 		tm.set(k, base.Add(time.Duration(i)*time.Second), false)
@@ -103,7 +103,7 @@ func TestApplyWaitsForQueuedChanges(t *testing.T) {
 // fires it early at worst); firing or cancelling deletes the stored document.
 func TestTimerDocumentsNeverLate(t *testing.T) {
 	tm := newTimers()
-	k := timerKey{1, "a", 7}
+	k := newTimerKey(1, "a", 7)
 	at := func(s int64) time.Time { return time.Unix(s, 0) }
 	ns := func(s int64) int64 { return at(s).UnixNano() }
 	flushed := func() (puts, dels map[timerKey]int64) {
@@ -147,5 +147,29 @@ func TestTimerDocumentsNeverLate(t *testing.T) {
 	tm.set(k, time.Time{}, true)
 	if p, d := flushed(); len(p) != 0 || len(d) != 0 {
 		t.Fatalf("set and cancelled before a flush: puts %v dels %v", p, d)
+	}
+}
+
+// advance only ever brings a timer earlier (a pending earlier timer fires early, harmlessly).
+func TestTimerAdvanceOnlyEarlier(t *testing.T) {
+	tm := newTimers()
+	k := newTimerKey(1, "a", 7)
+	at := func(s int64) time.Time { return time.Unix(s, 0) }
+	tm.advance(k, at(100))
+	for _, step := range []struct {
+		due  time.Time
+		want int64
+	}{{at(200), 100}, {time.Time{}, 100}, {at(50), 50}, {at(60), 50}} {
+		tm.advance(k, step.due)
+		if got, _ := tm.next(); got != at(step.want).UnixNano() {
+			t.Fatalf("after advance(%v): due %v, want %v", step.due, time.Unix(0, got), at(step.want))
+		}
+	}
+	if _, ok := tm.pop(at(50).UnixNano()); !ok {
+		t.Fatal("not due at 50")
+	}
+	tm.advance(k, at(500))
+	if got, ok := tm.next(); !ok || got != at(500).UnixNano() {
+		t.Fatalf("after firing, advance(500): %v %v", time.Unix(0, got), ok)
 	}
 }
