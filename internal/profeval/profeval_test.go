@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/segd/segd/internal/engine/reference"
+	"github.com/segd/segd/internal/segql/ast"
 	"github.com/segd/segd/internal/segql/parser"
 )
 
@@ -74,4 +75,31 @@ func TestAddOutOfOrder(t *testing.T) {
 	if ok, err := Holds(p, x, Options{At: t0.Add(30 * time.Minute)}); err != nil || !ok {
 		t.Fatalf("holds = %v, %v", ok, err)
 	}
+}
+
+// DropBefore gives back the capacity of a slice a busier past grew, and keeps the rest.
+func TestDropBeforeShrinks(t *testing.T) {
+	var evs []Event
+	for i := range 1000 {
+		evs = append(evs, ev("A", i))
+	}
+	p := NewProfile(map[string]any{}, evs, nil)
+	if n := p.DropBefore(t0.Add(990 * time.Minute)); n != 990 {
+		t.Fatalf("dropped %d", n)
+	}
+	if p.Len() != 10 || cap(p.events) > 64 || p.events[0].Time != t0.Add(990*time.Minute) {
+		t.Fatalf("after dropping: %d events, capacity %d, first at %v", p.Len(), cap(p.events), p.events[0].Time)
+	}
+	if got, _ := Holds(p, mustParse(t, `count("A") = 10`), Options{At: t0.Add(2000 * time.Minute)}); !got {
+		t.Fatal("the kept events are not all there")
+	}
+}
+
+func mustParse(t *testing.T, q string) ast.Expr {
+	t.Helper()
+	x, err := parser.ParseExpr(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
 }

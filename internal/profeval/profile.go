@@ -188,6 +188,9 @@ func (p *Profile) DropBefore(t time.Time) int {
 		p.bytes -= eventBytes(&p.events[j])
 	}
 	p.events = slices.Delete(p.events, 0, i)
+	if cap(p.events) > 64 && len(p.events) < cap(p.events)/4 {
+		p.events = slices.Clip(slices.Clone(p.events)) // give back what a busier past grew
+	}
 	p.dirty = true
 	return i
 }
