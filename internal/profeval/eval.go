@@ -563,9 +563,15 @@ func (e *Evaluator) NextFlip(t *Tree, x ast.Expr) (flip time.Time, ok bool, err 
 	if err != nil {
 		return time.Time{}, false, err
 	}
+	it = e.iter(target, &s)
+	if fn == ast.Count && where == nil {
+		if n, ok := it.count(); ok {
+			// the events in the window are positions it.i … it.i+n-1 of the group: no walk
+			return e.countFlip(it.ps[it.i:it.i+n], op, want, length), true, nil
+		}
+	}
 	times := e.times[:0]
 	vals := e.vals[:0]
-	it = e.iter(target, &s)
 	for ev := it.next(); ev != nil; ev = it.next() {
 		match, err := e.matchWhere(ev, where)
 		if err != nil {
@@ -603,6 +609,19 @@ func (e *Evaluator) NextFlip(t *Tree, x ast.Expr) (flip time.Time, ok bool, err 
 	left := 1 + sort.Search(n-1, func(i int) bool { return truth(i+1) != now })
 	// the left-th event (in time order) leaves when the window's start reaches it
 	return times[left-1].Add(length), true, nil
+}
+
+// countFlip is NextFlip for a count of the events at positions ps (the window's, in time
+// order) of a window of the given length.
+func (e *Evaluator) countFlip(ps []int32, op ast.CompareOp, want float64, length time.Duration) time.Time {
+	n := len(ps)
+	truth := func(left int) bool { return reference.Aggregate(ast.Count, nil, n-left, op, want) }
+	now := truth(0)
+	if n == 0 || truth(n) == now {
+		return time.Time{}
+	}
+	left := 1 + sort.Search(n-1, func(i int) bool { return truth(i+1) != now })
+	return e.p.events[ps[left-1]].Time.Add(length)
 }
 
 // nonNegative reports whether v adds nothing negative to a sum (the reference sums numbers
