@@ -159,7 +159,7 @@ type cache struct {
 	bytes, maxBytes int
 }
 
-// defaultCacheBytes bounds the memory of the events the cache holds (about 150 bytes each
+// defaultCacheBytes bounds the memory of the events the cache holds (about 270 bytes each
 // with the properties no segment reads left out).
 const defaultCacheBytes = 2 << 30
 
