@@ -194,14 +194,14 @@ func (p *Profile) first(ps []int32, all bool, s *span) int {
 type iter struct {
 	e    *Evaluator
 	t    *ast.EventTarget
-	s    *span
+	s    span // by value: a pointer made every evaluation's window escape to the heap
 	ps   []int32
 	all  bool
 	i, n int
 	err  error
 }
 
-func (e *Evaluator) iter(t *ast.EventTarget, s *span) iter {
+func (e *Evaluator) iter(t *ast.EventTarget, s span) iter {
 	p := e.p
 	it := iter{e: e, t: t, s: s}
 	switch t.Kind {
@@ -221,7 +221,7 @@ func (e *Evaluator) iter(t *ast.EventTarget, s *span) iter {
 	if it.all {
 		it.n = len(p.events)
 	}
-	it.i = p.first(it.ps, it.all, s)
+	it.i = p.first(it.ps, it.all, &it.s)
 	return it
 }
 
@@ -231,14 +231,14 @@ func (it *iter) count() (int, bool) {
 	if it.err != nil || !it.s.exact || it.all || (it.t.Kind != ast.TrackEvent && it.t.Name != "") {
 		return 0, false
 	}
-	p, s := it.e.p, it.s
+	p, s := it.e.p, &it.s
 	end := sort.Search(it.n-it.i, func(k int) bool { return !s.below(p.events[it.ps[it.i+k]].Time) })
 	return end, true
 }
 
 // next returns the next event, or nil at the end (or on an error, in it.err).
 func (it *iter) next() *Event {
-	p, s, t := it.e.p, it.s, it.t
+	p, s, t := it.e.p, &it.s, it.t
 	for ; it.err == nil && it.i < it.n; it.i++ {
 		j := it.i
 		if !it.all {
@@ -318,7 +318,7 @@ func (e *Evaluator) eventAgg(fn ast.AggFunc, of *ast.Ident, t *ast.EventTarget, 
 	if err != nil {
 		return false, err
 	}
-	it := e.iter(t, &s)
+	it := e.iter(t, s)
 	if fn == ast.Count && where == nil {
 		if n, ok := it.count(); ok {
 			return reference.Aggregate(fn, nil, n, op, want), nil
@@ -373,7 +373,7 @@ func (e *Evaluator) seen(n *ast.Seen) (bool, error) {
 	s := span{hi: e.at, hiIn: true, exact: true}
 	var best time.Time
 	found := false
-	it := e.iter(n.Event, &s)
+	it := e.iter(n.Event, s)
 	for ev := it.next(); ev != nil; ev = it.next() {
 		ok, err := e.matchWhere(ev, n.Where)
 		if err != nil {
@@ -405,7 +405,7 @@ func (e *Evaluator) sequence(n *ast.Sequence) (bool, error) {
 	upto := span{hi: e.at, hiIn: true, exact: true}
 	times := make([][]time.Time, len(steps))
 	for i, st := range steps {
-		it := e.iter(st.Event, &upto)
+		it := e.iter(st.Event, upto)
 		for ev := it.next(); ev != nil; ev = it.next() {
 			ok, err := e.matchWhere(ev, st.Where)
 			if err != nil {
@@ -543,7 +543,7 @@ func (e *Evaluator) NextFlip(t *Tree, x ast.Expr) (flip time.Time, ok bool, err 
 		return time.Time{}, false, nil
 	}
 	// an event of the target after the evaluation time would enter the window later
-	it := e.iter(target, &span{exact: true})
+	it := e.iter(target, span{exact: true})
 	if it.err != nil {
 		return time.Time{}, false, it.err
 	}
@@ -563,7 +563,7 @@ func (e *Evaluator) NextFlip(t *Tree, x ast.Expr) (flip time.Time, ok bool, err 
 	if err != nil {
 		return time.Time{}, false, err
 	}
-	it = e.iter(target, &s)
+	it = e.iter(target, s)
 	if fn == ast.Count && where == nil {
 		if n, ok := it.count(); ok {
 			// the events in the window are positions it.i … it.i+n-1 of the group: no walk
