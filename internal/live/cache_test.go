@@ -109,4 +109,17 @@ func TestCachedEventCopiesStrings(t *testing.T) {
 			}
 		}
 	}
+	// traits set on a cached profile likewise
+	l := &Live{cache: newCache(nil, 10)}
+	d := newProfileData(true, nil, nil, nil)
+	l.cache.put(profKey{1, 1}, d)
+	l.updateCache(&Change{WS: 1, Kind: TraitsSet, Profile: 1, Traits: map[string]any{part(6, 8): part(14, 5)}})
+	for k, v := range d.traits {
+		if inBody(k) || inBody(v.(string)) {
+			t.Errorf("cached trait %q = %q points into the request body", k, v)
+		}
+	}
+	if d.traits["category"] != "shoes" {
+		t.Fatalf("cached traits %v", d.traits)
+	}
 }

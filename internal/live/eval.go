@@ -278,10 +278,7 @@ func (l *Live) updateCache(ch *Change) {
 				if v == nil {
 					delete(d.traits, k)
 				} else {
-					if s, ok := v.(string); ok {
-						v = share(s) // not a slice of the request body
-					}
-					d.traits[d.need.intern(k)] = v
+					d.traits[d.need.intern(k)] = shareValue(v) // not a slice of the request body
 				}
 			}
 			d.live = true

@@ -104,11 +104,17 @@ func (n *needs) event(e reference.Event) profeval.Event {
 	for i := range out.Props {
 		p := &out.Props[i]
 		p.Name = n.intern(p.Name)
-		if s, ok := p.Value.(string); ok {
-			p.Value = share(s)
-		}
+		p.Value = shareValue(p.Value)
 	}
 	return out
+}
+
+// shareValue returns v with a text shared (see share); other values as they are.
+func shareValue(v any) any {
+	if s, ok := v.(string); ok {
+		return share(s)
+	}
+	return v
 }
 
 // intern returns the needs' copy of a name, or a shared copy.

@@ -601,26 +601,33 @@ func (e *Evaluator) NextFlip(t *Tree, x ast.Expr) (flip time.Time, ok bool, err 
 		}
 		return reference.Aggregate(fn, rest, n-left, op, want)
 	}
-	now := truth(0)
-	if n == 0 || truth(n) == now {
+	left := departures(n, truth)
+	if left == 0 {
 		return time.Time{}, true, nil
 	}
-	// the fewest departures that flip it (monotone: once flipped it stays flipped)
-	left := 1 + sort.Search(n-1, func(i int) bool { return truth(i+1) != now })
 	// the left-th event (in time order) leaves when the window's start reaches it
 	return times[left-1].Add(length), true, nil
+}
+
+// departures is how many of a window's n events must leave it, oldest first, to change
+// truth (a function of how many have left, monotone: once changed it stays changed), found by
+// binary search; 0 when none does.
+func departures(n int, truth func(left int) bool) int {
+	now := truth(0)
+	if n == 0 || truth(n) == now {
+		return 0
+	}
+	return 1 + sort.Search(n-1, func(i int) bool { return truth(i+1) != now })
 }
 
 // countFlip is NextFlip for a count of the events at positions ps (the window's, in time
 // order) of a window of the given length.
 func (e *Evaluator) countFlip(ps []int32, op ast.CompareOp, want float64, length time.Duration) time.Time {
 	n := len(ps)
-	truth := func(left int) bool { return reference.Aggregate(ast.Count, nil, n-left, op, want) }
-	now := truth(0)
-	if n == 0 || truth(n) == now {
+	left := departures(n, func(left int) bool { return reference.Aggregate(ast.Count, nil, n-left, op, want) })
+	if left == 0 {
 		return time.Time{}
 	}
-	left := 1 + sort.Search(n-1, func(i int) bool { return truth(i+1) != now })
 	return e.p.events[ps[left-1]].Time.Add(length)
 }
 

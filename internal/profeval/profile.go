@@ -39,8 +39,8 @@ type Prop struct {
 }
 
 // Get returns the value of a property as filters see it (nil when absent): page and screen
-// calls also have their name as the property "name" unless they carry one (the reference's
-// rule, reference.Props).
+// calls also have their name as the property "name" unless they carry one (the reference
+// evaluator's rule for filters).
 func (e *Event) Get(name string) any {
 	for i := range e.Props {
 		if e.Props[i].Name == name {

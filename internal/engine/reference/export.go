@@ -52,18 +52,12 @@ func Aggregate(fn ast.AggFunc, raw []any, n int, op ast.CompareOp, want float64)
 		}
 		return f.compare(fn, op, want)
 	}
-	var vals []value
-	if fn != ast.Count {
-		vals = make([]value, len(raw))
-		for i, v := range raw {
-			vals[i] = classify(v)
-		}
+	vals := make([]value, len(raw)) // distinct compares classified values
+	for i, v := range raw {
+		vals[i] = classify(v)
 	}
 	return aggregate(fn, vals, n, op, want)
 }
-
-// Props returns e's properties as filters see them (page and screen calls carry their name).
-func Props(e Event) map[string]any { return props(e) }
 
 // IsText reports whether v is the text s (not a time, number or other kind).
 func IsText(v any, s string) bool {
