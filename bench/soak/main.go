@@ -98,14 +98,18 @@ func main() {
 			r := rand.New(rand.NewPCG(uint64(w), 42))
 			client := &http.Client{Timeout: 30 * time.Second}
 			n := 0
+			var b []byte
 			for range tokens {
-				msgs := make([]map[string]any, *batch)
 				now := time.Now().UTC()
-				for i := range msgs {
+				b = append(b[:0], `{"batch":[`...)
+				for i := 0; i < *batch; i++ {
+					if i > 0 {
+						b = append(b, ',')
+					}
 					n++
-					msgs[i] = event(r, *users, fmt.Sprintf("w%d-%d", w, n), now)
+					b = appendEvent(b, r, *users, w, n, now)
 				}
-				b, _ := json.Marshal(map[string]any{"batch": msgs})
+				b = append(b, "]}"...)
 				req, _ := http.NewRequest("POST", url+"/v1/batch", bytes.NewReader(b))
 				req.SetBasicAuth(writeKey, "")
 				resp, err := client.Do(req)
@@ -127,26 +131,28 @@ func main() {
 	type point struct {
 		at        time.Duration
 		rss, heap float64 // MiB; heap: marked live by the last GC
+		index     float64 // MiB: the in-memory event index, which holds every stored event by design
 		events    int64
 	}
 	var curve []point
 	begin := time.Now()
-	fmt.Printf("%8s %12s %10s %10s %10s %10s %10s %10s %12s\n", "time", "events", "events/s", "RSS MiB", "heap MiB", "live MiB", "cache MiB", "live queue", "live delay")
+	fmt.Printf("%8s %12s %10s %10s %10s %10s %10s %10s %10s %10s %12s\n", "time", "events", "events/s", "RSS MiB", "heap MiB", "live MiB", "index MiB", "other MiB", "cache MiB", "live queue", "live delay")
 	tick := time.NewTicker(*sample)
 	var lastEvents int64
 	var last map[string]float64
 	lastAt := begin
 	for now := range tick.C {
-		m := metrics(url, "go_memstats_heap_inuse_bytes", "go_gc_heap_live_bytes", "segd_live_cache_bytes", "segd_live_queue", "segd_live_delay_seconds_sum", "segd_live_delay_seconds_count")
-		p := point{at: now.Sub(begin).Round(time.Second), rss: rssMiB(cmd.Process.Pid), heap: m["go_gc_heap_live_bytes"] / (1 << 20), events: sent.Load()}
+		m := metrics(url, "go_memstats_heap_inuse_bytes", "go_gc_heap_live_bytes", "segd_index_bytes", "segd_live_cache_bytes", "segd_live_queue", "segd_live_delay_seconds_sum", "segd_live_delay_seconds_count")
+		p := point{at: now.Sub(begin).Round(time.Second), rss: rssMiB(cmd.Process.Pid), heap: m["go_gc_heap_live_bytes"] / (1 << 20),
+			index: m["segd_index_bytes"] / (1 << 20), events: sent.Load()}
 		curve = append(curve, p)
 		// mean time from a commit reaching the real-time evaluator to its changes being durable
 		delay := "-"
 		if n := m["segd_live_delay_seconds_count"] - last["segd_live_delay_seconds_count"]; n > 0 {
 			delay = fmt.Sprintf("%.1f ms", 1e3*(m["segd_live_delay_seconds_sum"]-last["segd_live_delay_seconds_sum"])/n)
 		}
-		fmt.Printf("%8s %12d %10.0f %10.1f %10.1f %10.1f %10.1f %10.0f %12s\n", p.at, p.events, float64(p.events-lastEvents)/now.Sub(lastAt).Seconds(), p.rss,
-			m["go_memstats_heap_inuse_bytes"]/(1<<20), p.heap, m["segd_live_cache_bytes"]/(1<<20), m["segd_live_queue"], delay)
+		fmt.Printf("%8s %12d %10.0f %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %10.0f %12s\n", p.at, p.events, float64(p.events-lastEvents)/now.Sub(lastAt).Seconds(), p.rss,
+			m["go_memstats_heap_inuse_bytes"]/(1<<20), p.heap, p.index, p.heap-p.index, m["segd_live_cache_bytes"]/(1<<20), m["segd_live_queue"], delay)
 		lastEvents, lastAt, last = p.events, now, m
 		if now.Sub(begin) >= *duration {
 			break
@@ -156,19 +162,21 @@ func main() {
 	close(stop)
 	wg.Wait()
 
-	// growth after warm-up: least-squares slope of heap and RSS over the points after it
-	var xs, hs, rs []float64
+	// growth after warm-up: least-squares slope of heap, heap without the index, index and RSS
+	// over the points after it
+	var xs, hs, os_, is, rs, es []float64
 	for _, p := range curve {
 		if p.at >= *warmup {
 			xs, hs, rs = append(xs, p.at.Minutes()), append(hs, p.heap), append(rs, p.rss)
+			os_, is, es = append(os_, p.heap-p.index), append(is, p.index), append(es, float64(p.events))
 		}
 	}
 	fmt.Printf("\nsent %d events (%.0f/s), %d failed\n", sent.Load(), float64(sent.Load())/time.Since(begin).Seconds(), failed.Load())
 	if len(xs) >= 2 {
-		hSlope, rSlope := slope(xs, hs), slope(xs, rs)
-		evPerMin := float64(*rate) * 60
-		fmt.Printf("after warm-up (%s): live heap %+.1f MiB/min, RSS %+.1f MiB/min (%.0f bytes of live heap per event sent)\n",
-			*warmup, hSlope, rSlope, hSlope*(1<<20)/evPerMin)
+		evPerMin := slope(xs, es)
+		fmt.Printf("after warm-up (%s), per minute: live heap %+.1f MiB, of which the index %+.1f MiB (%.0f bytes per event stored) "+
+			"and everything else %+.1f MiB; RSS %+.1f MiB\n",
+			*warmup, slope(xs, hs), slope(xs, is), slope(xs, is)*(1<<20)/evPerMin, slope(xs, os_), slope(xs, rs))
 	} else {
 		fmt.Println("too few samples after warm-up for a growth figure; run longer or sample more often")
 	}
@@ -200,13 +208,14 @@ func segmentQuery(i int, max time.Duration) string {
 
 var eventNames = []string{"Page Viewed", "Product Viewed", "Product Added", "Order Completed", "Email Opened"}
 
-func event(r *rand.Rand, users int, id string, t time.Time) map[string]any {
-	return map[string]any{
-		"type": "track", "messageId": id, "userId": fmt.Sprintf("user-%d", r.IntN(users)),
-		"event": eventNames[r.IntN(len(eventNames))], "timestamp": t.Format(time.RFC3339Nano),
-		"properties": map[string]any{"product_id": fmt.Sprintf("p-%d", r.IntN(5000)), "category": fmt.Sprintf("c%d", r.IntN(10)),
-			"price": float64(r.IntN(20000)) / 100},
-	}
+// appendEvent appends one track call (built by appending, not json.Marshal, so that the load
+// generator's own CPU use stays small next to segd's on a 2-core machine).
+func appendEvent(b []byte, r *rand.Rand, users, worker, n int, t time.Time) []byte {
+	price := r.IntN(20000)
+	return fmt.Appendf(b, `{"type":"track","messageId":"w%d-%d","userId":"user-%d","event":%q,"timestamp":%q,`+
+		`"properties":{"product_id":"p-%d","category":"c%d","price":%d.%02d}}`,
+		worker, n, r.IntN(users), eventNames[r.IntN(len(eventNames))], t.Format(time.RFC3339Nano),
+		r.IntN(5000), r.IntN(10), price/100, price%100)
 }
 
 func post(url, token string, body any) (int, string) {

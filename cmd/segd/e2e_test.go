@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -210,6 +212,22 @@ func TestAnalyticsGoClientEndToEnd(t *testing.T) {
 	for _, typ := range []string{"page", "track", "identify", "screen", "group", "alias"} {
 		if types[typ] == 0 {
 			t.Errorf("no %s call in the timeline: %v", typ, types)
+		}
+	}
+
+	// the operator's view: /metrics counts the applied messages and the index's memory
+	resp, err := http.Get(ts.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^segd_messages_applied_total\{outcome="accepted"\} ` + strconv.Itoa(len(msgs)) + `$`),
+		regexp.MustCompile(`(?m)^segd_index_bytes [1-9][0-9.e+]*$`),
+	} {
+		if !want.Match(body) {
+			t.Errorf("/metrics lacks %s", want)
 		}
 	}
 }

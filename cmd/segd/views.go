@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/segd/segd/internal/httpapi"
@@ -21,6 +22,8 @@ type views struct {
 	ws map[uint32]*wsView
 
 	loaded bool // guarded by mu: load ran; later commits keep the indexes current
+
+	lastBytes atomic.Int64 // the last segd_index_bytes
 }
 
 type wsView struct {
@@ -32,6 +35,25 @@ type wsView struct {
 func newViews(a *app) *views { return &views{a: a, ws: map[uint32]*wsView{}} }
 
 func (v *views) close() {}
+
+// bytes is the estimated memory of every workspace's index (the segd_index_bytes metric).
+// While load holds the lock the gauge repeats its last answer rather than stall the scrape.
+func (v *views) bytes() float64 {
+	if !v.mu.TryRLock() {
+		return float64(v.lastBytes.Load())
+	}
+	ws := make([]*wsView, 0, len(v.ws))
+	for _, w := range v.ws {
+		ws = append(ws, w)
+	}
+	v.mu.RUnlock()
+	var n int64
+	for _, w := range ws {
+		n += w.ix.Bytes()
+	}
+	v.lastBytes.Store(n)
+	return float64(n)
+}
 
 // get returns the workspace's view, creating an empty one if needed.
 func (v *views) get(ws uint32) *wsView {
