@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -79,10 +81,18 @@ func (t *Txn) CommitNoWait() (wait func() error, err error) {
 			return nil, err
 		}
 	}
-	if err := t.s.db.ApplyNoSyncWait(t.b, pebble.Sync); err != nil {
+	sorted, err := t.sortedBatch()
+	if err != nil {
+		t.Discard()
+		return nil, err
+	}
+	if err := t.s.db.ApplyNoSyncWait(sorted, pebble.Sync); err != nil {
+		sorted.Close()
 		t.Discard()
 		return nil, fmt.Errorf("store: commit: %w", err)
 	}
+	t.b.Close()
+	t.b = sorted
 	t.s.cache.publish(t)
 	t.s.mu.Lock()
 	for name, next := range t.counters {
@@ -105,6 +115,77 @@ func (t *Txn) CommitNoWait() (wait func() error, err error) {
 		}
 		return nil
 	}, nil
+}
+
+// sortedBatch copies the Txn's writes into a new batch with the point writes in ascending key
+// order (for one key, in the order written). Pebble inserts a batch into its memtable (a skiplist) entry by entry and reuses the
+// previous entry's search path when the next key follows it, so ascending keys cost a few
+// steps each instead of a search from the top: with a group's event, dedupe and identifier
+// keys in arrival order the memtable insert was a third of the commit goroutine's time. A key
+// written twice keeps its last value, and no write moves across a range deletion.
+func (t *Txn) sortedBatch() (*pebble.Batch, error) {
+	type entry struct {
+		kind       pebble.InternalKeyKind
+		pos        int32 // position in the Txn, which breaks ties between writes of one key
+		key, value []byte
+	}
+	entries := make([]entry, 0, t.b.Count())
+	r := t.b.Reader()
+	for {
+		kind, key, value, ok, err := r.Next()
+		if err != nil {
+			return nil, fmt.Errorf("store: read batch: %w", err)
+		}
+		if !ok {
+			break
+		}
+		entries = append(entries, entry{kind, int32(len(entries)), key, value})
+	}
+	byKey := func(a, b entry) int {
+		if c := bytes.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return int(a.pos - b.pos)
+	}
+	out := t.s.db.NewBatchWithSize(len(t.b.Repr()))
+	run := 0 // start of the point writes not yet sorted
+	flush := func(end int) error {
+		slices.SortFunc(entries[run:end], byKey)
+		for _, e := range entries[run:end] {
+			var err error
+			switch e.kind {
+			case pebble.InternalKeyKindSet:
+				err = out.Set(e.key, e.value, nil)
+			case pebble.InternalKeyKindDelete:
+				err = out.Delete(e.key, nil)
+			default:
+				err = fmt.Errorf("store: unexpected write kind %v in a transaction", e.kind)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for i, e := range entries {
+		if e.kind != pebble.InternalKeyKindRangeDelete {
+			continue
+		}
+		if err := flush(i); err != nil {
+			out.Close()
+			return nil, err
+		}
+		if err := out.DeleteRange(e.key, e.value, nil); err != nil {
+			out.Close()
+			return nil, err
+		}
+		run = i + 1
+	}
+	if err := flush(len(entries)); err != nil {
+		out.Close()
+		return nil, err
+	}
+	return out, nil
 }
 
 // Next returns the next value of the workspace counter name (starting at 1).

@@ -1,0 +1,78 @@
+package store
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/segd/segd/internal/message"
+)
+
+// TestCommitSortsWithoutChangingMeaning: a Txn's writes reach the memtable in key order
+// (sortedBatch), which must not change what the Txn means: a key written twice keeps its last
+// value, a deletion after a write wins, a write after one deletes it, and a range deletion
+// removes exactly the writes made before it.
+func TestCommitSortsWithoutChangingMeaning(t *testing.T) {
+	st, err := Open(Options{Dir: "/d", FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const ws = 1
+	r := rand.New(rand.NewPCG(1, 2))
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tx := st.Begin()
+	want := map[uint32]int{} // events per profile after the Txn
+	owner := map[string]uint32{}
+	event := func(pid uint32, i int) {
+		m := &message.Message{Type: message.Track, MessageID: fmt.Sprintf("m-%d-%d", pid, i), UserID: fmt.Sprint(pid), Event: "E",
+			Timestamp: base.Add(time.Duration(r.IntN(1000)) * time.Second), ReceivedAt: base}
+		if _, err := tx.AppendEvent(ws, pid, m); err != nil {
+			t.Fatal(err)
+		}
+		want[pid]++
+	}
+	for i := 0; i < 2000; i++ {
+		event(uint32(r.IntN(50)+1), i)
+		id := fmt.Sprintf("u%d", r.IntN(300))
+		pid := uint32(r.IntN(50) + 1)
+		if err := tx.SetIdentifier(ws, "userId", id, pid); err != nil { // later writes overwrite earlier ones
+			t.Fatal(err)
+		}
+		owner[id] = pid
+		if i%7 == 0 {
+			if err := tx.DeleteIdentifier(ws, "userId", id); err != nil {
+				t.Fatal(err)
+			}
+			delete(owner, id)
+		}
+		if i == 1000 {
+			// erase profile 7's events so far; the ones after still count
+			if err := tx.DeleteEvents(ws, 7); err != nil {
+				t.Fatal(err)
+			}
+			want[7] = 0
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for pid := uint32(1); pid <= 50; pid++ {
+		n := 0
+		if err := st.ProfileEventsRaw(ws, pid, func(uint64, time.Time, []byte) error { n++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if n != want[pid] {
+			t.Errorf("profile %d: %d events stored, want %d", pid, n, want[pid])
+		}
+	}
+	for i := 0; i < 300; i++ {
+		id := fmt.Sprintf("u%d", i)
+		got, err := st.Lookup(ws, "userId", id)
+		if w, ok := owner[id]; ok != (err == nil) || got != w {
+			t.Errorf("identifier %s: owner %d (%v), want %d (present %v)", id, got, err, w, ok)
+		}
+	}
+}
