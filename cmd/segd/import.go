@@ -95,6 +95,8 @@ func runImport(cmd *cobra.Command, f importFlags, what, path string) error {
 	if f.url != "" {
 		s = remoteSinks(f.url, f.key)
 	} else {
+		// an offline import is the store's only writer and allocates as fast as serve does
+		setMemoryLimit(slog.New(slog.NewTextHandler(io.Discard, nil)))
 		s, err = localSinks(f.dataDir, f.workspace)
 		if err != nil {
 			return err

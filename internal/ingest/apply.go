@@ -54,11 +54,23 @@ func (a *applier) resolver(ws uint32) *identity.Resolver {
 	return r
 }
 
-func (a *applier) message(tx *store.Txn, ws uint32, m *message.Message) (Outcome, error) {
+// prepared is the part of applying a message that does not depend on the writer's state,
+// done by Append on the caller's goroutine: the stored event value, and whether the messageId
+// was in the dedupe window as of a generation of the store (see store.SeenBefore).
+type prepared struct {
+	value []byte
+	seen  bool
+	gen   uint64
+}
+
+func (a *applier) message(tx *store.Txn, ws uint32, m *message.Message, prep *prepared) (Outcome, error) {
 	if m.MessageID != "" {
-		seen, err := tx.Seen(ws, m.MessageID)
-		if err != nil {
-			return Outcome{}, err
+		seen := prep.seen
+		if !seen {
+			var err error
+			if seen, err = tx.SeenSince(ws, m.MessageID, prep.gen); err != nil {
+				return Outcome{}, err
+			}
 		}
 		if seen {
 			return Outcome{Status: Duplicate}, nil
@@ -88,7 +100,7 @@ func (a *applier) message(tx *store.Txn, ws uint32, m *message.Message) (Outcome
 			a.changes = append(a.changes, Change{WS: ws, Kind: TraitsSet, Profile: p.ID, Traits: changed})
 		}
 	}
-	seq, err := tx.AppendEvent(ws, p.ID, m)
+	seq, err := tx.AppendEncodedEvent(ws, p.ID, m.Timestamp, prep.value)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -314,5 +316,50 @@ func TestProfileTraitsEqualsRecord(t *testing.T) {
 	}
 	if _, _, err := f.st.ProfileTraits(f.ws, 99, nil); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("missing profile: %v", err)
+	}
+}
+
+// TestConcurrentRetriesStoredOnce: clients retrying the same messages at once, in small
+// batches so that the dedupe reads made before queuing (prepare) and the commits interleave:
+// each messageId is accepted exactly once and stored once.
+func TestConcurrentRetriesStoredOnce(t *testing.T) {
+	f := newFixture(t)
+	const ids, clients = 600, 8
+	accepted := make([]atomic.Int32, ids)
+	var wg sync.WaitGroup
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			order := rand.New(rand.NewPCG(uint64(c), 9)).Perm(ids)
+			for len(order) > 0 {
+				n := min(len(order), 1+len(order)%7)
+				batch := make([]message.Message, n)
+				for j, id := range order[:n] {
+					batch[j] = message.Message{Type: message.Track, Event: "E", MessageID: fmt.Sprintf("m-%d", id),
+						UserID: fmt.Sprintf("u%d", id%13), Timestamp: t0, ReceivedAt: t0}
+				}
+				out, err := f.p.Append(context.Background(), f.ws, batch)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for j, o := range out {
+					if o.Status == Accepted {
+						accepted[order[j]].Add(1)
+					}
+				}
+				order = order[n:]
+			}
+		}(c)
+	}
+	wg.Wait()
+	for id := range accepted {
+		if n := accepted[id].Load(); n != 1 {
+			t.Errorf("message m-%d accepted %d times", id, n)
+		}
+	}
+	if n, _ := f.st.CountEvents(f.ws); n != ids {
+		t.Fatalf("%d events stored, want %d", n, ids)
 	}
 }

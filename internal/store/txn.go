@@ -93,6 +93,7 @@ func (t *Txn) CommitNoWait() (wait func() error, err error) {
 	}
 	t.b.Close()
 	t.b = sorted
+	t.s.seen.noteApplied(t)
 	t.s.cache.publish(t)
 	t.s.mu.Lock()
 	for name, next := range t.counters {
@@ -323,12 +324,18 @@ func (t *Txn) DeleteIdentifier(ws uint32, typ, value string) error {
 // AppendEvent stores the event under the profile, ordered by event time, and returns the
 // workspace-wide sequence number assigned to it.
 func (t *Txn) AppendEvent(ws, pid uint32, m *message.Message) (uint64, error) {
+	t.buf = AppendEventValue(t.buf[:0], m)
+	return t.AppendEncodedEvent(ws, pid, m.Timestamp, t.buf)
+}
+
+// AppendEncodedEvent is AppendEvent for a message already encoded with AppendEventValue (by
+// the caller, off the writer's goroutine); at is its Timestamp.
+func (t *Txn) AppendEncodedEvent(ws, pid uint32, at time.Time, value []byte) (uint64, error) {
 	seq, err := t.Next(ws, "event")
 	if err != nil {
 		return 0, err
 	}
-	t.buf = AppendEventValue(t.buf[:0], m)
-	return seq, t.b.Set(eventKey(ws, pid, m.Timestamp, seq), t.buf, nil)
+	return seq, t.b.Set(eventKey(ws, pid, at, seq), value, nil)
 }
 
 // MoveEvents rewrites every event of from under into and returns how many moved.

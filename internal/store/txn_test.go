@@ -76,3 +76,70 @@ func TestCommitSortsWithoutChangingMeaning(t *testing.T) {
 		}
 	}
 }
+
+// TestSeenSince: an answer of SeenBefore, completed by SeenSince with the commits made after
+// it, equals reading the database at apply time — through the remembered commits and through
+// the fallback when more were made than are remembered.
+func TestSeenSince(t *testing.T) {
+	st, err := Open(Options{Dir: "/d", FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const ws = 1
+	mark := func(ids ...string) {
+		tx := st.Begin()
+		for _, id := range ids {
+			if err := tx.MarkSeen(ws, id, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mark("old")
+	for _, later := range []int{0, 1, 3, recentTxns - 1, recentTxns, recentTxns + 1, 3 * recentTxns} {
+		c, err := st.SeenBefore(ws, []string{"old", "new", ""})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.Seen[0] || c.Seen[1] || c.Seen[2] {
+			t.Fatalf("SeenBefore = %v, want [true false false]", c.Seen)
+		}
+		// `later` commits after the check; the first of them marks "new"
+		for i := 0; i < later; i++ {
+			if i == 0 {
+				mark("new")
+			} else {
+				mark(fmt.Sprintf("other-%d-%d", later, i))
+			}
+		}
+		tx := st.Begin()
+		got, err := tx.SeenSince(ws, "new", c.Gen)
+		tx.Discard()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != (later > 0) {
+			t.Errorf("%d commits after the check: SeenSince(new) = %v, want %v", later, got, later > 0)
+		}
+		// the Txn's own writes count too
+		tx = st.Begin()
+		if err := tx.MarkSeen(ws, "mine", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if mine, _ := tx.SeenSince(ws, "mine", c.Gen); !mine {
+			t.Error("SeenSince misses the Txn's own messageId")
+		}
+		tx.Discard()
+		// forget "new" for the next round
+		dtx := st.Begin()
+		if err := dtx.b.Delete(dedupeKey(ws, "new"), nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := dtx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
