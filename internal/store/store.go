@@ -60,7 +60,7 @@ type Store struct {
 	counters map[string]uint64 // "ws/name" → next value; guarded by mu, persisted in each Txn
 
 	cache      writeCache
-	seen       seenLog // messageIds of the latest Txns, for SeenBefore's answers
+	seen       seenLog              // messageIds of the latest Txns, for SeenBefore's answers
 	keyCache   sync.Map             // string(hashedKey) → APIKey, for Authenticate; cleared on every key write
 	suppressed map[suppressRef]bool // the erasure block-list, loaded at Open; guarded by mu
 }
