@@ -120,7 +120,7 @@ func runImport(cmd *cobra.Command, f importFlags, what, path string) error {
 	var rep importer.Report
 	switch what {
 	case "events":
-		rep, err = importer.Events(ctx, file, s, opts)
+		rep, err = importer.Events(ctx, file, s.Sink, opts)
 	case "profiles":
 		rep, err = importer.Profiles(ctx, file, s, opts)
 	case "records":
@@ -188,6 +188,15 @@ type localSink struct {
 func (l *localSink) Append(ctx context.Context, msgs []message.Message) error {
 	_, err := l.p.Append(ctx, l.ws, msgs)
 	return err
+}
+
+// AppendAsync lets the import queue the next batch while the previous one is synced.
+func (l *localSink) AppendAsync(ctx context.Context, msgs []message.Message) (func() error, error) {
+	wait, err := l.p.AppendAsync(ctx, l.ws, msgs)
+	if err != nil {
+		return nil, err
+	}
+	return func() error { _, err := wait(); return err }, nil
 }
 
 func (l *localSink) UpsertRecords(ctx context.Context, typ string, recs []importer.Record) error {

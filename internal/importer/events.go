@@ -130,25 +130,68 @@ func Events(ctx context.Context, r io.Reader, sink Sink, opts Options) (Report, 
 		})
 	}
 
+	// The writer hands chunks to the sink in file order. A chunk is reported (its bad lines,
+	// its messages as imported, progress up to its end) only once it is durable: with an
+	// AsyncSink up to inFlight chunks are queued and a second goroutine waits for them in order.
+	type queued struct {
+		c    *chunk
+		wait func() error // nil: nothing to wait for (no messages)
+	}
+	async, _ := sink.(AsyncSink)
+	acks := make(chan queued, inFlight)
+	report := func(q queued) error {
+		if q.wait != nil {
+			if err := q.wait(); err != nil {
+				return fmt.Errorf("import events: writing lines up to %d: %w", q.c.lines[len(q.c.lines)-1].no, err)
+			}
+		}
+		for _, e := range q.c.errs {
+			rep.bad(e.Line, e.Reason)
+		}
+		rep.rep.Lines += int64(len(q.c.msgs))
+		rep.rep.Imported += int64(len(q.c.msgs))
+		rep.done = q.c.end
+		rep.progress(false)
+		return nil
+	}
+	g.Go(func() error { // acknowledger, in file order
+		for q := range acks {
+			if err := report(q); err != nil {
+				return err // cancels the writer; batches already queued are applied but not reported
+			}
+		}
+		return nil
+	})
 	g.Go(func() error { // writer, in file order
+		defer close(acks)
 		for c := range ordered {
 			select {
 			case <-c.done:
 			case <-gctx.Done():
 				return canceled(gctx, "decoding lines")
 			}
-			for _, e := range c.errs {
-				rep.bad(e.Line, e.Reason)
-			}
-			if len(c.msgs) > 0 {
+			q := queued{c: c}
+			switch {
+			case len(c.msgs) == 0:
+			case async != nil:
+				wait, err := async.AppendAsync(gctx, c.msgs)
+				if err != nil {
+					return fmt.Errorf("import events: writing lines up to %d: %w", c.lines[len(c.lines)-1].no, err)
+				}
+				q.wait = wait
+			default:
 				if err := sink.Append(gctx, c.msgs); err != nil {
 					return fmt.Errorf("import events: writing lines up to %d: %w", c.lines[len(c.lines)-1].no, err)
 				}
-				rep.rep.Lines += int64(len(c.msgs))
-				rep.rep.Imported += int64(len(c.msgs))
 			}
-			rep.done = c.end
-			rep.progress(false)
+			select {
+			case acks <- q:
+			case <-gctx.Done():
+				if q.wait != nil {
+					q.wait()
+				}
+				return canceled(gctx, "writing")
+			}
 		}
 		return nil
 	})

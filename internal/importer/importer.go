@@ -27,6 +27,18 @@ type Sink interface {
 	Append(ctx context.Context, msgs []message.Message) error
 }
 
+// AsyncSink is a Sink that takes the next batch before the previous one is durable. Batches
+// given by one goroutine are applied in the order given; wait (called once per batch, in
+// order) returns when the batch is durable. The local data directory's sink is one: the store
+// applies a batch while the previous one's fsync runs.
+type AsyncSink interface {
+	Sink
+	AppendAsync(ctx context.Context, msgs []message.Message) (wait func() error, err error)
+}
+
+// inFlight is how many batches an import keeps queued on an AsyncSink.
+const inFlight = 32
+
 // RecordSink upserts related records of one type by id.
 type RecordSink interface {
 	UpsertRecords(ctx context.Context, typ string, recs []Record) error

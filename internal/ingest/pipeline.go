@@ -13,7 +13,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -151,17 +153,25 @@ func (p *Pipeline) Close() error {
 }
 
 func (p *Pipeline) submit(ctx context.Context, r *request) error {
+	if err := p.enqueue(ctx, r); err != nil {
+		return err
+	}
+	// Once queued the write will be applied; wait for its outcome even if ctx ends, so that
+	// a caller never reports failure for a write that became durable.
+	return <-r.done
+}
+
+// enqueue queues r; requests queued by one goroutine are applied in the order queued.
+func (p *Pipeline) enqueue(ctx context.Context, r *request) error {
 	r.done = make(chan error, 1)
 	select {
 	case p.reqs <- r:
+		return nil
 	case <-p.stop:
 		return ErrStopped
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	// Once queued the write will be applied; wait for its outcome even if ctx ends, so that
-	// a caller never reports failure for a write that became durable.
-	return <-r.done
 }
 
 // run is the commit goroutine. Groups are applied one at a time, in order; while one group's
@@ -290,12 +300,24 @@ func isInputError(err error) bool {
 
 // Append applies messages in order and returns one Outcome per message.
 func (p *Pipeline) Append(ctx context.Context, ws uint32, msgs []message.Message) ([]Outcome, error) {
+	wait, err := p.AppendAsync(ctx, ws, msgs)
+	if err != nil {
+		return nil, err
+	}
+	return wait()
+}
+
+// AppendAsync queues messages like Append and returns without waiting for them to be durable;
+// wait (called exactly once) blocks until they are and returns their outcomes. Batches queued
+// by one goroutine are applied in the order queued, so a bulk writer can keep several in flight
+// (the next one is applied while the previous one's fsync runs) without reordering them.
+func (p *Pipeline) AppendAsync(ctx context.Context, ws uint32, msgs []message.Message) (wait func() ([]Outcome, error), err error) {
 	out := make([]Outcome, len(msgs))
 	prep, err := p.prepare(ws, msgs)
 	if err != nil {
 		return nil, err
 	}
-	err = p.submit(ctx, &request{ws: ws, n: len(msgs), apply: func(tx *store.Txn, a *applier) error {
+	r := &request{ws: ws, n: len(msgs), apply: func(tx *store.Txn, a *applier) error {
 		for i := range msgs {
 			o, err := a.message(tx, ws, &msgs[i], &prep[i])
 			if err != nil {
@@ -304,14 +326,21 @@ func (p *Pipeline) Append(ctx context.Context, ws uint32, msgs []message.Message
 			out[i] = o
 		}
 		return nil
-	}})
-	if err != nil {
+	}}
+	if err := p.enqueue(ctx, r); err != nil {
 		return nil, err
 	}
-	for _, o := range out {
-		p.metrics.messages.WithLabelValues(o.Status.String()).Inc()
-	}
-	return out, nil
+	return func() ([]Outcome, error) {
+		// once queued the write will be applied: wait for its outcome even if ctx ends, so
+		// that a caller never reports failure for a write that became durable
+		if err := <-r.done; err != nil {
+			return nil, err
+		}
+		for _, o := range out {
+			p.metrics.messages.WithLabelValues(o.Status.String()).Inc()
+		}
+		return out, nil
+	}, nil
 }
 
 // prepare does on the caller's goroutine what applying msgs needs but the writer's state does
@@ -319,6 +348,25 @@ func (p *Pipeline) Append(ctx context.Context, ws uint32, msgs []message.Message
 // completes with the commits made since), so the single writer has less to do per message.
 func (p *Pipeline) prepare(ws uint32, msgs []message.Message) ([]prepared, error) {
 	prep := make([]prepared, len(msgs))
+	// a bulk caller (an import) sends large batches from one goroutine: spread them over the
+	// processors; HTTP requests are already spread by their handlers
+	parts := 1
+	if len(msgs) >= 512 {
+		parts = runtime.GOMAXPROCS(0)
+	}
+	if parts == 1 {
+		return prep, p.preparePart(ws, msgs, prep)
+	}
+	var g errgroup.Group
+	size := (len(msgs) + parts - 1) / parts
+	for lo := 0; lo < len(msgs); lo += size {
+		hi := min(lo+size, len(msgs))
+		g.Go(func() error { return p.preparePart(ws, msgs[lo:hi], prep[lo:hi]) })
+	}
+	return prep, g.Wait()
+}
+
+func (p *Pipeline) preparePart(ws uint32, msgs []message.Message, prep []prepared) error {
 	ids := make([]string, len(msgs))
 	var buf []byte
 	for i := range msgs {
@@ -329,12 +377,12 @@ func (p *Pipeline) prepare(ws uint32, msgs []message.Message) ([]prepared, error
 	}
 	check, err := p.opts.Store.SeenBefore(ws, ids)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	for i := range prep {
 		prep[i].seen, prep[i].gen = check.Seen[i], check.Gen
 	}
-	return prep, nil
+	return nil
 }
 
 // UpsertRecords stores related records, resolving (or creating) their profiles.

@@ -26,7 +26,17 @@ type Txn struct {
 	suppressed map[suppressRef]bool
 	seen       map[seenRef]bool // messageIds marked in this Txn
 	buf        []byte           // scratch for encoding; Pebble copies on Set
+
+	// plain holds the writes no read of this Txn goes through the batch for: events (read
+	// only by MoveEvents and DeleteEvents, which look here too) and dedupe entries (read
+	// through seen). They join the batch at commit; an indexed batch costs a skiplist insert
+	// and a copy per write, which was most of the writer's per-event cost.
+	plain []plainWrite
 }
+
+// plainWrite is a Set kept outside the indexed batch until commit. Its slices must stay
+// unchanged until then.
+type plainWrite struct{ key, value []byte }
 
 type profileRef struct{ ws, pid uint32 }
 
@@ -130,7 +140,7 @@ func (t *Txn) sortedBatch() (*pebble.Batch, error) {
 		pos        int32 // position in the Txn, which breaks ties between writes of one key
 		key, value []byte
 	}
-	entries := make([]entry, 0, t.b.Count())
+	entries := make([]entry, 0, int(t.b.Count())+len(t.plain))
 	r := t.b.Reader()
 	for {
 		kind, key, value, ok, err := r.Next()
@@ -142,13 +152,21 @@ func (t *Txn) sortedBatch() (*pebble.Batch, error) {
 		}
 		entries = append(entries, entry{kind, int32(len(entries)), key, value})
 	}
+	// the plain writes come last: after every range deletion, which DeleteEvents allows for
+	for _, w := range t.plain {
+		entries = append(entries, entry{pebble.InternalKeyKindSet, int32(len(entries)), w.key, w.value})
+	}
+	size := len(t.b.Repr())
+	for _, w := range t.plain {
+		size += len(w.key) + len(w.value) + 8
+	}
 	byKey := func(a, b entry) int {
 		if c := bytes.Compare(a.key, b.key); c != 0 {
 			return c
 		}
 		return int(a.pos - b.pos)
 	}
-	out := t.s.db.NewBatchWithSize(len(t.b.Repr()))
+	out := t.s.db.NewBatchWithSize(size)
 	run := 0 // start of the point writes not yet sorted
 	flush := func(end int) error {
 		slices.SortFunc(entries[run:end], byKey)
@@ -324,18 +342,19 @@ func (t *Txn) DeleteIdentifier(ws uint32, typ, value string) error {
 // AppendEvent stores the event under the profile, ordered by event time, and returns the
 // workspace-wide sequence number assigned to it.
 func (t *Txn) AppendEvent(ws, pid uint32, m *message.Message) (uint64, error) {
-	t.buf = AppendEventValue(t.buf[:0], m)
-	return t.AppendEncodedEvent(ws, pid, m.Timestamp, t.buf)
+	return t.AppendEncodedEvent(ws, pid, m.Timestamp, AppendEventValue(nil, m))
 }
 
 // AppendEncodedEvent is AppendEvent for a message already encoded with AppendEventValue (by
-// the caller, off the writer's goroutine); at is its Timestamp.
+// the caller, off the writer's goroutine); at is its Timestamp. value is kept, not copied,
+// until the Txn is committed or discarded.
 func (t *Txn) AppendEncodedEvent(ws, pid uint32, at time.Time, value []byte) (uint64, error) {
 	seq, err := t.Next(ws, "event")
 	if err != nil {
 		return 0, err
 	}
-	return seq, t.b.Set(eventKey(ws, pid, at, seq), value, nil)
+	t.plain = append(t.plain, plainWrite{eventKey(ws, pid, at, seq), value})
+	return seq, nil
 }
 
 // MoveEvents rewrites every event of from under into and returns how many moved.
@@ -350,6 +369,13 @@ func (t *Txn) MoveEvents(ws, from, into uint32) (int64, error) {
 	})
 	if err != nil {
 		return 0, err
+	}
+	// this Txn's own events of the profile were never written anywhere: re-key them
+	for i := range t.plain {
+		if k := t.plain[i].key; bytes.HasPrefix(k, prefix) {
+			t.plain[i].key = append(eventPrefix(ws, into), k[len(prefix):]...)
+			n++
+		}
 	}
 	for _, e := range moved {
 		nk := append(eventPrefix(ws, into), e.k[len(prefix):]...)
@@ -367,6 +393,9 @@ func (t *Txn) MoveEvents(ws, from, into uint32) (int64, error) {
 // DeleteEvents removes every event of the profile.
 func (t *Txn) DeleteEvents(ws, pid uint32) error {
 	p := eventPrefix(ws, pid)
+	// this Txn's own events of the profile are dropped here; the range deletion covers the
+	// stored ones (the plain writes join the batch after it, so events appended later stay)
+	t.plain = slices.DeleteFunc(t.plain, func(w plainWrite) bool { return bytes.HasPrefix(w.key, p) })
 	return t.b.DeleteRange(p, prefixEnd(p), nil)
 }
 
@@ -401,10 +430,9 @@ func (t *Txn) MarkSeen(ws uint32, messageID string, received time.Time) error {
 		t.seen = map[seenRef]bool{}
 	}
 	t.seen[seenRef{ws, messageID}] = true
-	if err := t.b.Set(dedupeKey(ws, messageID), appendTime(nil, received), nil); err != nil {
-		return err
-	}
-	return t.b.Set(dedupeAgeKey(ws, received, messageID), nil, nil)
+	t.plain = append(t.plain, plainWrite{dedupeKey(ws, messageID), appendTime(nil, received)},
+		plainWrite{dedupeAgeKey(ws, received, messageID), nil})
+	return nil
 }
 
 // ---- records ----

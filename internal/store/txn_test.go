@@ -11,9 +11,10 @@ import (
 )
 
 // TestCommitSortsWithoutChangingMeaning: a Txn's writes reach the memtable in key order
-// (sortedBatch), which must not change what the Txn means: a key written twice keeps its last
-// value, a deletion after a write wins, a write after one deletes it, and a range deletion
-// removes exactly the writes made before it.
+// (sortedBatch), and its events and dedupe entries wait outside the batch (plain writes), which
+// must not change what the Txn means: a key written twice keeps its last value, a deletion
+// after a write wins, a write after one deletes it, a range deletion removes exactly the writes
+// made before it, and a merge moves stored events and the Txn's own.
 func TestCommitSortsWithoutChangingMeaning(t *testing.T) {
 	st, err := Open(Options{Dir: "/d", FS: vfs.NewMem()})
 	if err != nil {
@@ -23,9 +24,9 @@ func TestCommitSortsWithoutChangingMeaning(t *testing.T) {
 	const ws = 1
 	r := rand.New(rand.NewPCG(1, 2))
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	tx := st.Begin()
 	want := map[uint32]int{} // events per profile after the Txn
 	owner := map[string]uint32{}
+	var tx *Txn
 	event := func(pid uint32, i int) {
 		m := &message.Message{Type: message.Track, MessageID: fmt.Sprintf("m-%d-%d", pid, i), UserID: fmt.Sprint(pid), Event: "E",
 			Timestamp: base.Add(time.Duration(r.IntN(1000)) * time.Second), ReceivedAt: base}
@@ -34,6 +35,15 @@ func TestCommitSortsWithoutChangingMeaning(t *testing.T) {
 		}
 		want[pid]++
 	}
+	// events already stored, which the Txn below erases or moves along with its own
+	tx = st.Begin()
+	for i := 0; i < 300; i++ {
+		event(uint32(r.IntN(50)+1), -i)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tx = st.Begin()
 	for i := 0; i < 2000; i++ {
 		event(uint32(r.IntN(50)+1), i)
 		id := fmt.Sprintf("u%d", r.IntN(300))
@@ -54,6 +64,18 @@ func TestCommitSortsWithoutChangingMeaning(t *testing.T) {
 				t.Fatal(err)
 			}
 			want[7] = 0
+		}
+		if i == 1500 {
+			// merge profile 9 into 10: stored events and this Txn's own move
+			n, err := tx.MoveEvents(ws, 9, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != int64(want[9]) {
+				t.Fatalf("MoveEvents moved %d events, want %d", n, want[9])
+			}
+			want[10] += want[9]
+			want[9] = 0
 		}
 	}
 	if err := tx.Commit(); err != nil {
