@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -442,5 +443,79 @@ func TestProgressPrinter(t *testing.T) {
 	p.Update(50, 100)
 	if !strings.Contains(out.String(), "\r") || !strings.Contains(out.String(), "[===============               ]") {
 		t.Errorf("terminal output %q", out.String())
+	}
+}
+
+// asyncSink takes batches at once and makes them durable later, in order, when the test
+// releases them; the batch numbered failAt fails.
+type asyncSink struct {
+	dedupSink
+	mu      sync.Mutex
+	queued  int
+	durable int // batches made durable
+	failAt  int // 1-based; 0: none
+}
+
+func (s *asyncSink) AppendAsync(ctx context.Context, msgs []message.Message) (func() error, error) {
+	s.mu.Lock()
+	s.queued++
+	n := s.queued
+	s.mu.Unlock()
+	return func() error {
+		time.Sleep(time.Millisecond) // the fsync
+		if n == s.failAt {
+			return errors.New("fsync failed")
+		}
+		if err := s.Append(ctx, msgs); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.durable = n
+		s.mu.Unlock()
+		return nil
+	}, nil
+}
+
+// TestEventsAsyncSink: with a sink that takes batches before they are durable the import
+// keeps file order, reports as imported (and as progress) only what is durable, and stops at
+// a failed batch without reporting it or anything after it.
+func TestEventsAsyncSink(t *testing.T) {
+	var sb strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&sb, `{"type":"track","userId":"u%d","event":"e","messageId":"m-%d"}`+"\n", i%7, i)
+	}
+	in := sb.String()
+	sink := &asyncSink{}
+	var last int64
+	r, err := Events(context.Background(), strings.NewReader(in), sink, Options{BatchSize: 10, Size: int64(len(in)),
+		ProgressEvery: time.Nanosecond, Progress: func(done, _ int64) {
+			sink.mu.Lock()
+			durable := sink.durable
+			sink.mu.Unlock()
+			// every reported byte belongs to a durable batch: 10 lines per batch
+			if lines := strings.Count(in[:done], "\n"); lines > durable*10 {
+				t.Errorf("progress at line %d while %d batches are durable", lines, durable)
+			}
+			last = done
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Imported != 3000 || len(sink.order) != 3000 || last != int64(len(in)) {
+		t.Fatalf("imported %d, sink holds %d, progress ended at %d of %d", r.Imported, len(sink.order), last, len(in))
+	}
+	for i, id := range sink.order {
+		if id != fmt.Sprintf("m-%d", i) {
+			t.Fatalf("message %d is %s: file order lost", i, id)
+		}
+	}
+
+	failing := &asyncSink{failAt: 50}
+	r, err = Events(context.Background(), strings.NewReader(in), failing, Options{BatchSize: 10})
+	if err == nil || !strings.Contains(err.Error(), "fsync failed") {
+		t.Fatalf("err %v, want the failed batch's error", err)
+	}
+	if r.Imported != 490 {
+		t.Fatalf("imported %d after batch 50 failed, want the 49 batches before it (490)", r.Imported)
 	}
 }
