@@ -31,7 +31,7 @@ func (l *Live) observe() {
 	s.cacheProfiles.Store(int64(l.cache.ll.Len()))
 	s.cacheEvent.Store(int64(l.cache.events))
 	s.cacheBytes.Store(int64(l.cache.bytes))
-	s.timers.Store(int64(len(l.timers.due)))
+	s.timers.Store(int64(l.timers.due.len()))
 	s.scanning.Store(l.scan.running)
 }
 

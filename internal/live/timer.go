@@ -318,7 +318,7 @@ func (h *timerHeap) Pop() any {
 // of kind "timer" keyed by due time, so a restart finds them in order.
 type timers struct {
 	h   timerHeap
-	due map[timerKey]timerState
+	due timerIndex
 	// touched records the timers set while a re-arm scan runs (nil otherwise).
 	touched map[timerKey]struct{}
 	// writes and deletes of timer documents since the last flush
@@ -333,7 +333,7 @@ type timerState struct{ due, stored int64 }
 const kindTimer = "timer"
 
 func newTimers() *timers {
-	return &timers{due: map[timerKey]timerState{}, puts: map[timerKey]int64{}, dels: map[timerKey]int64{}}
+	return &timers{due: newTimerIndex(), puts: map[timerKey]int64{}, dels: map[timerKey]int64{}}
 }
 
 func timerID(due int64, seg string, pid uint32) string {
@@ -364,7 +364,7 @@ func (t *timers) set(k timerKey, due time.Time, durable bool) {
 // when the third-newest event leaves, later with each new one), so updating the timer each
 // time cost more than one early evaluation per window.
 func (t *timers) advance(k timerKey, due time.Time) {
-	if st, ok := t.due[k]; ok && (due.IsZero() || st.due <= due.UnixNano()) {
+	if st, ok := t.due.get(k); ok && (due.IsZero() || st.due <= due.UnixNano()) {
 		if t.touched != nil {
 			t.touched[k] = struct{}{} // the pending timer is not late: a scan must not replace it
 		}
@@ -381,10 +381,10 @@ func (t *timers) advance(k timerKey, due time.Time) {
 // early, the evaluation finds nothing to change and re-arms the timer: harmless, whereas
 // rewriting on every move cost a document delete and put per evaluated segment.
 func (t *timers) setQuiet(k timerKey, due time.Time, durable bool) {
-	st, had := t.due[k]
+	st, had := t.due.get(k)
 	if due.IsZero() {
 		if had {
-			delete(t.due, k)
+			t.due.del(k)
 			t.unwrite(k, st.stored)
 		}
 		return
@@ -406,22 +406,22 @@ func (t *timers) setQuiet(k timerKey, due time.Time, durable bool) {
 		t.puts[k] = ns
 		st.stored = ns
 	}
-	t.due[k] = st
+	t.due.put(k, st)
 	heap.Push(&t.h, timerItem{due: ns, key: k})
 	// A rescheduled timer leaves its old heap entry behind (it is skipped when it surfaces).
 	// Busy profiles reschedule on every event, so rebuild the heap from the live entries when
 	// stale ones dominate: memory stays proportional to the pending timers.
-	if len(t.h) > 2*len(t.due)+1024 {
+	if len(t.h) > 2*t.due.len()+1024 {
 		t.compact()
 	}
 }
 
 // compact rebuilds the heap from the pending timers only.
 func (t *timers) compact() {
-	h := make(timerHeap, 0, len(t.due))
-	for k, st := range t.due {
+	h := make(timerHeap, 0, t.due.len())
+	t.due.each(func(k timerKey, st timerState) {
 		h = append(h, timerItem{due: st.due, key: k})
-	}
+	})
 	heap.Init(&h)
 	t.h = h
 }
@@ -440,7 +440,7 @@ func (t *timers) unwrite(k timerKey, old int64) {
 func (t *timers) next() (int64, bool) {
 	for len(t.h) > 0 {
 		top := t.h[0]
-		if st, ok := t.due[top.key]; ok && st.due == top.due {
+		if st, ok := t.due.get(top.key); ok && st.due == top.due {
 			return top.due, true
 		}
 		heap.Pop(&t.h)
@@ -455,8 +455,8 @@ func (t *timers) pop(now int64) (timerItem, bool) {
 		return timerItem{}, false
 	}
 	it := heap.Pop(&t.h).(timerItem)
-	st := t.due[it.key]
-	delete(t.due, it.key)
+	st, _ := t.due.get(it.key)
+	t.due.del(it.key)
 	t.unwrite(it.key, st.stored)
 	return it, true
 }
