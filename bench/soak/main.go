@@ -72,26 +72,33 @@ func main() {
 	var sent, failed atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	// pacing: a ticker releases one batch every batch/rate seconds, spread over workers
-	perBatch := time.Duration(float64(time.Second) * float64(*batch) / float64(*rate))
+	// pacing: batches are released so that rate × elapsed time have been released (a late tick
+	// releases the batches it owes, so a busy machine delaying this goroutine costs nothing);
+	// a batch no worker is free to send is dropped and the shortfall shows in the sent rate
 	tokens := make(chan struct{}, 64)
+	var dropped atomic.Int64
 	go func() {
-		t := time.NewTicker(perBatch)
+		t := time.NewTicker(5 * time.Millisecond)
 		defer t.Stop()
+		start, released := time.Now(), int64(0)
 		for {
 			select {
 			case <-stop:
 				close(tokens)
 				return
-			case <-t.C:
-				select {
-				case tokens <- struct{}{}:
-				default: // workers cannot keep up: the shortfall shows in the sent rate
+			case now := <-t.C:
+				owed := int64(now.Sub(start).Seconds()*float64(*rate)) / int64(*batch)
+				for ; released < owed; released++ {
+					select {
+					case tokens <- struct{}{}:
+					default:
+						dropped.Add(1)
+					}
 				}
 			}
 		}
 	}()
-	for w := 0; w < 8; w++ {
+	for w := 0; w < 16; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
@@ -171,7 +178,7 @@ func main() {
 			os_, is, es = append(os_, p.heap-p.index), append(is, p.index), append(es, float64(p.events))
 		}
 	}
-	fmt.Printf("\nsent %d events (%.0f/s), %d failed\n", sent.Load(), float64(sent.Load())/time.Since(begin).Seconds(), failed.Load())
+	fmt.Printf("\nsent %d events (%.0f/s), %d failed, %d batches not sent (all %d senders busy)\n", sent.Load(), float64(sent.Load())/time.Since(begin).Seconds(), failed.Load(), dropped.Load(), 16)
 	if len(xs) >= 2 {
 		evPerMin := slope(xs, es)
 		fmt.Printf("after warm-up (%s), per minute: live heap %+.1f MiB, of which the index %+.1f MiB (%.0f bytes per event stored) "+
