@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"golang.org/x/sync/errgroup"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -23,6 +22,7 @@ import (
 	"github.com/segd/segd/internal/identity"
 	"github.com/segd/segd/internal/message"
 	"github.com/segd/segd/internal/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // Log is the write path as its callers see it. Implementations return only after the writes
