@@ -25,7 +25,6 @@ type Txn struct {
 	ids        map[idRef]uint32  // identifiers set (0 = deleted) in this Txn
 	suppressed map[suppressRef]bool
 	seen       map[seenRef]bool // messageIds marked in this Txn
-	buf        []byte           // scratch for encoding; Pebble copies on Set
 
 	// plain holds the writes no read of this Txn goes through the batch for: events (read
 	// only by MoveEvents and DeleteEvents, which look here too) and dedupe entries (read
