@@ -48,7 +48,7 @@ func TestProductPagesInBrowser(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- a.serve(sctx) }()
 	defer func() { stop(); <-done; a.close() }()
-	for a.ln == nil || !a.ready.Load() {
+	for !a.ready.Load() { // ready is set after ln, so ln is safe to read once ready is seen
 		time.Sleep(10 * time.Millisecond)
 	}
 	base := "http://" + a.ln.Addr().String()

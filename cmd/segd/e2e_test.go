@@ -46,7 +46,7 @@ func startServerB(b *testing.B) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.serve(ctx) }()
-	for a.ln == nil || !a.ready.Load() {
+	for !a.ready.Load() { // ready is set after ln, so ln is safe to read once ready is seen
 		time.Sleep(5 * time.Millisecond)
 	}
 	b.Cleanup(func() { cancel(); <-done; a.close() })
@@ -67,7 +67,7 @@ func startServer(t *testing.T, dir string) *testServer {
 	ts := &testServer{t: t, app: a, stop: cancel, done: make(chan error, 1)}
 	go func() { ts.done <- a.serve(ctx) }()
 	deadline := time.Now().Add(10 * time.Second)
-	for a.ln == nil || !a.ready.Load() {
+	for !a.ready.Load() { // ready is set after ln, so ln is safe to read once ready is seen
 		if time.Now().After(deadline) {
 			t.Fatal("server did not become ready")
 		}
