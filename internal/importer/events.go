@@ -132,33 +132,32 @@ func Events(ctx context.Context, r io.Reader, sink Sink, opts Options) (Report, 
 
 	// The writer hands chunks to the sink in file order. A chunk is reported (its bad lines,
 	// its messages as imported, progress up to its end) only once it is durable: with an
-	// AsyncSink up to inFlight chunks are queued and a second goroutine waits for them in order.
+	// AsyncSink up to inFlight chunks are queued and a second goroutine waits for them in order
+	// (a plain Sink is durable when Append returns).
 	type queued struct {
 		c    *chunk
-		wait func() error // nil: nothing to wait for (no messages)
+		wait func() error
 	}
-	async, _ := sink.(AsyncSink)
+	async, ok := sink.(AsyncSink)
+	if !ok {
+		async = syncSink{sink}
+	}
+	writeErr := func(c *chunk, err error) error {
+		return fmt.Errorf("import events: writing lines up to %d: %w", c.lines[len(c.lines)-1].no, err)
+	}
 	acks := make(chan queued, inFlight)
-	report := func(q queued) error {
-		if q.wait != nil {
-			if err := q.wait(); err != nil {
-				return fmt.Errorf("import events: writing lines up to %d: %w", q.c.lines[len(q.c.lines)-1].no, err)
-			}
-		}
-		for _, e := range q.c.errs {
-			rep.bad(e.Line, e.Reason)
-		}
-		rep.rep.Lines += int64(len(q.c.msgs))
-		rep.rep.Imported += int64(len(q.c.msgs))
-		rep.done = q.c.end
-		rep.progress(false)
-		return nil
-	}
 	g.Go(func() error { // acknowledger, in file order
 		for q := range acks {
-			if err := report(q); err != nil {
-				return err // cancels the writer; batches already queued are applied but not reported
+			if err := q.wait(); err != nil {
+				return writeErr(q.c, err) // cancels the writer; batches already queued are applied but not reported
 			}
+			for _, e := range q.c.errs {
+				rep.bad(e.Line, e.Reason)
+			}
+			rep.rep.Lines += int64(len(q.c.msgs))
+			rep.rep.Imported += int64(len(q.c.msgs))
+			rep.done = q.c.end
+			rep.progress(false)
 		}
 		return nil
 	})
@@ -170,26 +169,18 @@ func Events(ctx context.Context, r io.Reader, sink Sink, opts Options) (Report, 
 			case <-gctx.Done():
 				return canceled(gctx, "decoding lines")
 			}
-			q := queued{c: c}
-			switch {
-			case len(c.msgs) == 0:
-			case async != nil:
+			q := queued{c: c, wait: func() error { return nil }}
+			if len(c.msgs) > 0 {
 				wait, err := async.AppendAsync(gctx, c.msgs)
 				if err != nil {
-					return fmt.Errorf("import events: writing lines up to %d: %w", c.lines[len(c.lines)-1].no, err)
+					return writeErr(c, err)
 				}
 				q.wait = wait
-			default:
-				if err := sink.Append(gctx, c.msgs); err != nil {
-					return fmt.Errorf("import events: writing lines up to %d: %w", c.lines[len(c.lines)-1].no, err)
-				}
 			}
 			select {
 			case acks <- q:
 			case <-gctx.Done():
-				if q.wait != nil {
-					q.wait()
-				}
+				q.wait()
 				return canceled(gctx, "writing")
 			}
 		}

@@ -39,6 +39,16 @@ type AsyncSink interface {
 // inFlight is how many batches an import keeps queued on an AsyncSink.
 const inFlight = 32
 
+// syncSink is a plain Sink seen as an AsyncSink: its batches are durable when Append returns.
+type syncSink struct{ Sink }
+
+func (s syncSink) AppendAsync(ctx context.Context, msgs []message.Message) (func() error, error) {
+	if err := s.Append(ctx, msgs); err != nil {
+		return nil, err
+	}
+	return func() error { return nil }, nil
+}
+
 // RecordSink upserts related records of one type by id.
 type RecordSink interface {
 	UpsertRecords(ctx context.Context, typ string, recs []Record) error

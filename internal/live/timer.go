@@ -455,8 +455,7 @@ func (t *timers) pop(now int64) (timerItem, bool) {
 		return timerItem{}, false
 	}
 	it := heap.Pop(&t.h).(timerItem)
-	st, _ := t.due.get(it.key)
-	t.due.del(it.key)
+	st, _ := t.due.del(it.key)
 	t.unwrite(it.key, st.stored)
 	return it, true
 }

@@ -71,13 +71,15 @@ func (x *timerIndex) put(k timerKey, st timerState) {
 	x.n++
 }
 
-func (x *timerIndex) del(k timerKey) {
+// del removes k and returns the state it had.
+func (x *timerIndex) del(k timerKey) (timerState, bool) {
 	pt := x.profile(k, false)
 	if pt == nil {
-		return
+		return timerState{}, false
 	}
 	for i := range *pt {
 		if (*pt)[i].seg == k.seg {
+			st := (*pt)[i].st
 			last := len(*pt) - 1
 			(*pt)[i] = (*pt)[last]
 			*pt = (*pt)[:last]
@@ -89,9 +91,10 @@ func (x *timerIndex) del(k timerKey) {
 					x.hasLast, x.lastPT = false, nil
 				}
 			}
-			return
+			return st, true
 		}
 	}
+	return timerState{}, false
 }
 
 func (x *timerIndex) len() int { return x.n }

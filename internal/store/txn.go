@@ -128,11 +128,12 @@ func (t *Txn) CommitNoWait() (wait func() error, err error) {
 }
 
 // sortedBatch copies the Txn's writes into a new batch with the point writes in ascending key
-// order (for one key, in the order written). Pebble inserts a batch into its memtable (a skiplist) entry by entry and reuses the
-// previous entry's search path when the next key follows it, so ascending keys cost a few
-// steps each instead of a search from the top: with a group's event, dedupe and identifier
-// keys in arrival order the memtable insert was a third of the commit goroutine's time. A key
-// written twice keeps its last value, and no write moves across a range deletion.
+// order (for one key, in the order written). Pebble inserts a batch into its memtable (a
+// skiplist) entry by entry and reuses the previous entry's search path when the next key
+// follows it, so ascending keys cost a few steps each instead of a search from the top: with
+// a group's event, dedupe and identifier keys in arrival order the memtable insert was a third
+// of the commit goroutine's time. A key written twice keeps its last value, and no write moves
+// across a range deletion.
 func (t *Txn) sortedBatch() (*pebble.Batch, error) {
 	type entry struct {
 		kind       pebble.InternalKeyKind
@@ -152,11 +153,9 @@ func (t *Txn) sortedBatch() (*pebble.Batch, error) {
 		entries = append(entries, entry{kind, int32(len(entries)), key, value})
 	}
 	// the plain writes come last: after every range deletion, which DeleteEvents allows for
-	for _, w := range t.plain {
-		entries = append(entries, entry{pebble.InternalKeyKindSet, int32(len(entries)), w.key, w.value})
-	}
 	size := len(t.b.Repr())
 	for _, w := range t.plain {
+		entries = append(entries, entry{pebble.InternalKeyKindSet, int32(len(entries)), w.key, w.value})
 		size += len(w.key) + len(w.value) + 8
 	}
 	byKey := func(a, b entry) int {

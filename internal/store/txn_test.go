@@ -16,11 +16,7 @@ import (
 // after a write wins, a write after one deletes it, a range deletion removes exactly the writes
 // made before it, and a merge moves stored events and the Txn's own.
 func TestCommitSortsWithoutChangingMeaning(t *testing.T) {
-	st, err := Open(Options{Dir: "/d", FS: vfs.NewMem()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openMem(t)
 	const ws = 1
 	r := rand.New(rand.NewPCG(1, 2))
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -103,11 +99,7 @@ func TestCommitSortsWithoutChangingMeaning(t *testing.T) {
 // it, equals reading the database at apply time — through the remembered commits and through
 // the fallback when more were made than are remembered.
 func TestSeenSince(t *testing.T) {
-	st, err := Open(Options{Dir: "/d", FS: vfs.NewMem()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openMem(t)
 	const ws = 1
 	mark := func(ids ...string) {
 		tx := st.Begin()
@@ -164,4 +156,15 @@ func TestSeenSince(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// openMem opens a store on an in-memory file system, closed when the test ends.
+func openMem(t *testing.T) *Store {
+	t.Helper()
+	st, err := Open(Options{Dir: "/d", FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
