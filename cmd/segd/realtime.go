@@ -8,6 +8,7 @@ import (
 
 	"github.com/segd/segd/internal/audit"
 	"github.com/segd/segd/internal/destination"
+	"github.com/segd/segd/internal/index"
 	"github.com/segd/segd/internal/ingest"
 	"github.com/segd/segd/internal/live"
 	"github.com/segd/segd/internal/membership"
@@ -16,12 +17,16 @@ import (
 )
 
 // liveChanges maps the write path's commit feed to the live evaluator's input (the two
-// packages do not import each other).
-func liveChanges(cs []ingest.Change) []live.Change {
+// packages do not import each other); indexed, when not nil, holds each event change's event
+// as the index holds it.
+func liveChanges(cs []ingest.Change, indexed []*index.Event) []live.Change {
 	out := make([]live.Change, 0, len(cs))
 	for i := range cs {
 		c := &cs[i]
 		lc := live.Change{WS: c.WS, Profile: c.Profile, Seq: c.Seq, Event: c.Event, Traits: c.Traits, Record: c.Record}
+		if indexed != nil {
+			lc.Indexed = indexed[i]
+		}
 		switch c.Kind {
 		case ingest.EventAdded:
 			lc.Kind = live.EventAdded

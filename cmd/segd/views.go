@@ -120,6 +120,8 @@ func (v *views) apply(changes []ingest.Change) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	pending := map[*wsView][]index.Event{}
+	// each visible event as indexed, handed to live so that it does not convert it again
+	indexed := make([]*index.Event, len(changes))
 	flush := func() {
 		for w, es := range pending {
 			w.ix.AddEvents(es)
@@ -147,6 +149,7 @@ func (v *views) apply(changes []ingest.Change) {
 			// runs of events are added under one lock
 			if e, ok := indexEvent(c.Profile, c.Event); ok {
 				pending[w] = append(pending[w], e)
+				indexed[i] = &e
 			}
 			continue
 		case ingest.Merged:
@@ -164,7 +167,7 @@ func (v *views) apply(changes []ingest.Change) {
 	}
 	flush()
 	if v.a.live != nil {
-		v.a.live.Apply(liveChanges(changes))
+		v.a.live.Apply(liveChanges(changes, indexed))
 	}
 }
 

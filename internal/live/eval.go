@@ -3,6 +3,9 @@ package live
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -227,7 +230,12 @@ func (l *Live) applyChanges(changes []Change) {
 		case Merged:
 			why := membership.Reason{Cause: "merge"}
 			l.exitAll(ch.WS, ch.MergeFrom, now, why)
-			delete(pending, profKey{ch.WS, ch.MergeFrom})
+			// the merged-away profile is in no segment any more: it is not evaluated, and a
+			// later change of it (none should come) starts a new job
+			if w := pending[profKey{ch.WS, ch.MergeFrom}]; w != nil {
+				clear(w.segs)
+				delete(pending, profKey{ch.WS, ch.MergeFrom})
+			}
 			add(ch.WS, ch.Profile, s.realtime, why, now)
 		case Erased:
 			l.exitAll(ch.WS, ch.Profile, now, membership.Reason{Cause: "erase"})
@@ -236,11 +244,15 @@ func (l *Live) applyChanges(changes []Change) {
 			}
 		}
 	}
+	jobs := make([]*job, 0, len(order))
 	for _, w := range order {
 		if len(w.segs) > 0 {
-			l.evaluate(w.ws, w.pid, w.segs, now, w.why, w.at)
+			if j := l.prepareJob(w.ws, w.pid, w.segs, now, w.why, w.at); j != nil {
+				jobs = append(jobs, j)
+			}
 		}
 	}
+	l.evaluateAll(jobs)
 }
 
 // dropEvery is how often (in events added to a cached profile) the cache drops the events
@@ -257,7 +269,7 @@ func (l *Live) updateCache(ch *Change) {
 			// an event numbered at most the highest one loaded is already there.
 			if ch.Seq > d.maxSeq {
 				d.maxSeq = ch.Seq
-				if e, ok := eventOf(ch.Event); ok {
+				if e, ok := changeEvent(ch); ok {
 					b := d.events.Bytes()
 					d.addEvent(d.need.event(e))
 					n := 1
@@ -343,34 +355,132 @@ func (l *Live) exitAll(ws, pid uint32, at time.Time, why membership.Reason) {
 // evaluate re-evaluates the real-time segments in segs (and, transitively, the real-time
 // segments that use one that changed) for one profile at time at, in dependency order.
 func (l *Live) evaluate(ws, pid uint32, segs map[*compiled]bool, at time.Time, why membership.Reason, eventTime time.Time) {
+	j := l.prepareJob(ws, pid, segs, at, why, eventTime)
+	if j == nil {
+		return
+	}
+	l.compute(j)
+	l.commit(j)
+}
+
+// job is the re-evaluation of one profile: prepared on the worker (cache access), computed
+// anywhere (it only reads the profile's data and membership), committed on the worker in
+// order (staging changes, advancing timers).
+type job struct {
+	ws, pid   uint32
+	s         *wsSegs
+	d         *profileData
+	segs      map[*compiled]bool
+	at        time.Time
+	why       membership.Reason
+	eventTime time.Time
+	out       []outcome
+}
+
+// outcome is one segment's answer for the job's profile.
+type outcome struct {
+	c       *compiled
+	member  bool
+	changed bool   // member differs from the membership before the job
+	cond    string // the condition that flipped, when changed
+	next    time.Time
+}
+
+// prepareJob fetches the profile's data (nil when it cannot be loaded: logged).
+func (l *Live) prepareJob(ws, pid uint32, segs map[*compiled]bool, at time.Time, why membership.Reason, eventTime time.Time) *job {
 	s := l.segs(ws)
 	l.touch(ws, pid)
 	d, err := l.cache.get(ws, pid, s.needs, at)
 	if err != nil {
 		l.opts.Logger.Error("live: load profile", "ws", ws, "pid", pid, "err", err)
-		return
+		return nil
 	}
-	data := profeval.NewEvaluator(d.profile(), profeval.Options{At: at, Location: s.loc, Profile: pid,
-		InSegment: func(name string) (bool, error) { return l.inSegment(ws, s, name, pid, at) }})
+	return &job{ws: ws, pid: pid, s: s, d: d, segs: segs, at: at, why: why, eventTime: eventTime}
+}
+
+// compute evaluates the job's segments. It stages nothing, so it may run beside the
+// computation of other profiles' jobs: it reads the membership of the job's profile as the
+// log holds it, overlaid by its own answers.
+func (l *Live) compute(j *job) {
+	s := j.s
+	own := map[string]bool{} // this job's changed answers by segment id
+	contains := func(segID string) bool {
+		if v, ok := own[segID]; ok {
+			return v
+		}
+		return l.mem.Contains(j.ws, segID, j.pid)
+	}
+	data := profeval.NewEvaluator(j.d.profile(), profeval.Options{At: j.at, Location: s.loc, Profile: j.pid,
+		InSegment: func(name string) (bool, error) {
+			if d := s.byName[name]; d != nil {
+				return contains(d.seg.ID), nil
+			}
+			return l.inSegment(j.ws, s, name, j.pid, j.at)
+		}})
 	for _, c := range s.ordered {
-		if !segs[c] || c.seg.Mode != segment.ModeRealtime {
+		if !j.segs[c] || c.seg.Mode != segment.ModeRealtime {
 			continue
 		}
 		member, err := data.Eval(c.ptree, c.tree, c.seg.Name)
 		if err != nil {
-			l.opts.Logger.Error("live: evaluate", "segment", c.seg.ID, "pid", pid, "err", err)
+			l.opts.Logger.Error("live: evaluate", "segment", c.seg.ID, "pid", j.pid, "err", err)
 			continue
 		}
-		r := why
-		if l.mem.Contains(ws, c.seg.ID, pid) != member {
-			r.Condition = flipped(c, data, member)
-		}
-		if _, changed := l.mem.Stage(ws, c.seg.ID, pid, member, eventTime, r); changed {
+		o := outcome{c: c, member: member}
+		if contains(c.seg.ID) != member {
+			o.changed, o.cond = true, flipped(c, data, member)
+			own[c.seg.ID] = member
 			for _, dep := range s.bySeg[c.seg.Name] {
-				segs[dep] = true
+				j.segs[dep] = true
 			}
 		}
-		l.timers.advance(timerKey{ws, c.tseg, pid}, nextChange(c, d, at, s.loc, data))
+		o.next = nextChange(c, j.d, j.at, s.loc, data)
+		j.out = append(j.out, o)
+	}
+}
+
+// commit stages the job's changes and advances its timers (worker only, in job order).
+func (l *Live) commit(j *job) {
+	for _, o := range j.out {
+		r := j.why
+		r.Condition = o.cond
+		l.mem.Stage(j.ws, o.c.seg.ID, j.pid, o.member, j.eventTime, r)
+		l.timers.advance(timerKey{j.ws, o.c.tseg, j.pid}, o.next)
+	}
+}
+
+// parallelMin is the number of profiles a step must re-evaluate before the evaluation is
+// spread over the processors.
+var parallelMin = 16
+
+// evaluateAll re-evaluates the jobs' profiles (each profile at most once) and commits the
+// answers in job order. With enough jobs the evaluations run on all processors; a job reads
+// only its own profile's data and membership, so the answers are the ones evaluating the jobs
+// one by one gives.
+func (l *Live) evaluateAll(jobs []*job) {
+	workers := min(runtime.GOMAXPROCS(0), len(jobs)/max(parallelMin/2, 1))
+	if len(jobs) < parallelMin || workers < 2 {
+		for _, j := range jobs {
+			l.compute(j)
+			l.commit(j)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1) - 1; i < int64(len(jobs)); i = next.Add(1) - 1 {
+				l.compute(jobs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	l.stats.parallel.Add(int64(len(jobs)))
+	for _, j := range jobs {
+		l.commit(j)
 	}
 }
 
@@ -427,33 +537,61 @@ func flipped(c *compiled, data *profeval.Evaluator, member bool) string {
 
 // fireDue re-evaluates every (segment, profile) whose timer is due by now, each at its due
 // time, and recomputes scheduled segments whose time has come.
+//
+// Due timers are taken in due order in batches of distinct profiles (at most maxFireBatch),
+// evaluated together (on all processors when there are many: a window expiring for thousands
+// of profiles at once) and committed in due order. A profile's next timer waits for the next
+// batch, after its earlier one is committed, and segment recomputes end a batch: each
+// profile's evaluations and every recompute happen in due order, as one by one.
 func (l *Live) fireDue(ctx context.Context) int {
 	now := l.opts.Now().UnixNano()
-	for n := 0; ; n++ {
-		it, ok := l.timers.pop(now)
-		if !ok {
-			return n
-		}
-		due := time.Unix(0, it.due).UTC()
-		s := l.segs(it.key.ws)
-		c := s.byID[it.key.seg.Value()]
-		if c == nil {
-			continue
-		}
-		if it.key.pid == boundaryPID {
-			if err := l.recompute(ctx, it.key.ws, c, due, "timer"); err != nil {
-				l.opts.Logger.Error("live: recompute at a calendar boundary", "segment", c.seg.ID, "err", err)
+	fired := 0
+	for {
+		var jobs []*job
+		inBatch := map[profKey]bool{}
+		for len(jobs) < maxFireBatch {
+			it, ok := l.timers.peek(now)
+			if !ok {
+				break
 			}
-			l.schedule(it.key.ws, c, due)
-			continue
-		}
-		if it.key.pid == schedulePID {
-			if err := l.backfill(ctx, it.key.ws, c, l.opts.Now(), "schedule"); err != nil {
-				l.opts.Logger.Error("live: scheduled recompute", "segment", c.seg.ID, "err", err)
+			recompute := it.key.pid == boundaryPID || it.key.pid == schedulePID
+			k := profKey{it.key.ws, it.key.pid}
+			if (recompute && len(jobs) > 0) || inBatch[k] {
+				break
 			}
-			l.schedule(it.key.ws, c, l.opts.Now())
-			continue
+			l.timers.pop(now)
+			fired++
+			due := time.Unix(0, it.due).UTC()
+			s := l.segs(it.key.ws)
+			c := s.byID[it.key.seg.Value()]
+			switch {
+			case c == nil:
+			case it.key.pid == boundaryPID:
+				if err := l.recompute(ctx, it.key.ws, c, due, "timer"); err != nil {
+					l.opts.Logger.Error("live: recompute at a calendar boundary", "segment", c.seg.ID, "err", err)
+				}
+				l.schedule(it.key.ws, c, due)
+			case it.key.pid == schedulePID:
+				if err := l.backfill(ctx, it.key.ws, c, l.opts.Now(), "schedule"); err != nil {
+					l.opts.Logger.Error("live: scheduled recompute", "segment", c.seg.ID, "err", err)
+				}
+				l.schedule(it.key.ws, c, l.opts.Now())
+			default:
+				if j := l.prepareJob(it.key.ws, it.key.pid, map[*compiled]bool{c: true}, due, membership.Reason{Cause: "timer", Due: due}, due); j != nil {
+					jobs = append(jobs, j)
+					inBatch[k] = true
+				}
+			}
 		}
-		l.evaluate(it.key.ws, it.key.pid, map[*compiled]bool{c: true}, due, membership.Reason{Cause: "timer", Due: due}, due)
+		if len(jobs) == 0 {
+			if _, ok := l.timers.peek(now); !ok {
+				return fired
+			}
+			continue // a recompute or a skipped timer ended the batch
+		}
+		l.evaluateAll(jobs)
 	}
 }
+
+// maxFireBatch bounds the timers evaluated together.
+var maxFireBatch = 4096

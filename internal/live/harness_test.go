@@ -71,6 +71,8 @@ type env struct {
 	live *Live
 	pipe *ingest.Pipeline
 	n    int
+	// commits counts onCommit calls
+	commits int
 }
 
 func newEnv(t testing.TB, fs vfs.FS, clk *clock, cat *catalog, fresh bool) *env {
@@ -146,8 +148,11 @@ func indexEvent(pid uint32, m *message.Message) (index.Event, bool) {
 	return index.Event{Profile: pid, Kind: k, Name: e.Name, Time: e.Time, Props: e.Props}, true
 }
 
-// onCommit is what cmd/segd does: index first, then live.
+// onCommit is what cmd/segd does: index first, then live. Every other commit hands live the
+// indexed events as cmd/segd does, the rest leave live to convert them: both ways are
+// compared with the batch engine.
 func (e *env) onCommit(cs []ingest.Change) {
+	e.commits++
 	out := make([]Change, 0, len(cs))
 	for _, c := range cs {
 		lc := Change{WS: c.WS, Profile: c.Profile, Seq: c.Seq, Event: c.Event, Traits: c.Traits, Record: c.Record}
@@ -161,6 +166,9 @@ func (e *env) onCommit(cs []ingest.Change) {
 		case ingest.EventAdded:
 			if ev, ok := indexEvent(c.Profile, c.Event); ok {
 				e.ix.AddEvent(ev)
+				if e.commits%2 == 0 {
+					lc.Indexed = &ev
+				}
 			}
 			lc.Kind = EventAdded
 		case ingest.Merged:

@@ -72,6 +72,9 @@ type Change struct {
 	Profile uint32 // for Merged: the surviving profile
 	Seq     uint64 // the stored event's sequence number, for EventAdded
 	Event   *message.Message
+	// Indexed is Event as the index holds it (index.FromMessage), when the caller has it:
+	// live then reads it instead of converting Event again. Nil otherwise.
+	Indexed *index.Event
 	Traits  map[string]any // the keys that changed; nil value = removed
 	// MergeFrom is the profile merged into Profile, for Merged.
 	MergeFrom uint32

@@ -14,6 +14,7 @@ type stats struct {
 	timers                                atomic.Int64
 	scanning                              atomic.Bool // a re-arm scan runs
 	commits                               atomic.Int64
+	parallel                              atomic.Int64         // profiles evaluated by the parallel path
 	delay                                 prometheus.Histogram // queued → evaluated and durable, per commit
 }
 
@@ -55,13 +56,15 @@ var (
 	descTimers        = prometheus.NewDesc("segd_live_timers", "Armed per-profile timers.", nil, nil)
 	descQueue         = prometheus.NewDesc("segd_live_queue", "Commits waiting for the real-time evaluator.", nil, nil)
 	descCommits       = prometheus.NewDesc("segd_live_commits_total", "Commits the real-time evaluator has applied.", nil, nil)
-	descScanning      = prometheus.NewDesc("segd_live_scanning",
+	descParallel      = prometheus.NewDesc("segd_live_parallel_evaluations_total",
+		"Profile re-evaluations spread over all processors (steps with many profiles to re-evaluate).", nil, nil)
+	descScanning = prometheus.NewDesc("segd_live_scanning",
 		"1 while the real-time evaluator re-arms timers by reading every profile (after a segment change and at start).", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (l *Live) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCacheHits, descCacheLoads, descCacheProfiles, descCacheEvents, descCacheBytes, descTimers, descQueue, descCommits, descScanning} {
+	for _, d := range []*prometheus.Desc{descCacheHits, descCacheLoads, descCacheProfiles, descCacheEvents, descCacheBytes, descTimers, descQueue, descCommits, descParallel, descScanning} {
 		ch <- d
 	}
 	l.stats.delay.Describe(ch)
@@ -86,6 +89,7 @@ func (l *Live) Collect(ch chan<- prometheus.Metric) {
 		{descTimers, prometheus.GaugeValue, s.timers.Load()},
 		{descQueue, prometheus.GaugeValue, int64(queued)},
 		{descCommits, prometheus.CounterValue, s.commits.Load()},
+		{descParallel, prometheus.CounterValue, s.parallel.Load()},
 		{descScanning, prometheus.GaugeValue, b2i(s.scanning.Load())},
 	} {
 		ch <- prometheus.MustNewConstMetric(m.d, m.t, float64(m.v))

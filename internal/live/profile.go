@@ -130,7 +130,15 @@ func eventOf(m *message.Message) (reference.Event, bool) {
 	if !ok {
 		return reference.Event{}, false
 	}
-	return reference.Event{Kind: e.Kind.String(), Name: e.Name, Time: e.Time, Props: e.Props}, true
+	return changeEvent(&Change{Indexed: &e})
+}
+
+// changeEvent is eventOf(ch.Event), taken from ch.Indexed when the caller converted it.
+func changeEvent(ch *Change) (reference.Event, bool) {
+	if e := ch.Indexed; e != nil {
+		return reference.Event{Kind: e.Kind.String(), Name: e.Name, Time: e.Time, Props: e.Props}, true
+	}
+	return eventOf(ch.Event)
 }
 
 func recordOf(r *store.Record) reference.Record {

@@ -448,10 +448,18 @@ func (t *timers) next() (int64, bool) {
 	return 0, false
 }
 
-// pop removes and returns the earliest timer if it is due at or before now.
-func (t *timers) pop(now int64) (timerItem, bool) {
+// peek returns the earliest timer if it is due at or before now.
+func (t *timers) peek(now int64) (timerItem, bool) {
 	due, ok := t.next()
 	if !ok || due > now {
+		return timerItem{}, false
+	}
+	return t.h[0], true
+}
+
+// pop removes and returns the earliest timer if it is due at or before now.
+func (t *timers) pop(now int64) (timerItem, bool) {
+	if _, ok := t.peek(now); !ok {
 		return timerItem{}, false
 	}
 	it := heap.Pop(&t.h).(timerItem)
