@@ -139,27 +139,29 @@ func main() {
 		at        time.Duration
 		rss, heap float64 // MiB; heap: marked live by the last GC
 		index     float64 // MiB: the in-memory event index, which holds every stored event by design
+		store     float64 // MiB: the store's block cache (fills to its size) and memtables, on the Go heap
 		events    int64
 	}
 	var curve []point
 	begin := time.Now()
-	fmt.Printf("%8s %12s %10s %10s %10s %10s %10s %10s %10s %10s %12s\n", "time", "events", "events/s", "RSS MiB", "heap MiB", "live MiB", "index MiB", "other MiB", "cache MiB", "live queue", "live delay")
+	fmt.Printf("%8s %12s %10s %10s %10s %10s %10s %10s %10s %10s %10s %12s\n", "time", "events", "events/s", "RSS MiB", "heap MiB", "live MiB", "index MiB", "store MiB", "other MiB", "cache MiB", "live queue", "live delay")
 	tick := time.NewTicker(*sample)
 	var lastEvents int64
 	var last map[string]float64
 	lastAt := begin
 	for now := range tick.C {
-		m := metrics(url, "go_memstats_heap_inuse_bytes", "go_gc_heap_live_bytes", "segd_index_bytes", "segd_live_cache_bytes", "segd_live_queue", "segd_live_delay_seconds_sum", "segd_live_delay_seconds_count")
+		m := metrics(url, "go_memstats_heap_inuse_bytes", "go_gc_heap_live_bytes", "segd_index_bytes", "segd_live_cache_bytes", "segd_live_queue", "segd_live_delay_seconds_sum", "segd_live_delay_seconds_count",
+			"segd_store_block_cache_bytes", "segd_store_memtable_bytes")
 		p := point{at: now.Sub(begin).Round(time.Second), rss: rssMiB(cmd.Process.Pid), heap: m["go_gc_heap_live_bytes"] / (1 << 20),
-			index: m["segd_index_bytes"] / (1 << 20), events: sent.Load()}
+			index: m["segd_index_bytes"] / (1 << 20), store: (m["segd_store_block_cache_bytes"] + m["segd_store_memtable_bytes"]) / (1 << 20), events: sent.Load()}
 		curve = append(curve, p)
 		// mean time from a commit reaching the real-time evaluator to its changes being durable
 		delay := "-"
 		if n := m["segd_live_delay_seconds_count"] - last["segd_live_delay_seconds_count"]; n > 0 {
 			delay = fmt.Sprintf("%.1f ms", 1e3*(m["segd_live_delay_seconds_sum"]-last["segd_live_delay_seconds_sum"])/n)
 		}
-		fmt.Printf("%8s %12d %10.0f %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %10.0f %12s\n", p.at, p.events, float64(p.events-lastEvents)/now.Sub(lastAt).Seconds(), p.rss,
-			m["go_memstats_heap_inuse_bytes"]/(1<<20), p.heap, p.index, p.heap-p.index, m["segd_live_cache_bytes"]/(1<<20), m["segd_live_queue"], delay)
+		fmt.Printf("%8s %12d %10.0f %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %10.0f %12s\n", p.at, p.events, float64(p.events-lastEvents)/now.Sub(lastAt).Seconds(), p.rss,
+			m["go_memstats_heap_inuse_bytes"]/(1<<20), p.heap, p.index, p.store, p.heap-p.index-p.store, m["segd_live_cache_bytes"]/(1<<20), m["segd_live_queue"], delay)
 		lastEvents, lastAt, last = p.events, now, m
 		if now.Sub(begin) >= *duration {
 			break
@@ -169,21 +171,21 @@ func main() {
 	close(stop)
 	wg.Wait()
 
-	// growth after warm-up: least-squares slope of heap, heap without the index, index and RSS
-	// over the points after it
-	var xs, hs, os_, is, rs, es []float64
+	// growth after warm-up: least-squares slope of heap, index, store, the rest and RSS over the
+	// points after it
+	var xs, hs, os_, is, ss, rs, es []float64
 	for _, p := range curve {
 		if p.at >= *warmup {
 			xs, hs, rs = append(xs, p.at.Minutes()), append(hs, p.heap), append(rs, p.rss)
-			os_, is, es = append(os_, p.heap-p.index), append(is, p.index), append(es, float64(p.events))
+			os_, is, ss, es = append(os_, p.heap-p.index-p.store), append(is, p.index), append(ss, p.store), append(es, float64(p.events))
 		}
 	}
 	fmt.Printf("\nsent %d events (%.0f/s), %d failed, %d batches not sent (all %d senders busy)\n", sent.Load(), float64(sent.Load())/time.Since(begin).Seconds(), failed.Load(), dropped.Load(), 16)
 	if len(xs) >= 2 {
 		evPerMin := slope(xs, es)
-		fmt.Printf("after warm-up (%s), per minute: live heap %+.1f MiB, of which the index %+.1f MiB (%.0f bytes per event stored) "+
-			"and everything else %+.1f MiB; RSS %+.1f MiB\n",
-			*warmup, slope(xs, hs), slope(xs, is), slope(xs, is)*(1<<20)/evPerMin, slope(xs, os_), slope(xs, rs))
+		fmt.Printf("after warm-up (%s), per minute: live heap %+.1f MiB, of which the index %+.1f MiB (%.0f bytes per event stored), "+
+			"the store's block cache and memtables %+.1f MiB and everything else %+.1f MiB; RSS %+.1f MiB\n",
+			*warmup, slope(xs, hs), slope(xs, is), slope(xs, is)*(1<<20)/evPerMin, slope(xs, ss), slope(xs, os_), slope(xs, rs))
 	} else {
 		fmt.Println("too few samples after warm-up for a growth figure; run longer or sample more often")
 	}

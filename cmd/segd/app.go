@@ -89,6 +89,7 @@ func openApp(opts appOptions) (*app, error) {
 	a.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "segd_index_bytes",
 		Help: "Memory of the in-memory event, trait and record indexes of all workspaces, estimated; it grows with the data by design."},
 		a.views.bytes))
+	a.registry.MustRegister(storeCollector{st})
 	a.pipeline, err = ingest.NewPipeline(ingest.Options{
 		Store:      st,
 		Rules:      a.rules,

@@ -225,6 +225,8 @@ func TestAnalyticsGoClientEndToEnd(t *testing.T) {
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^segd_messages_applied_total\{outcome="accepted"\} ` + strconv.Itoa(len(msgs)) + `$`),
 		regexp.MustCompile(`(?m)^segd_index_bytes [1-9][0-9.e+]*$`),
+		regexp.MustCompile(`(?m)^segd_store_memtable_bytes [1-9][0-9.e+]*$`),
+		regexp.MustCompile(`(?m)^segd_store_disk_bytes [1-9][0-9.e+]*$`),
 	} {
 		if !want.Match(body) {
 			t.Errorf("/metrics lacks %s", want)

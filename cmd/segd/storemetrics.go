@@ -1,0 +1,35 @@
+package main
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/segd/segd/internal/store"
+)
+
+// storeCollector exports the storage engine's figures.
+type storeCollector struct{ st *store.Store }
+
+var (
+	descBlockCache = prometheus.NewDesc("segd_store_block_cache_bytes",
+		"Memory the store's block cache holds (it fills up to its size, 256 MiB by default; on the Go heap).", nil, nil)
+	descMemtables = prometheus.NewDesc("segd_store_memtable_bytes",
+		"Memory of the store's memtables: the active one and those waiting to be flushed (on the Go heap).", nil, nil)
+	descDisk        = prometheus.NewDesc("segd_store_disk_bytes", "Disk space the store uses.", nil, nil)
+	descCompactions = prometheus.NewDesc("segd_store_compactions_total", "Compactions since the store was opened.", nil, nil)
+	descReadAmp     = prometheus.NewDesc("segd_store_read_amplification", "Sorted runs a point read may have to look at.", nil, nil)
+)
+
+func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descBlockCache, descMemtables, descDisk, descCompactions, descReadAmp} {
+		ch <- d
+	}
+}
+
+func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.st.Stats()
+	ch <- prometheus.MustNewConstMetric(descBlockCache, prometheus.GaugeValue, float64(s.BlockCacheBytes))
+	ch <- prometheus.MustNewConstMetric(descMemtables, prometheus.GaugeValue, float64(s.MemtableBytes))
+	ch <- prometheus.MustNewConstMetric(descDisk, prometheus.GaugeValue, float64(s.DiskBytes))
+	ch <- prometheus.MustNewConstMetric(descCompactions, prometheus.CounterValue, float64(s.Compactions))
+	ch <- prometheus.MustNewConstMetric(descReadAmp, prometheus.GaugeValue, float64(s.ReadAmp))
+}

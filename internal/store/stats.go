@@ -1,0 +1,24 @@
+package store
+
+// Stats are the storage engine's figures for /metrics.
+type Stats struct {
+	// BlockCacheBytes is the memory the block cache holds (it fills up to Options.CacheBytes).
+	BlockCacheBytes int64
+	// MemtableBytes is the memory of the memtables (the active one and those waiting to be
+	// flushed).
+	MemtableBytes int64
+	// DiskBytes is the disk space the store uses.
+	DiskBytes int64
+	// Compactions counts the compactions since the store was opened.
+	Compactions int64
+	// ReadAmp is the number of sorted runs a point read may have to look at.
+	ReadAmp int
+}
+
+// Stats returns the storage engine's current figures. In a build without cgo the block cache
+// and the memtables live on the Go heap, so they count in its live bytes.
+func (s *Store) Stats() Stats {
+	m := s.db.Metrics()
+	return Stats{BlockCacheBytes: m.BlockCache.Size, MemtableBytes: int64(m.MemTable.Size),
+		DiskBytes: int64(m.DiskSpaceUsage()), Compactions: m.Compact.Count, ReadAmp: m.ReadAmp()}
+}

@@ -1,0 +1,54 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/segd/segd/internal/message"
+)
+
+// Stats follow the engine: memtables take memory, a flush moves the writes to disk and reads
+// of flushed data fill the block cache.
+func TestStatsFollowTheEngine(t *testing.T) {
+	st, err := Open(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	before := st.Stats()
+	w, _, err := st.CreateWorkspace("w", Keys{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := st.Begin()
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 2000 {
+		m := message.Message{Type: message.Track, MessageID: fmt.Sprint("m", i), UserID: fmt.Sprint("u", i%50), Event: "E",
+			Timestamp: at.Add(time.Duration(i) * time.Second), Properties: map[string]any{"pad": fmt.Sprintf("%0200d", i)}}
+		if _, err := tx.AppendEvent(w.ID, uint32(i%50+1), &m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	written := st.Stats()
+	if written.MemtableBytes <= 0 { // the arenas allocated, not their contents
+		t.Fatalf("memtables take %d bytes", written.MemtableBytes)
+	}
+	if err := st.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	flushed := st.Stats()
+	if flushed.DiskBytes <= before.DiskBytes+2000*10 {
+		t.Fatalf("disk usage %d after the flush, %d before", flushed.DiskBytes, before.DiskBytes)
+	}
+	n := 0
+	if err := st.ScanEvents(w.ID, func(uint32, uint64, *message.Message) error { n++; return nil }); err != nil || n != 2000 {
+		t.Fatalf("scan: %d events, %v", n, err)
+	}
+	if got := st.Stats().BlockCacheBytes; got <= flushed.BlockCacheBytes {
+		t.Fatalf("block cache %d bytes after reading the flushed events, %d before", got, flushed.BlockCacheBytes)
+	}
+}
