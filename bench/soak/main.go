@@ -140,6 +140,7 @@ func main() {
 		rss, heap float64 // MiB; heap: marked live by the last GC
 		index     float64 // MiB: the in-memory event index, which holds every stored event by design
 		store     float64 // MiB: the store's block cache (fills to its size) and memtables, on the Go heap
+		cache     float64 // MiB: the real-time cache's estimate of its events (bounded; fills with the windows)
 		events    int64
 	}
 	var curve []point
@@ -153,7 +154,8 @@ func main() {
 		m := metrics(url, "go_memstats_heap_inuse_bytes", "go_gc_heap_live_bytes", "segd_index_bytes", "segd_live_cache_bytes", "segd_live_queue", "segd_live_delay_seconds_sum", "segd_live_delay_seconds_count",
 			"segd_store_block_cache_bytes", "segd_store_memtable_bytes")
 		p := point{at: now.Sub(begin).Round(time.Second), rss: rssMiB(cmd.Process.Pid), heap: m["go_gc_heap_live_bytes"] / (1 << 20),
-			index: m["segd_index_bytes"] / (1 << 20), store: (m["segd_store_block_cache_bytes"] + m["segd_store_memtable_bytes"]) / (1 << 20), events: sent.Load()}
+			index: m["segd_index_bytes"] / (1 << 20), store: (m["segd_store_block_cache_bytes"] + m["segd_store_memtable_bytes"]) / (1 << 20),
+			cache: m["segd_live_cache_bytes"] / (1 << 20), events: sent.Load()}
 		curve = append(curve, p)
 		// mean time from a commit reaching the real-time evaluator to its changes being durable
 		delay := "-"
@@ -173,19 +175,20 @@ func main() {
 
 	// growth after warm-up: least-squares slope of heap, index, store, the rest and RSS over the
 	// points after it
-	var xs, hs, os_, is, ss, rs, es []float64
+	var xs, hs, os_, is, ss, cs, rs, es []float64
 	for _, p := range curve {
 		if p.at >= *warmup {
 			xs, hs, rs = append(xs, p.at.Minutes()), append(hs, p.heap), append(rs, p.rss)
 			os_, is, ss, es = append(os_, p.heap-p.index-p.store), append(is, p.index), append(ss, p.store), append(es, float64(p.events))
+			cs = append(cs, p.cache)
 		}
 	}
 	fmt.Printf("\nsent %d events (%.0f/s), %d failed, %d batches not sent (all %d senders busy)\n", sent.Load(), float64(sent.Load())/time.Since(begin).Seconds(), failed.Load(), dropped.Load(), 16)
 	if len(xs) >= 2 {
 		evPerMin := slope(xs, es)
 		fmt.Printf("after warm-up (%s), per minute: live heap %+.1f MiB, of which the index %+.1f MiB (%.0f bytes per event stored), "+
-			"the store's block cache and memtables %+.1f MiB and everything else %+.1f MiB; RSS %+.1f MiB\n",
-			*warmup, slope(xs, hs), slope(xs, is), slope(xs, is)*(1<<20)/evPerMin, slope(xs, ss), slope(xs, os_), slope(xs, rs))
+			"the store's block cache and memtables %+.1f MiB and everything else %+.1f MiB (the real-time cache's estimate of its events %+.1f MiB); RSS %+.1f MiB\n",
+			*warmup, slope(xs, hs), slope(xs, is), slope(xs, is)*(1<<20)/evPerMin, slope(xs, ss), slope(xs, os_), slope(xs, cs), slope(xs, rs))
 	} else {
 		fmt.Println("too few samples after warm-up for a growth figure; run longer or sample more often")
 	}

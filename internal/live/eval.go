@@ -379,11 +379,10 @@ type job struct {
 
 // outcome is one segment's answer for the job's profile.
 type outcome struct {
-	c       *compiled
-	member  bool
-	changed bool   // member differs from the membership before the job
-	cond    string // the condition that flipped, when changed
-	next    time.Time
+	c      *compiled
+	member bool
+	cond   string // the condition that flipped, when the answer changed
+	next   time.Time
 }
 
 // prepareJob fetches the profile's data (nil when it cannot be loaded: logged).
@@ -428,7 +427,7 @@ func (l *Live) compute(j *job) {
 		}
 		o := outcome{c: c, member: member}
 		if contains(c.seg.ID) != member {
-			o.changed, o.cond = true, flipped(c, data, member)
+			o.cond = flipped(c, data, member)
 			own[c.seg.ID] = member
 			for _, dep := range s.bySeg[c.seg.Name] {
 				j.segs[dep] = true
@@ -584,10 +583,7 @@ func (l *Live) fireDue(ctx context.Context) int {
 			}
 		}
 		if len(jobs) == 0 {
-			if _, ok := l.timers.peek(now); !ok {
-				return fired
-			}
-			continue // a recompute or a skipped timer ended the batch
+			return fired // the batch ended because no timer is due
 		}
 		l.evaluateAll(jobs)
 	}

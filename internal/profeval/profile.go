@@ -153,8 +153,11 @@ func (p *Profile) Add(e Event) {
 	p.dirty = true
 }
 
-// Bytes estimates the memory the events hold.
-func (p *Profile) Bytes() int { return p.bytes }
+// Bytes estimates the memory the events hold, the slice's spare capacity included (appending
+// doubles it; DropBefore gives it back when a quarter is used).
+func (p *Profile) Bytes() int {
+	return p.bytes + (cap(p.events)-len(p.events))*int(unsafe.Sizeof(Event{}))
+}
 
 // eventBytes estimates the memory of one event: the Event, its position in a group, its
 // properties and their boxed values (names are shared); strings count their bytes.
