@@ -126,3 +126,47 @@ func TestMergedAwayProfileNotReevaluated(t *testing.T) {
 		t.Fatalf("live %v, batch %v (want the one surviving profile)", got.ToArray(), want.ToArray())
 	}
 }
+
+// A calendar recompute ends a batch of due timers: a profile's timer due before midnight is
+// evaluated (and committed) before the segment's recompute at midnight, as one by one, so the
+// log shows no enter at a time the recompute already passed.
+func TestFireBatchStopsAtRecompute(t *testing.T) {
+	defer func(n, b int) { parallelMin, maxFireBatch = n, b }(parallelMin, maxFireBatch)
+	run := func(fireBatch int) map[uint32][]string {
+		parallelMin, maxFireBatch = 2, fireBatch
+		clk := &clock{t: time.Date(2025, 6, 15, 23, 30, 0, 0, time.UTC)}
+		e := newEnv(t, vfs.NewMem(), clk, &catalog{}, true)
+		defer e.close()
+		e.addSegment("d", "day-and-recent", `count(page today) >= 1 and not did "A" in last 10 minutes`)
+		e.sync()
+		now := clk.Now()
+		var batch []message.Message
+		for i := range 40 {
+			u := fmt.Sprintf("u%d", i)
+			batch = append(batch, message.Message{Type: message.Page, UserID: u, Name: "Home", Timestamp: now.Add(-time.Minute)},
+				e.track(u, "A", now.Add(time.Duration(i)*20*time.Second), nil))
+		}
+		e.send(batch...)
+		e.sync()
+		clk.Add(45 * time.Minute) // every "A" timer (23:40-23:53) and midnight come due at once
+		e.sync()
+		cs, err := e.mem.Read(context.Background(), e.ws, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[uint32][]string{}
+		for _, c := range cs {
+			out[c.Profile] = append(out[c.Profile], fmt.Sprintf("%s %s %s %s", c.Kind, c.EventTime.Format(time.TimeOnly), c.Reason.Cause, c.Reason.Due.Format(time.TimeOnly)))
+		}
+		return out
+	}
+	one, batched := run(1), run(4096)
+	if len(one) != 40 {
+		t.Fatalf("%d profiles changed one by one, want 40", len(one))
+	}
+	for pid, want := range one {
+		if got := batched[pid]; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("profile %d:\none by one %v\nbatched    %v", pid, want, got)
+		}
+	}
+}
