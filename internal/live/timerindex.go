@@ -7,18 +7,28 @@ import "unique"
 // segments, and with 50 segments over 20,000 profiles one million-entry map cost a cache miss
 // per lookup (a tenth of segd's CPU under steady ingestion). Here the profile is looked up once
 // (the last one is remembered) and its few segments are scanned in a short slice.
+//
+// Every method, get included (it remembers the last profile), writes: worker only.
 type timerIndex struct {
-	profiles map[profileTimerRef]*profileTimers
+	profiles map[profKey]*profileTimers
 	n        int // pending timers
 
-	last    profileTimerRef
+	last    profKey
 	lastPT  *profileTimers
 	hasLast bool
 }
 
-type profileTimerRef struct{ ws, pid uint32 }
-
 type profileTimers []segTimer
+
+// find returns the position of seg's timer, or -1.
+func (pt profileTimers) find(seg unique.Handle[string]) int {
+	for i := range pt {
+		if pt[i].seg == seg {
+			return i
+		}
+	}
+	return -1
+}
 
 type segTimer struct {
 	seg unique.Handle[string]
@@ -26,11 +36,11 @@ type segTimer struct {
 }
 
 func newTimerIndex() timerIndex {
-	return timerIndex{profiles: map[profileTimerRef]*profileTimers{}}
+	return timerIndex{profiles: map[profKey]*profileTimers{}}
 }
 
 func (x *timerIndex) profile(k timerKey, create bool) *profileTimers {
-	ref := profileTimerRef{k.ws, k.pid}
+	ref := profKey{k.ws, k.pid}
 	if x.hasLast && x.last == ref {
 		return x.lastPT
 	}
@@ -51,21 +61,17 @@ func (x *timerIndex) get(k timerKey) (timerState, bool) {
 	if pt == nil {
 		return timerState{}, false
 	}
-	for i := range *pt {
-		if (*pt)[i].seg == k.seg {
-			return (*pt)[i].st, true
-		}
+	if i := pt.find(k.seg); i >= 0 {
+		return (*pt)[i].st, true
 	}
 	return timerState{}, false
 }
 
 func (x *timerIndex) put(k timerKey, st timerState) {
 	pt := x.profile(k, true)
-	for i := range *pt {
-		if (*pt)[i].seg == k.seg {
-			(*pt)[i].st = st
-			return
-		}
+	if i := pt.find(k.seg); i >= 0 {
+		(*pt)[i].st = st
+		return
 	}
 	*pt = append(*pt, segTimer{k.seg, st})
 	x.n++
@@ -77,24 +83,23 @@ func (x *timerIndex) del(k timerKey) (timerState, bool) {
 	if pt == nil {
 		return timerState{}, false
 	}
-	for i := range *pt {
-		if (*pt)[i].seg == k.seg {
-			st := (*pt)[i].st
-			last := len(*pt) - 1
-			(*pt)[i] = (*pt)[last]
-			*pt = (*pt)[:last]
-			x.n--
-			if last == 0 {
-				ref := profileTimerRef{k.ws, k.pid}
-				delete(x.profiles, ref)
-				if x.hasLast && x.last == ref {
-					x.hasLast, x.lastPT = false, nil
-				}
-			}
-			return st, true
+	i := pt.find(k.seg)
+	if i < 0 {
+		return timerState{}, false
+	}
+	st := (*pt)[i].st
+	last := len(*pt) - 1
+	(*pt)[i] = (*pt)[last]
+	*pt = (*pt)[:last]
+	x.n--
+	if last == 0 {
+		ref := profKey{k.ws, k.pid}
+		delete(x.profiles, ref)
+		if x.hasLast && x.last == ref {
+			x.hasLast, x.lastPT = false, nil
 		}
 	}
-	return timerState{}, false
+	return st, true
 }
 
 func (x *timerIndex) len() int { return x.n }
