@@ -17,16 +17,13 @@ import (
 )
 
 // liveChanges maps the write path's commit feed to the live evaluator's input (the two
-// packages do not import each other); indexed, when not nil, holds each event change's event
-// as the index holds it.
+// packages do not import each other); indexed holds each event change's event as the index
+// holds it (nil for the other changes).
 func liveChanges(cs []ingest.Change, indexed []*index.Event) []live.Change {
 	out := make([]live.Change, 0, len(cs))
 	for i := range cs {
 		c := &cs[i]
-		lc := live.Change{WS: c.WS, Profile: c.Profile, Seq: c.Seq, Event: c.Event, Traits: c.Traits, Record: c.Record}
-		if indexed != nil {
-			lc.Indexed = indexed[i]
-		}
+		lc := live.Change{WS: c.WS, Profile: c.Profile, Seq: c.Seq, Event: c.Event, Indexed: indexed[i], Traits: c.Traits, Record: c.Record}
 		switch c.Kind {
 		case ingest.EventAdded:
 			lc.Kind = live.EventAdded

@@ -120,7 +120,9 @@ func (v *views) apply(changes []ingest.Change) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	pending := map[*wsView][]index.Event{}
-	// each visible event as indexed, handed to live so that it does not convert it again
+	// each visible event as indexed, handed to live so that it does not convert it again (one
+	// array per commit: a pointer to each event's own variable put every event on the heap)
+	evs := make([]index.Event, len(changes))
 	indexed := make([]*index.Event, len(changes))
 	flush := func() {
 		for w, es := range pending {
@@ -149,7 +151,8 @@ func (v *views) apply(changes []ingest.Change) {
 			// runs of events are added under one lock
 			if e, ok := indexEvent(c.Profile, c.Event); ok {
 				pending[w] = append(pending[w], e)
-				indexed[i] = &e
+				evs[i] = e
+				indexed[i] = &evs[i]
 			}
 			continue
 		case ingest.Merged:

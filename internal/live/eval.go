@@ -402,7 +402,7 @@ func (l *Live) prepareJob(ws, pid uint32, segs map[*compiled]bool, at time.Time,
 // log holds it, overlaid by its own answers.
 func (l *Live) compute(j *job) {
 	s := j.s
-	own := map[string]bool{} // this job's changed answers by segment id
+	var own map[string]bool // this job's changed answers by segment id (made at the first)
 	contains := func(segID string) bool {
 		if v, ok := own[segID]; ok {
 			return v
@@ -428,6 +428,9 @@ func (l *Live) compute(j *job) {
 		o := outcome{c: c, member: member}
 		if contains(c.seg.ID) != member {
 			o.cond = flipped(c, data, member)
+			if own == nil {
+				own = map[string]bool{}
+			}
 			own[c.seg.ID] = member
 			for _, dep := range s.bySeg[c.seg.Name] {
 				j.segs[dep] = true

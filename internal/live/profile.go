@@ -130,15 +130,20 @@ func eventOf(m *message.Message) (reference.Event, bool) {
 	if !ok {
 		return reference.Event{}, false
 	}
-	return changeEvent(&Change{Indexed: &e})
+	return refEvent(&e), true
 }
 
 // changeEvent is eventOf(ch.Event), taken from ch.Indexed when the caller converted it.
 func changeEvent(ch *Change) (reference.Event, bool) {
-	if e := ch.Indexed; e != nil {
-		return reference.Event{Kind: e.Kind.String(), Name: e.Name, Time: e.Time, Props: e.Props}, true
+	if ch.Indexed != nil {
+		return refEvent(ch.Indexed), true
 	}
 	return eventOf(ch.Event)
+}
+
+// refEvent is an index event as the reference reads it.
+func refEvent(e *index.Event) reference.Event {
+	return reference.Event{Kind: e.Kind.String(), Name: e.Name, Time: e.Time, Props: e.Props}
 }
 
 func recordOf(r *store.Record) reference.Record {
