@@ -16,7 +16,6 @@ package membership
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,9 +29,9 @@ import (
 
 // Document kinds owned by this package.
 const (
-	kindLog     = "mlog"    // seq(8) → Change JSON
-	kindSegLog  = "mseg"    // segment 0x00 seq(8) → Change JSON
-	kindProfLog = "mprof"   // pid(4) seq(8) → Change JSON
+	kindLog     = "mlog"    // seq(8) → change record (codec.go)
+	kindSegLog  = "mseg"    // segment 0x00 seq(8) → empty (the record is the log's)
+	kindProfLog = "mprof"   // pid(4) seq(8) → empty (the record is the log's)
 	kindMembers = "members" // segment → seq(8) roaring bitmap
 	kindSize    = "msize"   // segment 0x00 resolution(1) unix seconds(8) → count(8)
 )
@@ -183,9 +182,9 @@ func (l *Log) load(ws uint32) (*wsState, error) {
 	// The whole log is replayed (a segment without a snapshot needs all of it); entries a
 	// segment's snapshot already holds are skipped.
 	err = l.st.DocsRange(ws, kindLog, seqID(0), "", func(id string, v []byte) error {
-		var c Change
-		if err := json.Unmarshal(v, &c); err != nil {
-			return fmt.Errorf("membership: decode change: %w", err)
+		c, err := decodeChange(idSeq(id), v)
+		if err != nil {
+			return err
 		}
 		s.next = c.Seq + 1
 		if sq, ok := snapSeq[c.Segment]; ok && c.Seq <= sq {
@@ -325,15 +324,13 @@ func (l *Log) Flush(extra func(*store.DocBatch)) error {
 	}
 	touched := map[segRef]bool{}
 	last := map[uint32]uint64{}
-	for _, p := range l.pending {
-		v, err := json.Marshal(p.c)
-		if err != nil {
-			b.Close()
-			return fmt.Errorf("membership: encode change: %w", err)
-		}
-		b.Put(p.ws, kindLog, seqID(p.c.Seq), v)
-		b.Put(p.ws, kindSegLog, segLogID(p.c.Segment, p.c.Seq), v)
-		b.Put(p.ws, kindProfLog, profLogID(p.c.Profile, p.c.Seq), v)
+	var rec []byte
+	for i := range l.pending {
+		p := &l.pending[i]
+		rec = encodeChange(rec[:0], &p.c)
+		b.Put(p.ws, kindLog, seqID(p.c.Seq), rec)
+		b.Put(p.ws, kindSegLog, segLogID(p.c.Segment, p.c.Seq), nil)
+		b.Put(p.ws, kindProfLog, profLogID(p.c.Profile, p.c.Seq), nil)
 		touched[segRef{p.ws, p.c.Segment}] = true
 		last[p.ws] = p.c.Seq
 	}
@@ -448,15 +445,34 @@ func (l *Log) Wait(ctx context.Context, ws uint32, afterSeq uint64) error {
 
 var errEnough = errors.New("enough")
 
+// idSeq is the sequence number at the end of a log or view entry's id.
+func idSeq(id string) uint64 {
+	if len(id) < 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64([]byte(id[len(id)-8:]))
+}
+
+// readRange reads changes from the log (kindLog) or one of its views, whose entries are
+// empty and point at the log's record by their sequence number (views written by earlier
+// versions hold a copy of the record).
 func readRange(ctx context.Context, st *store.Store, ws uint32, kind, from, to string, limit int, keep func(*Change) bool) ([]Change, error) {
 	var out []Change
-	err := st.DocsRange(ws, kind, from, to, func(_ string, v []byte) error {
+	err := st.DocsRange(ws, kind, from, to, func(id string, v []byte) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var c Change
-		if err := json.Unmarshal(v, &c); err != nil {
-			return fmt.Errorf("membership: decode change: %w", err)
+		seq := idSeq(id)
+		if len(v) == 0 && kind != kindLog {
+			rec, err := st.Doc(ws, kindLog, seqID(seq))
+			if err != nil {
+				return fmt.Errorf("membership: change %d of a %s view: %w", seq, kind, err)
+			}
+			v = rec
+		}
+		c, err := decodeChange(seq, v)
+		if err != nil {
+			return err
 		}
 		if keep != nil && !keep(&c) {
 			return nil
