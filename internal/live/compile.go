@@ -44,6 +44,9 @@ type compiled struct {
 	// the earliest of their profeval.NextFlip instants instead of the earliest instant any
 	// event the segment reads crosses a window edge (most of which flip nothing).
 	flips []ast.Expr
+	// evLeaves are the tree's conditions on events and which way an added event moves them
+	// (polarity.go).
+	evLeaves []evLeaf
 
 	order int // position in the workspace's dependency order
 }
@@ -89,6 +92,7 @@ func compile(seg segment.Segment) (*compiled, error) {
 	})
 	c.offsets = append([]time.Duration{0, time.Nanosecond}, c.offsets...)
 	c.flips = flipLeaves(x)
+	c.evLeaves = eventLeaves(x, 1, nil)
 	return c, nil
 }
 

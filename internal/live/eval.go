@@ -159,7 +159,7 @@ func (s *wsSegs) evaluates(ch *Change) bool {
 // work is the pending re-evaluation of one profile within a step.
 type work struct {
 	ws, pid uint32
-	segs    map[*compiled]bool
+	segs    map[*compiled]pol // and which way the step's data can move each
 	at      time.Time
 	why     membership.Reason
 }
@@ -168,19 +168,27 @@ func (l *Live) applyChanges(changes []Change) {
 	now := l.opts.Now()
 	pending := map[profKey]*work{}
 	var order []*work
-	add := func(ws, pid uint32, cs []*compiled, why membership.Reason, at time.Time) {
+	// add queues cs for the profile; polOf (nil: polAny) is the way the change can move each.
+	add := func(ws, pid uint32, cs []*compiled, why membership.Reason, at time.Time, polOf func(*compiled) pol) {
 		if len(cs) == 0 {
 			return
 		}
 		k := profKey{ws, pid}
 		w := pending[k]
 		if w == nil {
-			w = &work{ws: ws, pid: pid, segs: map[*compiled]bool{}}
+			w = &work{ws: ws, pid: pid, segs: map[*compiled]pol{}}
 			pending[k] = w
 			order = append(order, w)
 		}
 		for _, c := range cs {
-			w.segs[c] = true
+			p := polAny
+			if polOf != nil {
+				p = polOf(c)
+			}
+			if q, ok := w.segs[c]; ok {
+				p = q.and(p)
+			}
+			w.segs[c] = p
 		}
 		w.why, w.at = why, at
 	}
@@ -200,17 +208,18 @@ func (l *Live) applyChanges(changes []Change) {
 			}
 			why := membership.Reason{Cause: "event", MessageID: m.MessageID, Event: m.Event}
 			var cs []*compiled
+			var kind string
 			switch m.Type {
 			case message.Track:
-				cs = append(cs, s.byEvent[m.Event]...)
+				cs, kind = append(cs, s.byEvent[m.Event]...), "track"
 			case message.Page:
-				cs, why.Event = append(cs, s.page...), "page "+m.Name
+				cs, why.Event, kind = append(cs, s.page...), "page "+m.Name, "page"
 			case message.Screen:
-				cs, why.Event = append(cs, s.screen...), "screen "+m.Name
+				cs, why.Event, kind = append(cs, s.screen...), "screen "+m.Name, "screen"
 			default:
 				continue
 			}
-			add(ch.WS, ch.Profile, append(cs, s.anyEvent...), why, m.Timestamp)
+			add(ch.WS, ch.Profile, append(cs, s.anyEvent...), why, m.Timestamp, eventPolarity(ch, kind, m.Event))
 		case TraitsSet:
 			why := membership.Reason{Cause: "traits"}
 			var cs []*compiled
@@ -218,15 +227,15 @@ func (l *Live) applyChanges(changes []Change) {
 				why.Traits = append(why.Traits, k)
 				cs = append(cs, s.byTrait[k]...)
 			}
-			add(ch.WS, ch.Profile, cs, why, now)
+			add(ch.WS, ch.Profile, cs, why, now, nil)
 		case ProfileCreated:
-			add(ch.WS, ch.Profile, s.realtime, membership.Reason{Cause: "traits"}, now)
+			add(ch.WS, ch.Profile, s.realtime, membership.Reason{Cause: "traits"}, now, nil)
 		case RecordUpserted, RecordDeleted:
 			if ch.Record == nil {
 				continue
 			}
 			why := membership.Reason{Cause: "record", Record: ch.Record.Type + "/" + ch.Record.ID}
-			add(ch.WS, ch.Profile, s.byRecord[ch.Record.Type], why, now)
+			add(ch.WS, ch.Profile, s.byRecord[ch.Record.Type], why, now, nil)
 		case Merged:
 			why := membership.Reason{Cause: "merge"}
 			l.exitAll(ch.WS, ch.MergeFrom, now, why)
@@ -236,7 +245,7 @@ func (l *Live) applyChanges(changes []Change) {
 				clear(w.segs)
 				delete(pending, profKey{ch.WS, ch.MergeFrom})
 			}
-			add(ch.WS, ch.Profile, s.realtime, why, now)
+			add(ch.WS, ch.Profile, s.realtime, why, now, nil)
 		case Erased:
 			l.exitAll(ch.WS, ch.Profile, now, membership.Reason{Cause: "erase"})
 			if w := pending[profKey{ch.WS, ch.Profile}]; w != nil {
@@ -336,10 +345,10 @@ func (l *Live) updateCache(ch *Change) {
 	}
 }
 
-func setOf(cs []*compiled) map[*compiled]bool {
-	m := make(map[*compiled]bool, len(cs))
+func setOf(cs []*compiled) map[*compiled]pol {
+	m := make(map[*compiled]pol, len(cs))
 	for _, c := range cs {
-		m[c] = true
+		m[c] = polAny
 	}
 	return m
 }
@@ -354,13 +363,63 @@ func (l *Live) exitAll(ws, pid uint32, at time.Time, why membership.Reason) {
 
 // evaluate re-evaluates the real-time segments in segs (and, transitively, the real-time
 // segments that use one that changed) for one profile at time at, in dependency order.
-func (l *Live) evaluate(ws, pid uint32, segs map[*compiled]bool, at time.Time, why membership.Reason, eventTime time.Time) {
+func (l *Live) evaluate(ws, pid uint32, segs map[*compiled]pol, at time.Time, why membership.Reason, eventTime time.Time) {
 	j := l.prepareJob(ws, pid, segs, at, why, eventTime)
 	if j == nil {
 		return
 	}
 	l.compute(j)
 	l.commit(j)
+}
+
+// eventPolarity returns, for an added event of kind and name, the way it can move each
+// segment (sums read the event's properties as the evaluators do).
+func eventPolarity(ch *Change, kind, name string) func(*compiled) pol {
+	var props map[string]any
+	converted := false
+	prop := func(k string) any {
+		if !converted {
+			if e, ok := changeEvent(ch); ok {
+				props = e.Props
+			}
+			converted = true
+		}
+		return props[k]
+	}
+	return func(c *compiled) pol { return c.polarity(kind, name, prop) }
+}
+
+// unmoved reports whether data that can move c's value for pid only in direction p leaves
+// the profile's membership as it is: the profile is already where p can only take it (or p
+// reaches nothing), and the stored membership is the value at `at` of the data before the
+// step. The latter holds unless time moved it since the last evaluation, which a timer due
+// by now (of the profile or, for calendar segments, of the segment) would tell, or timers
+// are incomplete while a re-arm scan runs. Timers are never later than the flip they stand
+// for, and with the data moving the value only towards where it is, the value stays there at
+// least until the pending timer, which re-evaluates it then: a skipped evaluation owes no
+// timer.
+func (l *Live) unmoved(ws uint32, c *compiled, pid uint32, p pol, at time.Time) bool {
+	if l.scan.running || c.seg.Mode != segment.ModeRealtime {
+		return false
+	}
+	now := at.UnixNano()
+	if st, ok := l.timers.due.get(timerKey{ws, c.tseg, pid}); ok && st.due <= now {
+		return false
+	}
+	if len(c.periods) > 0 || c.anniv || len(c.lits) > 0 {
+		if st, ok := l.timers.due.get(timerKey{ws, c.tseg, boundaryPID}); !ok || st.due <= now {
+			return false
+		}
+	}
+	switch p {
+	case polNone:
+		return true
+	case polUp:
+		return l.mem.Contains(ws, c.seg.ID, pid)
+	case polDown:
+		return !l.mem.Contains(ws, c.seg.ID, pid)
+	}
+	return false
 }
 
 // job is the re-evaluation of one profile: prepared on the worker (cache access), computed
@@ -370,7 +429,7 @@ type job struct {
 	ws, pid   uint32
 	s         *wsSegs
 	d         *profileData
-	segs      map[*compiled]bool
+	segs      map[*compiled]pol
 	at        time.Time
 	why       membership.Reason
 	eventTime time.Time
@@ -385,10 +444,20 @@ type outcome struct {
 	next   time.Time
 }
 
-// prepareJob fetches the profile's data (nil when it cannot be loaded: logged).
-func (l *Live) prepareJob(ws, pid uint32, segs map[*compiled]bool, at time.Time, why membership.Reason, eventTime time.Time) *job {
+// prepareJob drops the segments the job's data cannot move (see pol) and fetches the
+// profile's data; nil when nothing is left to evaluate or the data cannot be loaded (logged).
+func (l *Live) prepareJob(ws, pid uint32, segs map[*compiled]pol, at time.Time, why membership.Reason, eventTime time.Time) *job {
 	s := l.segs(ws)
 	l.touch(ws, pid)
+	for c, p := range segs {
+		if p != polAny && l.unmoved(ws, c, pid, p, at) {
+			delete(segs, c)
+			l.stats.skipped.Add(1)
+		}
+	}
+	if len(segs) == 0 {
+		return nil
+	}
 	d, err := l.cache.get(ws, pid, s.needs, at)
 	if err != nil {
 		l.opts.Logger.Error("live: load profile", "ws", ws, "pid", pid, "err", err)
@@ -417,7 +486,7 @@ func (l *Live) compute(j *job) {
 			return l.inSegment(j.ws, s, name, j.pid, j.at)
 		}})
 	for _, c := range s.ordered {
-		if !j.segs[c] || c.seg.Mode != segment.ModeRealtime {
+		if _, ok := j.segs[c]; !ok || c.seg.Mode != segment.ModeRealtime {
 			continue
 		}
 		member, err := data.Eval(c.ptree, c.tree, c.seg.Name)
@@ -433,7 +502,7 @@ func (l *Live) compute(j *job) {
 			}
 			own[c.seg.ID] = member
 			for _, dep := range s.bySeg[c.seg.Name] {
-				j.segs[dep] = true
+				j.segs[dep] = polAny
 			}
 		}
 		o.next = nextChange(c, j.d, j.at, s.loc, data)
@@ -579,7 +648,7 @@ func (l *Live) fireDue(ctx context.Context) int {
 				}
 				l.schedule(it.key.ws, c, l.opts.Now())
 			default:
-				if j := l.prepareJob(it.key.ws, it.key.pid, map[*compiled]bool{c: true}, due, membership.Reason{Cause: "timer", Due: due}, due); j != nil {
+				if j := l.prepareJob(it.key.ws, it.key.pid, map[*compiled]pol{c: polAny}, due, membership.Reason{Cause: "timer", Due: due}, due); j != nil {
 					jobs = append(jobs, j)
 					inBatch[k] = true
 				}

@@ -15,6 +15,7 @@ type stats struct {
 	scanning                              atomic.Bool // a re-arm scan runs
 	commits                               atomic.Int64
 	parallel                              atomic.Int64         // profiles evaluated by the parallel path
+	skipped                               atomic.Int64         // segment evaluations the data could not move (pol)
 	delay                                 prometheus.Histogram // queued → evaluated and durable, per commit
 }
 
@@ -58,13 +59,15 @@ var (
 	descCommits       = prometheus.NewDesc("segd_live_commits_total", "Commits the real-time evaluator has applied.", nil, nil)
 	descParallel      = prometheus.NewDesc("segd_live_parallel_evaluations_total",
 		"Profile re-evaluations spread over all processors (steps with many profiles to re-evaluate).", nil, nil)
+	descSkipped = prometheus.NewDesc("segd_live_skipped_evaluations_total",
+		"Segment re-evaluations left out because the new data could only move the segment where the profile already was (a member of a count >= N receiving another event).", nil, nil)
 	descScanning = prometheus.NewDesc("segd_live_scanning",
 		"1 while the real-time evaluator re-arms timers by reading every profile (after a segment change and at start).", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (l *Live) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCacheHits, descCacheLoads, descCacheProfiles, descCacheEvents, descCacheBytes, descTimers, descQueue, descCommits, descParallel, descScanning} {
+	for _, d := range []*prometheus.Desc{descCacheHits, descCacheLoads, descCacheProfiles, descCacheEvents, descCacheBytes, descTimers, descQueue, descCommits, descParallel, descSkipped, descScanning} {
 		ch <- d
 	}
 	l.stats.delay.Describe(ch)
@@ -90,6 +93,7 @@ func (l *Live) Collect(ch chan<- prometheus.Metric) {
 		{descQueue, prometheus.GaugeValue, int64(queued)},
 		{descCommits, prometheus.CounterValue, s.commits.Load()},
 		{descParallel, prometheus.CounterValue, s.parallel.Load()},
+		{descSkipped, prometheus.CounterValue, s.skipped.Load()},
 		{descScanning, prometheus.GaugeValue, b2i(s.scanning.Load())},
 	} {
 		ch <- prometheus.MustNewConstMetric(m.d, m.t, float64(m.v))
