@@ -70,8 +70,23 @@ func run(ctx context.Context, o benchOptions) error {
 		}
 		return v
 	}
-	var without, cpuWithout []float64
+	settle := func() error {
+		waited, ok, err := s.settleStore(3 * time.Minute)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			say("the store still compacts after %s; measuring anyway", waited.Round(time.Second))
+		} else if waited > time.Second {
+			say("waited %s for the store's compactions to settle", waited.Round(time.Second))
+		}
+		return nil
+	}
+	var without, cpuWithout, after, cpuAfter []float64
 	for i := range o.Runs {
+		if err := settle(); err != nil {
+			return err
+		}
 		c0 := cpu()
 		v := maxThroughput(s.url, o.Customers, 8, 500, o.Duration, fmt.Sprintf("w%d-%d", i, time.Now().UnixNano()))
 		perEvent := (cpu() - c0) / (v * o.Duration.Seconds()) * 1e6
@@ -128,6 +143,10 @@ func run(ctx context.Context, o benchOptions) error {
 	}
 	var with, withEff, cpuWith []float64
 	for i := range o.Runs {
+		if err := settle(); err != nil {
+			return err
+		}
+		say("throughput with 50 real-time segments, run %d: sending", i+1)
 		t, c0 := time.Now(), cpu()
 		v := maxThroughput(s.url, o.Customers, 8, 500, o.Duration, fmt.Sprintf("m%d-%d", i, time.Now().UnixNano()))
 		sendTime := time.Since(t)
@@ -177,6 +196,26 @@ func run(ctx context.Context, o benchOptions) error {
 		pRate = append(pRate, rate)
 	}
 
+	// Without segments again, on the store as the runs with them left it: the store grew by
+	// every phase's writes (and the shared machine's speed drifts), so the runs with segments
+	// are compared with the runs without them before and after.
+	if err := deleteBenchSegments(s); err != nil {
+		return err
+	}
+	if err := s.settle(time.Hour); err != nil {
+		return err
+	}
+	for i := range o.Runs {
+		if err := settle(); err != nil {
+			return err
+		}
+		c0 := cpu()
+		v := maxThroughput(s.url, o.Customers, 8, 500, o.Duration, fmt.Sprintf("a%d-%d", i, time.Now().UnixNano()))
+		perEvent := (cpu() - c0) / (v * o.Duration.Seconds()) * 1e6
+		say("throughput without real-time segments (after), run %d: %.0f events/s, segd CPU %.1f µs per event", i+1, v, perEvent)
+		after, cpuAfter = append(after, v), append(cpuAfter, perEvent)
+	}
+
 	fmt.Printf("\n== medians of %d runs (customers %d, phase %s) ==\n", o.Runs, o.Customers, o.Duration)
 	for _, rate := range []int{5000, 20000} {
 		var a, p50, p99, miss []float64
@@ -189,10 +228,13 @@ func run(ctx context.Context, o benchOptions) error {
 		fmt.Printf("%5d events/s target: achieved %.0f/s; ack→webhook p50 %.2f ms, p99 %.2f ms; probes without webhook %.0f\n",
 			rate, median(a), median(p50), median(p99), median(miss))
 	}
-	fmt.Printf("throughput: without segments %.0f events/s, with 50 segments %.0f events/s acknowledged (%.0f%%), %.0f events/s evaluated by live (%.0f%%)\n",
-		median(without), median(with), 100*median(with)/median(without), median(withEff), 100*median(withEff)/median(without))
-	fmt.Printf("segd CPU per event: without segments %.1f µs, with 50 segments %.1f µs (end to end; ratio %.0f%%)\n",
-		median(cpuWithout), median(cpuWith), 100*median(cpuWithout)/median(cpuWith))
+	base := (median(without) + median(after)) / 2
+	cpuBase := (median(cpuWithout) + median(cpuAfter)) / 2
+	fmt.Printf("throughput without segments: %.0f events/s before, %.0f after (mean %.0f)\n", median(without), median(after), base)
+	fmt.Printf("throughput with 50 segments: %.0f events/s acknowledged (%.0f%% of the mean without), %.0f events/s evaluated by live (%.0f%%)\n",
+		median(with), 100*median(with)/base, median(withEff), 100*median(withEff)/base)
+	fmt.Printf("segd CPU per event: without segments %.1f µs before, %.1f µs after; with 50 segments %.1f µs (end to end; ratio to the mean %.0f%%)\n",
+		median(cpuWithout), median(cpuAfter), median(cpuWith), 100*cpuBase/median(cpuWith))
 	fmt.Printf("personalisation at 10k/s: achieved %.0f/s, server p99 %.3f ms, client p50 %.2f ms p99 %.2f ms\n",
 		median(pRate), median(pServer), median(pClient50), median(pClient99))
 	return nil

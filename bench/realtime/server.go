@@ -218,3 +218,32 @@ func (s *server) settle(limit time.Duration) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// settleStore waits (at most limit) until the store has run no compaction for five seconds:
+// the writes of earlier phases (and of a backfill) leave compaction work behind, and a
+// throughput phase that starts with it pays for them. Every throughput phase starts from a
+// settled store, so the phases compare their own costs. (Pebble's estimated debt does not
+// reach zero at rest: compactions start when a level's score passes 1.) It returns how long
+// it waited and whether the store settled.
+func (s *server) settleStore(limit time.Duration) (time.Duration, bool, error) {
+	t0 := time.Now()
+	quiet := time.Time{}
+	for {
+		running, err := s.gauge("segd_store_compactions_running")
+		if err != nil {
+			return 0, false, err
+		}
+		switch {
+		case running > 0:
+			quiet = time.Time{}
+		case quiet.IsZero():
+			quiet = time.Now()
+		case time.Since(quiet) >= 5*time.Second:
+			return time.Since(t0), true, nil
+		}
+		if time.Since(t0) > limit {
+			return time.Since(t0), false, nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}

@@ -17,10 +17,13 @@ var (
 	descDisk        = prometheus.NewDesc("segd_store_disk_bytes", "Disk space the store uses.", nil, nil)
 	descCompactions = prometheus.NewDesc("segd_store_compactions_total", "Compactions since the store was opened.", nil, nil)
 	descReadAmp     = prometheus.NewDesc("segd_store_read_amplification", "Sorted runs a point read may have to look at.", nil, nil)
+	descDebt        = prometheus.NewDesc("segd_store_compaction_debt_bytes",
+		"Bytes compactions must still rewrite to bring the store's LSM tree back in shape (estimated).", nil, nil)
+	descCompacting = prometheus.NewDesc("segd_store_compactions_running", "Compactions in progress.", nil, nil)
 )
 
 func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descBlockCache, descMemtables, descDisk, descCompactions, descReadAmp} {
+	for _, d := range []*prometheus.Desc{descBlockCache, descMemtables, descDisk, descCompactions, descReadAmp, descDebt, descCompacting} {
 		ch <- d
 	}
 }
@@ -32,4 +35,6 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descDisk, prometheus.GaugeValue, float64(s.DiskBytes))
 	ch <- prometheus.MustNewConstMetric(descCompactions, prometheus.CounterValue, float64(s.Compactions))
 	ch <- prometheus.MustNewConstMetric(descReadAmp, prometheus.GaugeValue, float64(s.ReadAmp))
+	ch <- prometheus.MustNewConstMetric(descDebt, prometheus.GaugeValue, float64(s.CompactionDebt))
+	ch <- prometheus.MustNewConstMetric(descCompacting, prometheus.GaugeValue, float64(s.CompactionsRunning))
 }

@@ -244,13 +244,20 @@ func (l *Log) Members(ws uint32, seg string) *roaring.Bitmap {
 	return roaring.New()
 }
 
-// Contains reports whether pid is a current member of the segment.
+// Contains reports whether pid is a current member of the segment. (The real-time evaluator
+// asks on both processors for every evaluation: one read lock, not state's and a second.)
 func (l *Log) Contains(ws uint32, seg string, pid uint32) bool {
-	s := l.state(ws)
 	l.mu.RLock()
-	defer l.mu.RUnlock()
+	s := l.ws[ws]
+	if s == nil {
+		l.mu.RUnlock()
+		s = l.state(ws)
+		l.mu.RLock()
+	}
 	bm := s.segs[seg]
-	return bm != nil && bm.Contains(pid)
+	in := bm != nil && bm.Contains(pid)
+	l.mu.RUnlock()
+	return in
 }
 
 // Count returns the number of current members.

@@ -275,11 +275,28 @@ func (it *iter) next() *Event {
 	return nil
 }
 
-func (e *Evaluator) matchWhere(ev *Event, where ast.Expr) (bool, error) {
-	if where == nil {
-		return true, nil
+// where is an event filter ready for the events of one walk: its compiled form (when there
+// is one) looked up once, not per event.
+type where struct {
+	x ast.Expr // nil: no filter
+	f filter
+}
+
+func (e *Evaluator) where(x ast.Expr) where {
+	if x == nil {
+		return where{}
 	}
-	return e.test(where, ev)
+	return where{x: x, f: e.t.filters[x]}
+}
+
+func (e *Evaluator) matchWhere(ev *Event, w *where) (bool, error) {
+	switch {
+	case w.x == nil:
+		return true, nil
+	case w.f != nil:
+		return w.f(ev), nil
+	}
+	return e.c.Test(w.x, e.mapOf(ev))
 }
 
 // test applies a filter (nil: none) to a bag of values, compiled when Compile could.
@@ -326,8 +343,9 @@ func (e *Evaluator) eventAgg(fn ast.AggFunc, of *ast.Ident, t *ast.EventTarget, 
 	}
 	vals := e.vals[:0]
 	n := 0
+	wh := e.where(where)
 	for ev := it.next(); ev != nil; ev = it.next() {
-		ok, err := e.matchWhere(ev, where)
+		ok, err := e.matchWhere(ev, &wh)
 		if err != nil {
 			return false, err
 		}
@@ -374,8 +392,9 @@ func (e *Evaluator) seen(n *ast.Seen) (bool, error) {
 	var best time.Time
 	found := false
 	it := e.iter(n.Event, s)
+	wh := e.where(n.Where)
 	for ev := it.next(); ev != nil; ev = it.next() {
-		ok, err := e.matchWhere(ev, n.Where)
+		ok, err := e.matchWhere(ev, &wh)
 		if err != nil {
 			return false, err
 		}
@@ -406,8 +425,9 @@ func (e *Evaluator) sequence(n *ast.Sequence) (bool, error) {
 	times := make([][]time.Time, len(steps))
 	for i, st := range steps {
 		it := e.iter(st.Event, upto)
+		wh := e.where(st.Where)
 		for ev := it.next(); ev != nil; ev = it.next() {
-			ok, err := e.matchWhere(ev, st.Where)
+			ok, err := e.matchWhere(ev, &wh)
 			if err != nil {
 				return false, err
 			}
@@ -572,8 +592,9 @@ func (e *Evaluator) NextFlip(t *Tree, x ast.Expr) (flip time.Time, ok bool, err 
 	}
 	times := e.times[:0]
 	vals := e.vals[:0]
+	wh := e.where(where)
 	for ev := it.next(); ev != nil; ev = it.next() {
-		match, err := e.matchWhere(ev, where)
+		match, err := e.matchWhere(ev, &wh)
 		if err != nil {
 			return time.Time{}, false, err
 		}

@@ -13,6 +13,10 @@ type Stats struct {
 	Compactions int64
 	// ReadAmp is the number of sorted runs a point read may have to look at.
 	ReadAmp int
+	// CompactionDebt estimates the bytes compactions must still rewrite to bring the LSM tree
+	// back in shape; CompactionsRunning counts the compactions in progress.
+	CompactionDebt     uint64
+	CompactionsRunning int64
 }
 
 // Stats returns the storage engine's current figures. In a build without cgo the block cache
@@ -20,5 +24,6 @@ type Stats struct {
 func (s *Store) Stats() Stats {
 	m := s.db.Metrics()
 	return Stats{BlockCacheBytes: m.BlockCache.Size, MemtableBytes: int64(m.MemTable.Size),
-		DiskBytes: int64(m.DiskSpaceUsage()), Compactions: m.Compact.Count, ReadAmp: m.ReadAmp()}
+		DiskBytes: int64(m.DiskSpaceUsage()), Compactions: m.Compact.Count, ReadAmp: m.ReadAmp(),
+		CompactionDebt: m.Compact.EstimatedDebt, CompactionsRunning: m.Compact.NumInProgress}
 }
