@@ -298,6 +298,9 @@ func (l *Live) segmentChanged(ctx context.Context, ch *segChange, rearm rearmSet
 		return err
 	}
 	after := l.segs(ch.ws)
+	if len(after.realtime) == 0 {
+		l.cache.dropWorkspace(ch.ws)
+	}
 	if ch.new == nil || after.byID[ch.new.ID] == nil {
 		// Deleted, or no longer tracked (snapshot): a snapshot keeps its frozen members.
 		id := ""

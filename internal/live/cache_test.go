@@ -6,6 +6,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+
 	"github.com/segd/segd/internal/engine/reference"
 	"github.com/segd/segd/internal/profeval"
 	"github.com/segd/segd/internal/segql/parser"
@@ -121,5 +123,41 @@ func TestCachedEventCopiesStrings(t *testing.T) {
 	}
 	if d.traits["category"] != "shoes" {
 		t.Fatalf("cached traits %v", d.traits)
+	}
+}
+
+// When a workspace's last real-time segment is deleted the cache lets its profiles go (nothing
+// reads them, and keeping them current cost every event); a new segment starts it again.
+func TestCacheDroppedWithTheLastRealtimeSegment(t *testing.T) {
+	clk := &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+	e := newEnv(t, vfs.NewMem(), clk, &catalog{}, true)
+	defer e.close()
+	e.addSegment("s1", "busy", `count("A" in last 1 hours) >= 1`)
+	for _, u := range []string{"u1", "u2", "u3"} {
+		e.send(e.track(u, "A", clk.Now(), nil))
+	}
+	e.sync()
+	if n := e.live.cache.ll.Len(); n < 3 {
+		t.Fatalf("cache holds %d profiles after events of 3 people", n)
+	}
+	e.cat.mu.Lock()
+	old := e.cat.segs[0]
+	e.cat.segs = nil
+	e.cat.mu.Unlock()
+	e.live.SegmentChanged(e.ws, &old, nil)
+	e.sync()
+	if n := e.live.cache.ll.Len(); n != 0 {
+		t.Fatalf("cache holds %d profiles with no real-time segment left", n)
+	}
+	e.send(e.track("u1", "A", clk.Now(), nil))
+	e.sync()
+	if n, b := e.live.cache.ll.Len(), e.live.cache.bytes; n != 0 || b != 0 {
+		t.Fatalf("cache holds %d profiles (%d bytes) after an event with no segment", n, b)
+	}
+	e.addSegment("s2", "busy2", `count("A" in last 1 hours) >= 2`)
+	e.send(e.track("u1", "A", clk.Now(), nil))
+	e.sync()
+	if got := e.live.Members(e.ws, "s2"); !got.Contains(e.pid("u1")) || got.GetCardinality() != 1 {
+		t.Fatalf("members of the new segment: %v", got.ToArray())
 	}
 }

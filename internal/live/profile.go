@@ -307,6 +307,19 @@ func (c *cache) peek(ws, pid uint32) *profileData {
 	return nil
 }
 
+// dropWorkspace evicts every profile of ws (its last real-time segment is gone: nothing reads
+// them, and keeping them current would cost every event of the workspace).
+func (c *cache) dropWorkspace(ws uint32) {
+	for e := c.ll.Front(); e != nil; {
+		next := e.Next()
+		if e.Value.(*cacheEntry).key.ws == ws {
+			c.evict(e)
+		}
+		e = next
+	}
+	delete(c.owner, ws)
+}
+
 func (c *cache) drop(ws, pid uint32) {
 	if e, ok := c.items[profKey{ws, pid}]; ok {
 		c.evict(e)
