@@ -156,42 +156,89 @@ func (s *wsSegs) evaluates(ch *Change) bool {
 	return false
 }
 
+// segSet is a set of a workspace's tracked segments, indexed by their position in its
+// dependency order (compiled.order), with the way the data can move each (0: not in the set).
+type segSet []pol
+
+func newSegSet(s *wsSegs, cs ...*compiled) segSet {
+	set := make(segSet, len(s.ordered))
+	for _, c := range cs {
+		set[c.order] = polAny
+	}
+	return set
+}
+
+// empty reports whether the set holds no segment.
+func (set segSet) empty() bool {
+	for _, p := range set {
+		if p != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // work is the pending re-evaluation of one profile within a step.
 type work struct {
 	ws, pid uint32
-	segs    map[*compiled]pol // and which way the step's data can move each
+	segs    segSet
 	at      time.Time
 	why     membership.Reason
 }
 
+// addedEvent is an added event as polarity reads it (its properties converted on demand).
+type addedEvent struct {
+	ch         *Change
+	kind, name string
+	props      map[string]any
+	converted  bool
+}
+
+func (a *addedEvent) prop(k string) any {
+	if !a.converted {
+		if e, ok := changeEvent(a.ch); ok {
+			a.props = e.Props
+		}
+		a.converted = true
+	}
+	return a.props[k]
+}
+
+// step collects a step's pending re-evaluations, one per profile, in order of first change.
+type step struct {
+	pending map[profKey]*work
+	order   []*work
+}
+
+// add queues cs for the profile; ev, when not nil, is the added event that routed them (the
+// way it can move each: polarity), otherwise they may move either way.
+func (st *step) add(s *wsSegs, ws, pid uint32, cs []*compiled, why membership.Reason, at time.Time, ev *addedEvent) {
+	if len(cs) == 0 {
+		return
+	}
+	k := profKey{ws, pid}
+	w := st.pending[k]
+	if w == nil {
+		w = &work{ws: ws, pid: pid, segs: make(segSet, len(s.ordered))}
+		st.pending[k] = w
+		st.order = append(st.order, w)
+	}
+	for _, c := range cs {
+		p := polAny
+		if ev != nil {
+			p = c.polarity(ev.kind, ev.name, ev.prop)
+		}
+		if q := w.segs[c.order]; q != 0 {
+			p = q.and(p)
+		}
+		w.segs[c.order] = p
+	}
+	w.why, w.at = why, at
+}
+
 func (l *Live) applyChanges(changes []Change) {
 	now := l.opts.Now()
-	pending := map[profKey]*work{}
-	var order []*work
-	// add queues cs for the profile; polOf (nil: polAny) is the way the change can move each.
-	add := func(ws, pid uint32, cs []*compiled, why membership.Reason, at time.Time, polOf func(*compiled) pol) {
-		if len(cs) == 0 {
-			return
-		}
-		k := profKey{ws, pid}
-		w := pending[k]
-		if w == nil {
-			w = &work{ws: ws, pid: pid, segs: map[*compiled]pol{}}
-			pending[k] = w
-			order = append(order, w)
-		}
-		for _, c := range cs {
-			p := polAny
-			if polOf != nil {
-				p = polOf(c)
-			}
-			if q, ok := w.segs[c]; ok {
-				p = q.and(p)
-			}
-			w.segs[c] = p
-		}
-		w.why, w.at = why, at
-	}
+	st := &step{pending: map[profKey]*work{}}
 	for i := range changes {
 		ch := &changes[i]
 		s := l.segs(ch.WS)
@@ -207,19 +254,20 @@ func (l *Live) applyChanges(changes []Change) {
 				continue
 			}
 			why := membership.Reason{Cause: "event", MessageID: m.MessageID, Event: m.Event}
+			ev := addedEvent{ch: ch, name: m.Event}
 			var cs []*compiled
-			var kind string
 			switch m.Type {
 			case message.Track:
-				cs, kind = append(cs, s.byEvent[m.Event]...), "track"
+				cs, ev.kind = s.byEvent[m.Event], "track"
 			case message.Page:
-				cs, why.Event, kind = append(cs, s.page...), "page "+m.Name, "page"
+				cs, why.Event, ev.kind = s.page, "page "+m.Name, "page"
 			case message.Screen:
-				cs, why.Event, kind = append(cs, s.screen...), "screen "+m.Name, "screen"
+				cs, why.Event, ev.kind = s.screen, "screen "+m.Name, "screen"
 			default:
 				continue
 			}
-			add(ch.WS, ch.Profile, append(cs, s.anyEvent...), why, m.Timestamp, eventPolarity(ch, kind, m.Event))
+			st.add(s, ch.WS, ch.Profile, cs, why, m.Timestamp, &ev)
+			st.add(s, ch.WS, ch.Profile, s.anyEvent, why, m.Timestamp, &ev)
 		case TraitsSet:
 			why := membership.Reason{Cause: "traits"}
 			var cs []*compiled
@@ -227,35 +275,35 @@ func (l *Live) applyChanges(changes []Change) {
 				why.Traits = append(why.Traits, k)
 				cs = append(cs, s.byTrait[k]...)
 			}
-			add(ch.WS, ch.Profile, cs, why, now, nil)
+			st.add(s, ch.WS, ch.Profile, cs, why, now, nil)
 		case ProfileCreated:
-			add(ch.WS, ch.Profile, s.realtime, membership.Reason{Cause: "traits"}, now, nil)
+			st.add(s, ch.WS, ch.Profile, s.realtime, membership.Reason{Cause: "traits"}, now, nil)
 		case RecordUpserted, RecordDeleted:
 			if ch.Record == nil {
 				continue
 			}
 			why := membership.Reason{Cause: "record", Record: ch.Record.Type + "/" + ch.Record.ID}
-			add(ch.WS, ch.Profile, s.byRecord[ch.Record.Type], why, now, nil)
+			st.add(s, ch.WS, ch.Profile, s.byRecord[ch.Record.Type], why, now, nil)
 		case Merged:
 			why := membership.Reason{Cause: "merge"}
 			l.exitAll(ch.WS, ch.MergeFrom, now, why)
 			// the merged-away profile is in no segment any more: it is not evaluated, and a
 			// later change of it (none should come) starts a new job
-			if w := pending[profKey{ch.WS, ch.MergeFrom}]; w != nil {
+			if w := st.pending[profKey{ch.WS, ch.MergeFrom}]; w != nil {
 				clear(w.segs)
-				delete(pending, profKey{ch.WS, ch.MergeFrom})
+				delete(st.pending, profKey{ch.WS, ch.MergeFrom})
 			}
-			add(ch.WS, ch.Profile, s.realtime, why, now, nil)
+			st.add(s, ch.WS, ch.Profile, s.realtime, why, now, nil)
 		case Erased:
 			l.exitAll(ch.WS, ch.Profile, now, membership.Reason{Cause: "erase"})
-			if w := pending[profKey{ch.WS, ch.Profile}]; w != nil {
+			if w := st.pending[profKey{ch.WS, ch.Profile}]; w != nil {
 				clear(w.segs)
 			}
 		}
 	}
-	jobs := make([]*job, 0, len(order))
-	for _, w := range order {
-		if len(w.segs) > 0 {
+	jobs := make([]*job, 0, len(st.order))
+	for _, w := range st.order {
+		if !w.segs.empty() {
 			if j := l.prepareJob(w.ws, w.pid, w.segs, now, w.why, w.at); j != nil {
 				jobs = append(jobs, j)
 			}
@@ -323,7 +371,7 @@ func (l *Live) updateCache(ch *Change) {
 			if prev != r.Profile && ch.Kind == RecordUpserted {
 				// The record moved: its old profile may leave record segments.
 				s := l.segs(ch.WS)
-				l.evaluate(ch.WS, prev, setOf(s.byRecord[r.Type]), l.opts.Now(), membership.Reason{Cause: "record", Record: r.Type + "/" + r.ID}, l.opts.Now())
+				l.evaluate(ch.WS, prev, newSegSet(s, s.byRecord[r.Type]...), l.opts.Now(), membership.Reason{Cause: "record", Record: r.Type + "/" + r.ID}, l.opts.Now())
 			}
 		}
 		if ch.Kind == RecordUpserted {
@@ -345,14 +393,6 @@ func (l *Live) updateCache(ch *Change) {
 	}
 }
 
-func setOf(cs []*compiled) map[*compiled]pol {
-	m := make(map[*compiled]pol, len(cs))
-	for _, c := range cs {
-		m[c] = polAny
-	}
-	return m
-}
-
 // exitAll stages exits of pid from every tracked segment it is in.
 func (l *Live) exitAll(ws, pid uint32, at time.Time, why membership.Reason) {
 	for _, c := range l.segs(ws).ordered {
@@ -363,30 +403,13 @@ func (l *Live) exitAll(ws, pid uint32, at time.Time, why membership.Reason) {
 
 // evaluate re-evaluates the real-time segments in segs (and, transitively, the real-time
 // segments that use one that changed) for one profile at time at, in dependency order.
-func (l *Live) evaluate(ws, pid uint32, segs map[*compiled]pol, at time.Time, why membership.Reason, eventTime time.Time) {
+func (l *Live) evaluate(ws, pid uint32, segs segSet, at time.Time, why membership.Reason, eventTime time.Time) {
 	j := l.prepareJob(ws, pid, segs, at, why, eventTime)
 	if j == nil {
 		return
 	}
 	l.compute(j)
 	l.commit(j)
-}
-
-// eventPolarity returns, for an added event of kind and name, the way it can move each
-// segment (sums read the event's properties as the evaluators do).
-func eventPolarity(ch *Change, kind, name string) func(*compiled) pol {
-	var props map[string]any
-	converted := false
-	prop := func(k string) any {
-		if !converted {
-			if e, ok := changeEvent(ch); ok {
-				props = e.Props
-			}
-			converted = true
-		}
-		return props[k]
-	}
-	return func(c *compiled) pol { return c.polarity(kind, name, prop) }
 }
 
 // unmoved reports whether data that can move c's value for pid only in direction p leaves
@@ -429,7 +452,7 @@ type job struct {
 	ws, pid   uint32
 	s         *wsSegs
 	d         *profileData
-	segs      map[*compiled]pol
+	segs      segSet
 	at        time.Time
 	why       membership.Reason
 	eventTime time.Time
@@ -446,16 +469,24 @@ type outcome struct {
 
 // prepareJob drops the segments the job's data cannot move (see pol) and fetches the
 // profile's data; nil when nothing is left to evaluate or the data cannot be loaded (logged).
-func (l *Live) prepareJob(ws, pid uint32, segs map[*compiled]pol, at time.Time, why membership.Reason, eventTime time.Time) *job {
+func (l *Live) prepareJob(ws, pid uint32, segs segSet, at time.Time, why membership.Reason, eventTime time.Time) *job {
 	s := l.segs(ws)
 	l.touch(ws, pid)
-	for c, p := range segs {
-		if p != polAny && l.unmoved(ws, c, pid, p, at) {
-			delete(segs, c)
-			l.stats.skipped.Add(1)
+	left, skipped := 0, 0
+	for i, p := range segs {
+		switch {
+		case p == 0:
+		case p != polAny && l.unmoved(ws, s.ordered[i], pid, p, at):
+			segs[i] = 0
+			skipped++
+		default:
+			left++
 		}
 	}
-	if len(segs) == 0 {
+	if skipped > 0 {
+		l.stats.skipped.Add(int64(skipped))
+	}
+	if left == 0 {
 		return nil
 	}
 	d, err := l.cache.get(ws, pid, s.needs, at)
@@ -471,6 +502,9 @@ func (l *Live) prepareJob(ws, pid uint32, segs map[*compiled]pol, at time.Time, 
 // log holds it, overlaid by its own answers.
 func (l *Live) compute(j *job) {
 	s := j.s
+	if j.out == nil {
+		j.out = make([]outcome, 0, len(s.ordered))
+	}
 	var own map[string]bool // this job's changed answers by segment id (made at the first)
 	contains := func(segID string) bool {
 		if v, ok := own[segID]; ok {
@@ -486,7 +520,7 @@ func (l *Live) compute(j *job) {
 			return l.inSegment(j.ws, s, name, j.pid, j.at)
 		}})
 	for _, c := range s.ordered {
-		if _, ok := j.segs[c]; !ok || c.seg.Mode != segment.ModeRealtime {
+		if j.segs[c.order] == 0 || c.seg.Mode != segment.ModeRealtime {
 			continue
 		}
 		member, err := data.Eval(c.ptree, c.tree, c.seg.Name)
@@ -502,7 +536,7 @@ func (l *Live) compute(j *job) {
 			}
 			own[c.seg.ID] = member
 			for _, dep := range s.bySeg[c.seg.Name] {
-				j.segs[dep] = polAny
+				j.segs[dep.order] = polAny
 			}
 		}
 		o.next = nextChange(c, j.d, j.at, s.loc, data)
@@ -648,7 +682,7 @@ func (l *Live) fireDue(ctx context.Context) int {
 				}
 				l.schedule(it.key.ws, c, l.opts.Now())
 			default:
-				if j := l.prepareJob(it.key.ws, it.key.pid, map[*compiled]pol{c: polAny}, due, membership.Reason{Cause: "timer", Due: due}, due); j != nil {
+				if j := l.prepareJob(it.key.ws, it.key.pid, newSegSet(s, c), due, membership.Reason{Cause: "timer", Due: due}, due); j != nil {
 					jobs = append(jobs, j)
 					inBatch[k] = true
 				}

@@ -16,10 +16,10 @@ import (
 type pol uint8
 
 const (
-	polAny  pol = iota // the value can move either way: evaluate
-	polNone            // the data does not reach the segment's conditions
-	polUp              // the value can only turn true
-	polDown            // the value can only turn false
+	polAny  pol = iota + 1 // the value can move either way: evaluate (0: not queued)
+	polNone                // the data does not reach the segment's conditions
+	polUp                  // the value can only turn true
+	polDown                // the value can only turn false
 )
 
 // and is the polarity of two pieces of data applied together.

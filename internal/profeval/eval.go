@@ -39,6 +39,8 @@ type Evaluator struct {
 	scratch map[string]any
 	// times is NextFlip's buffer of event times, reused.
 	times []time.Time
+	// seq holds a sequence's step times, reused from one sequence to the next.
+	seq [][]time.Time
 }
 
 // NewEvaluator returns an evaluator of p at o.At (o.Segment is the default segment name).
@@ -422,7 +424,13 @@ func (e *Evaluator) sequence(n *ast.Sequence) (bool, error) {
 		return false, errors.New("profeval: negated step needs within")
 	}
 	upto := span{hi: e.at, hiIn: true, exact: true}
-	times := make([][]time.Time, len(steps))
+	for len(e.seq) < len(steps) {
+		e.seq = append(e.seq, nil)
+	}
+	times := e.seq[:len(steps)] // shares e.seq's array: grown buffers stay for the next
+	for i := range times {
+		times[i] = times[i][:0]
+	}
 	for i, st := range steps {
 		it := e.iter(st.Event, upto)
 		wh := e.where(st.Where)
