@@ -510,6 +510,13 @@ func deepCopy(v any) any {
 // CodeBatchTooLarge or CodeMessageTooLarge as tooLargeCode says; a broken gzip stream or an
 // unsupported encoding gives CodeInvalidEncoding. Errors are *Error except read errors from r.
 func ReadBody(r io.Reader, contentEncoding string, max int, tooLargeCode string) ([]byte, error) {
+	return ReadBodySized(r, contentEncoding, -1, max, tooLargeCode)
+}
+
+// ReadBodySized is ReadBody for a body whose length the request states (contentLength, -1 when
+// unknown): an uncompressed body is then read into one buffer of that size instead of one
+// doubled until it fits (twice the body in allocations, on every batch request).
+func ReadBodySized(r io.Reader, contentEncoding string, contentLength int64, max int, tooLargeCode string) ([]byte, error) {
 	switch strings.ToLower(strings.TrimSpace(contentEncoding)) {
 	case "", "identity":
 	case "gzip", "x-gzip":
@@ -518,7 +525,7 @@ func ReadBody(r io.Reader, contentEncoding string, max int, tooLargeCode string)
 			return nil, errorf(CodeInvalidEncoding, "", "body is not valid gzip: %v", err)
 		}
 		defer zr.Close()
-		body, err := readLimited(zr, max, tooLargeCode)
+		body, err := readLimited(zr, max, -1, tooLargeCode)
 		if err != nil {
 			var e *Error
 			if errors.As(err, &e) {
@@ -530,11 +537,14 @@ func ReadBody(r io.Reader, contentEncoding string, max int, tooLargeCode string)
 	default:
 		return nil, errorf(CodeInvalidEncoding, "", "unsupported Content-Encoding %q: send identity or gzip", contentEncoding)
 	}
-	return readLimited(r, max, tooLargeCode)
+	return readLimited(r, max, contentLength, tooLargeCode)
 }
 
-func readLimited(r io.Reader, max int, tooLargeCode string) ([]byte, error) {
+func readLimited(r io.Reader, max int, hint int64, tooLargeCode string) ([]byte, error) {
 	var buf bytes.Buffer
+	if hint > 0 && hint <= int64(max) {
+		buf.Grow(int(hint) + bytes.MinRead) // room to see the end without growing
+	}
 	n, err := buf.ReadFrom(io.LimitReader(r, int64(max)+1))
 	if err != nil {
 		return nil, err

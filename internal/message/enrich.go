@@ -29,10 +29,12 @@ const (
 // enrich derives the Enriched fields from the message's context (and, for page calls sent by
 // analytics.js, its properties). It never changes Context.
 func enrich(m *Message) map[string]string {
-	out := make(map[string]string, 16)
+	// Collected on the stack and put in a map of the exact size at the end: a map made for
+	// every field that might come cost a kilobyte per message, most of it empty.
+	var out fields
 	set := func(k, v string) {
 		if v = strings.TrimSpace(v); v != "" {
-			out[k] = v
+			out.set(k, v)
 		}
 	}
 	ctx := m.Context
@@ -47,12 +49,12 @@ func enrich(m *Message) map[string]string {
 	}
 	// Mobile libraries send no user agent but describe the device and OS themselves.
 	if os, _ := ctx["os"].(map[string]any); os != nil {
-		if _, ok := out[EnrichOS]; !ok {
+		if !out.has(EnrichOS) {
 			set(EnrichOS, normalOS(str(os, "name")))
 			set(EnrichOSVersion, str(os, "version"))
 		}
 	}
-	if _, ok := out[EnrichDeviceType]; !ok {
+	if !out.has(EnrichDeviceType) {
 		if dev, _ := ctx["device"].(map[string]any); dev != nil {
 			set(EnrichDeviceType, deviceFromContext(str(dev, "type"), str(dev, "model")))
 		}
@@ -92,33 +94,68 @@ func enrich(m *Message) map[string]string {
 	set(EnrichAcquisitionCampaign, firstNonEmpty(str(camp, "name"), q.Get("utm_campaign")))
 	set(EnrichAcquisitionTerm, firstNonEmpty(str(camp, "term"), q.Get("utm_term")))
 	set(EnrichAcquisitionContent, firstNonEmpty(str(camp, "content"), q.Get("utm_content")))
-	if _, ok := out[EnrichAcquisitionSource]; !ok {
+	if !out.has(EnrichAcquisitionSource) {
 		switch {
 		case q.Get("gclid") != "":
 			set(EnrichAcquisitionSource, "google")
-			setDefault(out, EnrichAcquisitionMedium, "cpc")
+			out.setDefault(EnrichAcquisitionMedium, "cpc")
 		case q.Get("fbclid") != "":
 			set(EnrichAcquisitionSource, "facebook")
-			setDefault(out, EnrichAcquisitionMedium, "social")
+			out.setDefault(EnrichAcquisitionMedium, "social")
 		case refDomain != "" && (u == nil || strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.") != refDomain):
 			set(EnrichAcquisitionSource, refDomain)
-			setDefault(out, EnrichAcquisitionMedium, referrerMedium(refDomain))
+			out.setDefault(EnrichAcquisitionMedium, referrerMedium(refDomain))
 		}
 	}
 
 	set(EnrichLocale, str(ctx, "locale"))
 	set(EnrichTimezone, str(ctx, "timezone"))
 	set(EnrichIP, str(ctx, "ip"))
-	if len(out) == 0 {
-		return nil
-	}
-	return out
+	return out.toMap()
 }
 
-func setDefault(out map[string]string, k, v string) {
-	if _, ok := out[k]; !ok {
-		out[k] = v
+// fields are the enriched fields collected so far (every key once, at most one per key
+// constant).
+type fields struct {
+	n  int
+	kv [17][2]string
+}
+
+func (f *fields) has(k string) bool {
+	for i := range f.n {
+		if f.kv[i][0] == k {
+			return true
+		}
 	}
+	return false
+}
+
+func (f *fields) set(k, v string) {
+	for i := range f.n {
+		if f.kv[i][0] == k {
+			f.kv[i][1] = v
+			return
+		}
+	}
+	f.kv[f.n] = [2]string{k, v}
+	f.n++
+}
+
+func (f *fields) setDefault(k, v string) {
+	if !f.has(k) {
+		f.set(k, v)
+	}
+}
+
+func (f *fields) toMap() map[string]string {
+	if f.n == 0 {
+		return nil
+	}
+	out := make(map[string]string, f.n)
+	for i := range f.n {
+		out[f.kv[i][0]] = f.kv[i][1]
+	}
+	return out
 }
 
 var searchEngines = []string{"google.", "bing.", "duckduckgo.", "yahoo.", "baidu.", "yandex.", "ecosia.", "search.brave."}
