@@ -87,6 +87,7 @@ func run(ctx context.Context, o benchOptions) error {
 		if err := settle(); err != nil {
 			return err
 		}
+		say("throughput without real-time segments, run %d: sending", i+1)
 		c0 := cpu()
 		v := maxThroughput(s.url, o.Customers, 8, 500, o.Duration, fmt.Sprintf("w%d-%d", i, time.Now().UnixNano()))
 		perEvent := (cpu() - c0) / (v * o.Duration.Seconds()) * 1e6
@@ -209,6 +210,7 @@ func run(ctx context.Context, o benchOptions) error {
 		if err := settle(); err != nil {
 			return err
 		}
+		say("throughput without real-time segments (after), run %d: sending", i+1)
 		c0 := cpu()
 		v := maxThroughput(s.url, o.Customers, 8, 500, o.Duration, fmt.Sprintf("a%d-%d", i, time.Now().UnixNano()))
 		perEvent := (cpu() - c0) / (v * o.Duration.Seconds()) * 1e6
