@@ -20,10 +20,13 @@ var (
 	descDebt        = prometheus.NewDesc("segd_store_compaction_debt_bytes",
 		"Bytes compactions must still rewrite to bring the store's LSM tree back in shape (estimated).", nil, nil)
 	descCompacting = prometheus.NewDesc("segd_store_compactions_running", "Compactions in progress.", nil, nil)
+	descWritten    = prometheus.NewDesc("segd_store_written_bytes_total", "Bytes of the writes committed to the store (write-ahead log input).", nil, nil)
+	descFlushed    = prometheus.NewDesc("segd_store_flushed_bytes_total", "Table bytes the store's memtable flushes wrote.", nil, nil)
+	descCompacted  = prometheus.NewDesc("segd_store_compacted_bytes_total", "Table bytes the store's compactions wrote.", nil, nil)
 )
 
 func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descBlockCache, descMemtables, descDisk, descCompactions, descReadAmp, descDebt, descCompacting} {
+	for _, d := range []*prometheus.Desc{descBlockCache, descMemtables, descDisk, descCompactions, descReadAmp, descDebt, descCompacting, descWritten, descFlushed, descCompacted} {
 		ch <- d
 	}
 }
@@ -37,4 +40,7 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descReadAmp, prometheus.GaugeValue, float64(s.ReadAmp))
 	ch <- prometheus.MustNewConstMetric(descDebt, prometheus.GaugeValue, float64(s.CompactionDebt))
 	ch <- prometheus.MustNewConstMetric(descCompacting, prometheus.GaugeValue, float64(s.CompactionsRunning))
+	ch <- prometheus.MustNewConstMetric(descWritten, prometheus.CounterValue, float64(s.WrittenBytes))
+	ch <- prometheus.MustNewConstMetric(descFlushed, prometheus.CounterValue, float64(s.FlushedBytes))
+	ch <- prometheus.MustNewConstMetric(descCompacted, prometheus.CounterValue, float64(s.CompactedBytes))
 }

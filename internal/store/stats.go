@@ -17,13 +17,19 @@ type Stats struct {
 	// back in shape; CompactionsRunning counts the compactions in progress.
 	CompactionDebt     uint64
 	CompactionsRunning int64
+	// WrittenBytes counts the bytes of the writes committed (as the write-ahead log takes
+	// them), FlushedBytes and CompactedBytes the table bytes flushes and compactions wrote, since
+	// the store was opened: their ratio is the write amplification.
+	WrittenBytes, FlushedBytes, CompactedBytes uint64
 }
 
 // Stats returns the storage engine's current figures. In a build without cgo the block cache
 // and the memtables live on the Go heap, so they count in its live bytes.
 func (s *Store) Stats() Stats {
 	m := s.db.Metrics()
+	total := m.Total()
 	return Stats{BlockCacheBytes: m.BlockCache.Size, MemtableBytes: int64(m.MemTable.Size),
 		DiskBytes: int64(m.DiskSpaceUsage()), Compactions: m.Compact.Count, ReadAmp: m.ReadAmp(),
-		CompactionDebt: m.Compact.EstimatedDebt, CompactionsRunning: m.Compact.NumInProgress}
+		CompactionDebt: m.Compact.EstimatedDebt, CompactionsRunning: m.Compact.NumInProgress,
+		WrittenBytes: m.WAL.BytesIn, FlushedBytes: total.TableBytesFlushed, CompactedBytes: total.TableBytesCompacted}
 }

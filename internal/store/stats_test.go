@@ -44,6 +44,10 @@ func TestStatsFollowTheEngine(t *testing.T) {
 	if flushed.DiskBytes <= before.DiskBytes+2000*10 {
 		t.Fatalf("disk usage %d after the flush, %d before", flushed.DiskBytes, before.DiskBytes)
 	}
+	if flushed.WrittenBytes < before.WrittenBytes+2000*200 || flushed.FlushedBytes <= before.FlushedBytes {
+		t.Fatalf("written %d → %d bytes, flushed %d → %d: the 2000 events of 200+ bytes are missing",
+			before.WrittenBytes, flushed.WrittenBytes, before.FlushedBytes, flushed.FlushedBytes)
+	}
 	n := 0
 	if err := st.ScanEvents(w.ID, func(uint32, uint64, *message.Message) error { n++; return nil }); err != nil || n != 2000 {
 		t.Fatalf("scan: %d events, %v", n, err)
