@@ -82,17 +82,25 @@ func run(ctx context.Context, o benchOptions) error {
 		}
 		return nil
 	}
-	var without, cpuWithout, after, cpuAfter []float64
-	for i := range o.Runs {
-		if err := settle(); err != nil {
-			return err
+	// withoutSegments runs the closed-loop phases without segments: events/s and segd's CPU
+	// per event of each run.
+	withoutSegments := func(label, tag string) (rates, cpus []float64, err error) {
+		for i := range o.Runs {
+			if err := settle(); err != nil {
+				return nil, nil, err
+			}
+			say("throughput without real-time segments%s, run %d: sending", label, i+1)
+			c0 := cpu()
+			v := maxThroughput(s.url, o.Customers, 8, 500, o.Duration, fmt.Sprintf("%s%d-%d", tag, i, time.Now().UnixNano()))
+			perEvent := (cpu() - c0) / (v * o.Duration.Seconds()) * 1e6
+			say("throughput without real-time segments%s, run %d: %.0f events/s, segd CPU %.1f µs per event", label, i+1, v, perEvent)
+			rates, cpus = append(rates, v), append(cpus, perEvent)
 		}
-		say("throughput without real-time segments, run %d: sending", i+1)
-		c0 := cpu()
-		v := maxThroughput(s.url, o.Customers, 8, 500, o.Duration, fmt.Sprintf("w%d-%d", i, time.Now().UnixNano()))
-		perEvent := (cpu() - c0) / (v * o.Duration.Seconds()) * 1e6
-		say("throughput without real-time segments, run %d: %.0f events/s, segd CPU %.1f µs per event", i+1, v, perEvent)
-		without, cpuWithout = append(without, v), append(cpuWithout, perEvent)
+		return rates, cpus, nil
+	}
+	without, cpuWithout, err := withoutSegments("", "w")
+	if err != nil {
+		return err
 	}
 
 	// The 50 segments.
@@ -206,16 +214,9 @@ func run(ctx context.Context, o benchOptions) error {
 	if err := s.settle(time.Hour); err != nil {
 		return err
 	}
-	for i := range o.Runs {
-		if err := settle(); err != nil {
-			return err
-		}
-		say("throughput without real-time segments (after), run %d: sending", i+1)
-		c0 := cpu()
-		v := maxThroughput(s.url, o.Customers, 8, 500, o.Duration, fmt.Sprintf("a%d-%d", i, time.Now().UnixNano()))
-		perEvent := (cpu() - c0) / (v * o.Duration.Seconds()) * 1e6
-		say("throughput without real-time segments (after), run %d: %.0f events/s, segd CPU %.1f µs per event", i+1, v, perEvent)
-		after, cpuAfter = append(after, v), append(cpuAfter, perEvent)
+	after, cpuAfter, err := withoutSegments(" (after)", "a")
+	if err != nil {
+		return err
 	}
 
 	fmt.Printf("\n== medians of %d runs (customers %d, phase %s) ==\n", o.Runs, o.Customers, o.Duration)
