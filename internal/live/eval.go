@@ -503,7 +503,13 @@ func (l *Live) prepareJob(ws, pid uint32, segs segSet, at time.Time, why members
 func (l *Live) compute(j *job) {
 	s := j.s
 	if j.out == nil {
-		j.out = make([]outcome, 0, len(s.ordered))
+		n := 0
+		for _, p := range j.segs {
+			if p != 0 {
+				n++
+			}
+		}
+		j.out = make([]outcome, 0, n) // dependents that change may add a few
 	}
 	var own map[string]bool // this job's changed answers by segment id (made at the first)
 	contains := func(segID string) bool {
