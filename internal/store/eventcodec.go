@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/segd/segd/internal/binrec"
 	"github.com/segd/segd/internal/message"
 )
 
@@ -21,7 +22,8 @@ import (
 //
 // str is a uvarint length and the bytes; time is a flag byte (0 = zero time, 1 = set) followed
 // by a varint of Unix nanoseconds when set; json is a uvarint length (0 = absent) and the JSON
-// text of an object.
+// text of an object. Strings and times are written and read by package binrec (a time flag
+// other than 0 or 1 is corrupt).
 const eventFormat = 1
 
 var typeCodes = map[message.Type]byte{message.Identify: 1, message.Track: 2, message.Page: 3,
@@ -34,16 +36,10 @@ var codeTypes = [...]message.Type{1: message.Identify, 2: message.Track, 3: mess
 func AppendEventValue(dst []byte, m *message.Message) []byte {
 	dst = append(dst, eventFormat, typeCodes[m.Type])
 	for _, s := range [...]string{m.MessageID, m.UserID, m.AnonymousID, m.PreviousID, m.GroupID, m.Event, m.Name, m.Category} {
-		dst = binary.AppendUvarint(dst, uint64(len(s)))
-		dst = append(dst, s...)
+		dst = binrec.AppendString(dst, s)
 	}
 	for _, t := range [...]time.Time{m.Timestamp, m.OriginalTimestamp, m.SentAt, m.ReceivedAt} {
-		if t.IsZero() {
-			dst = append(dst, 0)
-			continue
-		}
-		dst = append(dst, 1)
-		dst = binary.AppendVarint(dst, t.UnixNano())
+		dst = binrec.AppendTime(dst, t)
 	}
 	for _, obj := range [...]map[string]any{m.Properties, m.Traits, m.Context, m.Integrations, m.Extra} {
 		if obj == nil {
@@ -64,63 +60,12 @@ func AppendEventValue(dst []byte, m *message.Message) []byte {
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(m.Enriched)))
 	for k, v := range m.Enriched {
-		dst = binary.AppendUvarint(dst, uint64(len(k)))
-		dst = append(dst, k...)
-		dst = binary.AppendUvarint(dst, uint64(len(v)))
-		dst = append(dst, v...)
+		dst = binrec.AppendString(binrec.AppendString(dst, k), v)
 	}
 	return dst
 }
 
 var errCorruptEvent = errors.New("store: corrupt event value")
-
-type eventReader struct {
-	b   []byte
-	err error
-}
-
-func (r *eventReader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = errCorruptEvent
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *eventReader) bytes() []byte {
-	n := r.uvarint()
-	if r.err != nil || n > uint64(len(r.b)) {
-		r.err = errCorruptEvent
-		return nil
-	}
-	out := r.b[:n]
-	r.b = r.b[n:]
-	return out
-}
-
-func (r *eventReader) time() time.Time {
-	if r.err != nil || len(r.b) == 0 {
-		r.err = errCorruptEvent
-		return time.Time{}
-	}
-	flag := r.b[0]
-	r.b = r.b[1:]
-	if flag == 0 {
-		return time.Time{}
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = errCorruptEvent
-		return time.Time{}
-	}
-	r.b = r.b[n:]
-	return time.Unix(0, v).UTC()
-}
 
 // DecodeEventValue decodes a stored event into m. The result shares no memory with b.
 func DecodeEventValue(b []byte, m *message.Message) error {
@@ -128,17 +73,17 @@ func DecodeEventValue(b []byte, m *message.Message) error {
 		return errCorruptEvent
 	}
 	m.Type = codeTypes[b[1]]
-	r := &eventReader{b: b[2:]}
+	r := binrec.NewReader(b[2:], errCorruptEvent)
 	for _, dst := range [...]*string{&m.MessageID, &m.UserID, &m.AnonymousID, &m.PreviousID, &m.GroupID, &m.Event, &m.Name, &m.Category} {
-		*dst = string(r.bytes())
+		*dst = r.String()
 	}
 	for _, dst := range [...]*time.Time{&m.Timestamp, &m.OriginalTimestamp, &m.SentAt, &m.ReceivedAt} {
-		*dst = r.time()
+		*dst = r.Time()
 	}
 	for _, dst := range [...]*map[string]any{&m.Properties, &m.Traits, &m.Context, &m.Integrations, &m.Extra} {
-		raw := r.bytes()
-		if r.err != nil {
-			return r.err
+		raw := r.Bytes()
+		if err := r.Err(); err != nil {
+			return err
 		}
 		if len(raw) == 0 {
 			*dst = nil
@@ -154,16 +99,16 @@ func DecodeEventValue(b []byte, m *message.Message) error {
 		}
 		*dst = obj
 	}
-	n := r.uvarint()
-	if n > uint64(len(r.b)) {
+	n := r.Uvarint()
+	if n > uint64(r.Len()) {
 		return errCorruptEvent
 	}
 	if n > 0 {
 		m.Enriched = make(map[string]string, n)
 		for i := uint64(0); i < n; i++ {
-			k := string(r.bytes())
-			m.Enriched[k] = string(r.bytes())
+			k := r.String()
+			m.Enriched[k] = r.String()
 		}
 	}
-	return r.err
+	return r.Err()
 }

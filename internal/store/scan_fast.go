@@ -1,8 +1,7 @@
 package store
 
 import (
-	"encoding/binary"
-
+	"github.com/segd/segd/internal/binrec"
 	"github.com/segd/segd/internal/message"
 )
 
@@ -23,9 +22,9 @@ func DecodeEventFields(b []byte, f *message.EventFields) error {
 		return errCorruptEvent
 	}
 	f.Type = typ
-	r := eventReader{b: b[2:]}
+	r := binrec.NewReader(b[2:], errCorruptEvent)
 	for i := 0; i < 8; i++ { // messageId, userId, anonymousId, previousId, groupId, event, name, category
-		s := r.bytes()
+		s := r.Bytes()
 		switch i {
 		case 5:
 			f.Event = s
@@ -33,41 +32,24 @@ func DecodeEventFields(b []byte, f *message.EventFields) error {
 			f.Name = s
 		}
 	}
-	f.Timestamp = r.time()
+	f.Timestamp = r.Time()
 	for i := 0; i < 3; i++ { // originalTimestamp, sentAt, receivedAt
-		r.skipTime()
+		r.SkipTime()
 	}
-	f.Properties = r.bytes()
+	f.Properties = r.Bytes()
 	if len(f.Properties) == 0 {
 		f.Properties = nil
 	}
 	for i := 0; i < 4; i++ { // traits, context, integrations, extra
-		r.bytes()
+		r.Bytes()
 	}
-	n := r.uvarint()
-	if r.err != nil || n > uint64(len(r.b)) {
+	n := r.Uvarint()
+	if r.Err() != nil || n > uint64(r.Len()) {
 		return errCorruptEvent
 	}
 	f.Enriched = f.Enriched[:0]
 	for i := uint64(0); i < n; i++ {
-		f.Enriched = append(f.Enriched, r.bytes(), r.bytes())
+		f.Enriched = append(f.Enriched, r.Bytes(), r.Bytes())
 	}
-	return r.err
-}
-
-func (r *eventReader) skipTime() {
-	if r.err != nil || len(r.b) == 0 {
-		r.err = errCorruptEvent
-		return
-	}
-	flag := r.b[0]
-	r.b = r.b[1:]
-	if flag == 0 {
-		return
-	}
-	if _, n := binary.Varint(r.b); n <= 0 {
-		r.err = errCorruptEvent
-	} else {
-		r.b = r.b[n:]
-	}
+	return r.Err()
 }
