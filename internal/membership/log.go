@@ -457,7 +457,11 @@ func idSeq(id string) uint64 {
 	if len(id) < 8 {
 		return 0
 	}
-	return binary.BigEndian.Uint64([]byte(id[len(id)-8:]))
+	var seq uint64
+	for i := len(id) - 8; i < len(id); i++ {
+		seq = seq<<8 | uint64(id[i])
+	}
+	return seq
 }
 
 // readRange reads changes from the log (kindLog) or one of its views, whose entries are

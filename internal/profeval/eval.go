@@ -291,25 +291,22 @@ func (e *Evaluator) where(x ast.Expr) where {
 	return where{x: x, f: e.t.filters[x]}
 }
 
-func (e *Evaluator) matchWhere(ev *Event, w *where) (bool, error) {
+// matchWhere applies a prepared filter to a bag of values (an event's properties, a record's
+// attributes).
+func (e *Evaluator) matchWhere(bag Bag, w *where) (bool, error) {
 	switch {
 	case w.x == nil:
 		return true, nil
 	case w.f != nil:
-		return w.f(ev), nil
+		return w.f(bag), nil
 	}
-	return e.c.Test(w.x, e.mapOf(ev))
+	return e.c.Test(w.x, e.mapOf(bag))
 }
 
 // test applies a filter (nil: none) to a bag of values, compiled when Compile could.
-func (e *Evaluator) test(where ast.Expr, bag Bag) (bool, error) {
-	if where == nil {
-		return true, nil
-	}
-	if f := e.t.filters[where]; f != nil {
-		return f(bag), nil
-	}
-	return e.c.Test(where, e.mapOf(bag))
+func (e *Evaluator) test(x ast.Expr, bag Bag) (bool, error) {
+	w := e.where(x)
+	return e.matchWhere(bag, &w)
 }
 
 // mapOf returns a bag as the reference's map: a MapBag as it is, an event's properties in a
