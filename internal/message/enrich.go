@@ -114,8 +114,9 @@ func enrich(m *Message) map[string]string {
 	return out.toMap()
 }
 
-// fields are the enriched fields collected so far (every key once, at most one per key
-// constant).
+// fields are the enriched fields collected so far, every key once: kv holds one per Enrich*
+// key constant (17; grow it with the list). A fixed array keeps them on the stack, where a
+// slice appended to escaped to the heap.
 type fields struct {
 	n  int
 	kv [17][2]string
