@@ -51,10 +51,7 @@ func TestChangeRecordRoundTrip(t *testing.T) {
 // in both views) reads and replays the same, and new changes go on from its sequence numbers.
 func TestReadsJSONRecordsOfEarlierVersions(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(store.Options{Dir: "/d", FS: vfs.NewMem()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, vfs.NewMem())
 	w, _, err := st.CreateWorkspace("w", store.Keys{})
 	if err != nil {
 		t.Fatal(err)
