@@ -19,6 +19,10 @@ type benchOptions struct {
 	Customers int
 	DebugAddr string
 	LogLevel  string
+	// LatencyLog, when set, receives every probe of the fixed-rate phases as a CSV line
+	// (phase, acknowledgement wall time, ack → webhook latency) to line the tail up with
+	// segd's own timeline (collections, compactions, slow steps in its log).
+	LatencyLog string
 }
 
 func (o *benchOptions) validate() error {
@@ -135,12 +139,27 @@ func run(ctx context.Context, o benchOptions) error {
 		return err
 	}
 
+	var latLog *os.File
+	if o.LatencyLog != "" {
+		f, err := os.Create(o.LatencyLog)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		fmt.Fprintln(f, "phase,ack_unix_ms,latency_ms")
+		latLog = f
+	}
 	results := map[int][]rateResult{}
 	for i := range o.Runs {
 		for _, rate := range []int{5000, 20000} {
 			res := fixedRate(s.url, rc, o.Customers, rate, o.Duration, fmt.Sprintf("r%d-%d-%d", rate, i, time.Now().UnixNano()))
 			say("rate %d/s run %d: achieved %.0f events/s, %d probes, %d without webhook in 10 s, %d late ticks; ack→webhook p50 %s p99 %s max %s",
 				rate, i+1, res.achieved, res.probes, res.missing, res.late, pct(res.lat, 0.5), pct(res.lat, 0.99), pct(res.lat, 1))
+			if latLog != nil {
+				for k, l := range res.lat {
+					fmt.Fprintf(latLog, "%d-%d,%d,%.3f\n", rate, i+1, res.acked[k].UnixMilli(), float64(l)/float64(time.Millisecond))
+				}
+			}
 			var st struct {
 				Status map[string]any `json:"status"`
 			}

@@ -136,6 +136,7 @@ type rateResult struct {
 	target, achieved float64 // events/s
 	probes, missing  int
 	lat              []time.Duration // ack → webhook, per probe
+	acked            []time.Time     // when each probe of lat was acknowledged
 	late             int             // batches that started more than one interval late
 }
 
@@ -203,6 +204,7 @@ func fixedRate(url string, rc *receiver, customers int, rate int, d time.Duratio
 		for {
 			if t, ok := rc.arrival(a.user); ok {
 				res.lat = append(res.lat, t.Sub(a.at))
+				res.acked = append(res.acked, a.at)
 				break
 			}
 			if time.Now().After(deadline) {

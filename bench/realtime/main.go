@@ -26,6 +26,7 @@ func main() {
 	flag.StringVar(&o.DebugAddr, "debug-addr", "", "pass --debug-addr to segd (pprof while the benchmark runs)")
 	flag.StringVar(&o.LogLevel, "log-level", "info", "segd's --log-level (its log goes to $TMPDIR/rtbench-segd.log)")
 	flag.IntVar(&o.Runs, "runs", 3, "repetitions of each measurement (medians are reported)")
+	flag.StringVar(&o.LatencyLog, "latency-log", "", "write each fixed-rate probe's acknowledgement time and latency to this CSV file")
 	flag.DurationVar(&o.Duration, "duration", 20*time.Second, "length of each timed phase")
 	flag.Parse()
 	if o.Data == "" {
