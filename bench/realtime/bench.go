@@ -152,6 +152,12 @@ func run(ctx context.Context, o benchOptions) error {
 	results := map[int][]rateResult{}
 	for i := range o.Runs {
 		for _, rate := range []int{5000, 20000} {
+			// Like the closed-loop phases, a fixed-rate phase starts on a settled store: the
+			// compactions the segments' backfill (or the previous phase) left behind are not
+			// part of sustaining this rate.
+			if err := settle(); err != nil {
+				return err
+			}
 			res := fixedRate(s.url, rc, o.Customers, rate, o.Duration, fmt.Sprintf("r%d-%d-%d", rate, i, time.Now().UnixNano()))
 			say("rate %d/s run %d: achieved %.0f events/s, %d probes, %d without webhook in 10 s, %d late ticks; ack→webhook p50 %s p99 %s max %s",
 				rate, i+1, res.achieved, res.probes, res.missing, res.late, pct(res.lat, 0.5), pct(res.lat, 0.99), pct(res.lat, 1))

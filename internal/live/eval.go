@@ -497,6 +497,11 @@ func (l *Live) prepareJob(ws, pid uint32, segs segSet, at time.Time, why members
 	return &job{ws: ws, pid: pid, s: s, d: d, segs: segs, at: at, why: why, eventTime: eventTime}
 }
 
+// evaluators are the Evaluators compute reuses (one per concurrent job), so that the
+// buffers an evaluation grows (sequence step times, aggregate values) are not allocated
+// again for every job.
+var evaluators = sync.Pool{New: func() any { return new(profeval.Evaluator) }}
+
 // compute evaluates the job's segments. It stages nothing, so it may run beside the
 // computation of other profiles' jobs: it reads the membership of the job's profile as the
 // log holds it, overlaid by its own answers.
@@ -518,7 +523,12 @@ func (l *Live) compute(j *job) {
 		}
 		return l.mem.Contains(j.ws, segID, j.pid)
 	}
-	data := profeval.NewEvaluator(j.d.profile(), profeval.Options{At: j.at, Location: s.loc, Profile: j.pid,
+	data := evaluators.Get().(*profeval.Evaluator)
+	defer func() {
+		data.Release()
+		evaluators.Put(data)
+	}()
+	data.Reset(j.d.profile(), profeval.Options{At: j.at, Location: s.loc, Profile: j.pid,
 		InSegment: func(name string) (bool, error) {
 			if d := s.byName[name]; d != nil {
 				return contains(d.seg.ID), nil

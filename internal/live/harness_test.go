@@ -75,6 +75,9 @@ type env struct {
 	commits int
 }
 
+// envCacheProfiles is the cache size of newEnv's Live: small, so tests exercise eviction.
+var envCacheProfiles = 64
+
 func newEnv(t testing.TB, fs vfs.FS, clk *clock, cat *catalog, fresh bool) *env {
 	t.Helper()
 	st, err := store.Open(store.Options{Dir: "/d", FS: fs})
@@ -100,7 +103,7 @@ func newEnv(t testing.TB, fs vfs.FS, clk *clock, cat *catalog, fresh bool) *env 
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.live, err = New(Options{Store: st, Membership: e.mem, Segments: cat, Indexes: indexes{e.ix}, Now: clk.Now, CacheProfiles: 64})
+	e.live, err = New(Options{Store: st, Membership: e.mem, Segments: cat, Indexes: indexes{e.ix}, Now: clk.Now, CacheProfiles: envCacheProfiles})
 	if err != nil {
 		t.Fatal(err)
 	}

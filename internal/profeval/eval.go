@@ -45,15 +45,39 @@ type Evaluator struct {
 
 // NewEvaluator returns an evaluator of p at o.At (o.Segment is the default segment name).
 func NewEvaluator(p *Profile, o Options) *Evaluator {
+	e := new(Evaluator)
+	e.Reset(p, o)
+	return e
+}
+
+// Reset makes e an evaluator of p at o.At as NewEvaluator does, keeping the buffers it grew:
+// a caller evaluating many profiles one after another (live's jobs) reuses one Evaluator
+// instead of allocating the buffers again for each.
+func (e *Evaluator) Reset(p *Profile, o Options) {
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
 	if p.Traits == nil {
 		p.Traits = map[string]any{}
 	}
-	e := &Evaluator{p: p, o: o, c: reference.NewConditions(reference.Options{At: o.At, Location: o.Location})}
+	e.t, e.p, e.o = nil, p, o
+	e.c = e.c.Reuse(reference.Options{At: o.At, Location: o.Location})
 	e.at = e.c.At()
-	return e
+	e.vals = e.vals[:0]
+	clear(e.scratch)
+	e.times = e.times[:0]
+}
+
+// Release drops what e refers to of the last evaluation (the profile, the options' callbacks)
+// so that an idle Evaluator kept for reuse holds no profile alive; its buffers stay.
+func (e *Evaluator) Release() {
+	e.t, e.p, e.o = nil, nil, Options{}
+	clear(e.vals[:cap(e.vals)])
+	clear(e.scratch)
+	clear(e.times[:cap(e.times)])
+	for i := range e.seq {
+		clear(e.seq[i][:cap(e.seq[i])])
+	}
 }
 
 // Eval reports whether x, t's query or a part of it, holds; segment names the segment t is

@@ -20,6 +20,19 @@ func NewConditions(o Options) Conditions {
 	return Conditions{r: &run{o: o, at: o.At.In(o.Location)}}
 }
 
+// Reuse returns conditions for o as NewConditions does, reusing c's allocation when c has one
+// (c must not be used afterwards).
+func (c Conditions) Reuse(o Options) Conditions {
+	if c.r == nil {
+		return NewConditions(o)
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	*c.r = run{o: o, at: o.At.In(o.Location)}
+	return c
+}
+
 // At is the evaluation time in the location.
 func (c Conditions) At() time.Time { return c.r.at }
 
