@@ -1,6 +1,7 @@
 package live
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unique"
@@ -20,9 +21,11 @@ type needs struct {
 	track        map[string]horizon
 	page, screen horizon
 	any          horizon
-	// props are the event properties a condition reads (where, of, a page or screen name);
-	// the cache drops the others. traits are the traits conditions read; likewise.
-	props, traits map[string]bool
+	// props are the event properties a condition reads (where, of, a page or screen name),
+	// each mapped to the needs' copy of its name; the cache drops the others. traits are the
+	// traits conditions read; likewise.
+	props  map[string]string
+	traits map[string]bool
 	// props and traits as filters for index.FromFields and store.ProfileTraits
 	keepProp, keepTrait func(name string) bool
 	// names holds one copy of each property and track event name above, so that the
@@ -50,8 +53,11 @@ func (h horizon) keeps(t, from time.Time) bool {
 }
 
 func newNeeds() *needs {
-	n := &needs{track: map[string]horizon{}, props: map[string]bool{}, traits: map[string]bool{}, names: map[string]string{}}
-	n.keepProp = func(k string) bool { return n.props[k] }
+	n := &needs{track: map[string]horizon{}, props: map[string]string{}, traits: map[string]bool{}, names: map[string]string{}}
+	n.keepProp = func(k string) bool {
+		_, ok := n.props[k]
+		return ok
+	}
 	n.keepTrait = func(k string) bool { return n.traits[k] }
 	return n
 }
@@ -94,17 +100,28 @@ func (n *needs) readsTrait(k string) bool { return n == nil || n.traits[k] }
 // the event was decoded from (the decoder's strings are slices of the whole batch body, so
 // keeping one would keep all of it).
 func (n *needs) event(e reference.Event) profeval.Event {
-	var out profeval.Event
 	if n == nil {
-		out = profeval.EventOf(e, nil)
-	} else {
-		out = profeval.EventOf(e, n.keepProp)
+		out := profeval.EventOf(e, nil)
+		out.Name = share(out.Name)
+		for i := range out.Props {
+			p := &out.Props[i]
+			p.Name = share(p.Name)
+			p.Value = shareValue(p.Value)
+		}
+		return out
 	}
-	out.Name = n.intern(out.Name)
-	for i := range out.Props {
-		p := &out.Props[i]
-		p.Name = n.intern(p.Name)
-		p.Value = shareValue(p.Value)
+	// one pass over the event's properties: a kept one is looked up once, for its shared
+	// name, and collected on the stack; the event gets a slice of the exact size
+	var buf [16]profeval.Prop
+	kept := buf[:0]
+	for k, v := range e.Props {
+		if name, ok := n.props[k]; ok {
+			kept = append(kept, profeval.Prop{Name: name, Value: shareValue(v)})
+		}
+	}
+	out := profeval.Event{Kind: e.Kind, Name: n.intern(e.Name), Time: e.Time}
+	if len(kept) > 0 {
+		out.Props = slices.Clone(kept)
 	}
 	return out
 }
@@ -137,7 +154,7 @@ func share(s string) string {
 }
 
 func (n *needs) prop(name string) {
-	n.props[name] = true
+	n.props[name] = name
 	n.names[name] = name
 }
 
