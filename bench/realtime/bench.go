@@ -86,6 +86,28 @@ func run(ctx context.Context, o benchOptions) error {
 		}
 		return nil
 	}
+	// storeBytes reads the store's written, flushed and compacted byte counters; written is
+	// what commits put in the WAL and memtables, the others what flushes and compactions then
+	// wrote to tables (a segd without these metrics gives zeros).
+	storeBytes := func() [5]float64 {
+		var b [5]float64
+		for i, name := range []string{"segd_store_written_bytes_total", "segd_store_flushed_bytes_total", "segd_store_compacted_bytes_total",
+			"segd_live_timer_writes_total", "segd_live_timer_deletes_total"} {
+			b[i], _ = s.gauge(name)
+		}
+		return b
+	}
+	// writeAmp reports what a phase of n events made the store write, per event, counting the
+	// flushes and compactions it left behind (until the store settles).
+	writeAmp := func(label string, b0 [5]float64, n float64) error {
+		if err := settle(); err != nil {
+			return err
+		}
+		b1 := storeBytes()
+		say("  %s: store wrote %.0f bytes per event, flushed %.0f, compacted %.0f (until settled); timer documents written %.2f, deleted %.2f per event",
+			label, (b1[0]-b0[0])/n, (b1[1]-b0[1])/n, (b1[2]-b0[2])/n, (b1[3]-b0[3])/n, (b1[4]-b0[4])/n)
+		return nil
+	}
 	// withoutSegments runs the closed-loop phases without segments: events/s and segd's CPU
 	// per event of each run.
 	withoutSegments := func(label, tag string) (rates, cpus []float64, err error) {
@@ -94,10 +116,13 @@ func run(ctx context.Context, o benchOptions) error {
 				return nil, nil, err
 			}
 			say("throughput without real-time segments%s, run %d: sending", label, i+1)
-			c0 := cpu()
+			c0, b0 := cpu(), storeBytes()
 			v := maxThroughput(s.url, o.Customers, 8, 500, o.Duration, fmt.Sprintf("%s%d-%d", tag, i, time.Now().UnixNano()))
 			perEvent := (cpu() - c0) / (v * o.Duration.Seconds()) * 1e6
 			say("throughput without real-time segments%s, run %d: %.0f events/s, segd CPU %.1f µs per event", label, i+1, v, perEvent)
+			if err := writeAmp("without segments", b0, v*o.Duration.Seconds()); err != nil {
+				return nil, nil, err
+			}
 			rates, cpus = append(rates, v), append(cpus, perEvent)
 		}
 		return rates, cpus, nil
@@ -181,7 +206,7 @@ func run(ctx context.Context, o benchOptions) error {
 			return err
 		}
 		say("throughput with 50 real-time segments, run %d: sending", i+1)
-		t, c0 := time.Now(), cpu()
+		t, c0, b0 := time.Now(), cpu(), storeBytes()
 		v := maxThroughput(s.url, o.Customers, 8, 500, o.Duration, fmt.Sprintf("m%d-%d", i, time.Now().UnixNano()))
 		sendTime := time.Since(t)
 		// Acknowledged is not evaluated: live queues up to MaxQueue commits. Count the time
@@ -203,6 +228,9 @@ func run(ctx context.Context, o benchOptions) error {
 		perEvent := (cpu() - c0) / (v * sendTime.Seconds()) * 1e6
 		say("throughput with 50 real-time segments, run %d: %.0f events/s acknowledged, live caught up %s after the last; %.0f events/s end to end; segd CPU %.1f µs per event",
 			i+1, v, (drained - sendTime).Round(time.Millisecond), eff, perEvent)
+		if err := writeAmp("with segments", b0, v*sendTime.Seconds()); err != nil {
+			return err
+		}
 		with = append(with, v)
 		withEff = append(withEff, eff)
 		cpuWith = append(cpuWith, perEvent)

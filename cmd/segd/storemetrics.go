@@ -23,10 +23,12 @@ var (
 	descWritten    = prometheus.NewDesc("segd_store_written_bytes_total", "Bytes of the writes committed to the store (write-ahead log input).", nil, nil)
 	descFlushed    = prometheus.NewDesc("segd_store_flushed_bytes_total", "Table bytes the store's memtable flushes wrote.", nil, nil)
 	descCompacted  = prometheus.NewDesc("segd_store_compacted_bytes_total", "Table bytes the store's compactions wrote.", nil, nil)
+	descDedupeSkip = prometheus.NewDesc("segd_store_dedupe_reads_saved_total",
+		"Dedupe checks of a messageId the in-memory filter answered (absent) without reading the store.", nil, nil)
 )
 
 func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descBlockCache, descMemtables, descDisk, descCompactions, descReadAmp, descDebt, descCompacting, descWritten, descFlushed, descCompacted} {
+	for _, d := range []*prometheus.Desc{descBlockCache, descMemtables, descDisk, descCompactions, descReadAmp, descDebt, descCompacting, descWritten, descFlushed, descCompacted, descDedupeSkip} {
 		ch <- d
 	}
 }
@@ -43,4 +45,5 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descWritten, prometheus.CounterValue, float64(s.WrittenBytes))
 	ch <- prometheus.MustNewConstMetric(descFlushed, prometheus.CounterValue, float64(s.FlushedBytes))
 	ch <- prometheus.MustNewConstMetric(descCompacted, prometheus.CounterValue, float64(s.CompactedBytes))
+	ch <- prometheus.MustNewConstMetric(descDedupeSkip, prometheus.CounterValue, float64(s.DedupeReadsSaved))
 }

@@ -490,6 +490,8 @@ func (l *Live) flush() error {
 		}
 	})
 	if err == nil {
+		l.stats.timerPuts.Add(int64(len(t.puts)))
+		l.stats.timerDeletes.Add(int64(len(t.dels)))
 		clear(t.dels)
 		clear(t.puts)
 	}

@@ -16,6 +16,7 @@ type stats struct {
 	commits                               atomic.Int64
 	parallel                              atomic.Int64         // profiles evaluated by the parallel path
 	skipped                               atomic.Int64         // segment evaluations the data could not move (pol)
+	timerPuts, timerDeletes               atomic.Int64         // timer documents written and deleted
 	delay                                 prometheus.Histogram // queued → evaluated and durable, per commit
 }
 
@@ -61,13 +62,17 @@ var (
 		"Profile re-evaluations spread over all processors (steps with many profiles to re-evaluate).", nil, nil)
 	descSkipped = prometheus.NewDesc("segd_live_skipped_evaluations_total",
 		"Segment re-evaluations left out because the new data could only move the segment where the profile already was (a member of a count >= N receiving another event).", nil, nil)
+	descTimerPuts = prometheus.NewDesc("segd_live_timer_writes_total",
+		"Timer documents written (a timer armed, or moved earlier than its stored document).", nil, nil)
+	descTimerDeletes = prometheus.NewDesc("segd_live_timer_deletes_total",
+		"Timer documents deleted (a timer fired, was cancelled or replaced by an earlier one).", nil, nil)
 	descScanning = prometheus.NewDesc("segd_live_scanning",
 		"1 while the real-time evaluator re-arms timers by reading every profile (after a segment change and at start).", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (l *Live) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCacheHits, descCacheLoads, descCacheProfiles, descCacheEvents, descCacheBytes, descTimers, descQueue, descCommits, descParallel, descSkipped, descScanning} {
+	for _, d := range []*prometheus.Desc{descCacheHits, descCacheLoads, descCacheProfiles, descCacheEvents, descCacheBytes, descTimers, descQueue, descCommits, descParallel, descSkipped, descTimerPuts, descTimerDeletes, descScanning} {
 		ch <- d
 	}
 	l.stats.delay.Describe(ch)
@@ -94,6 +99,8 @@ func (l *Live) Collect(ch chan<- prometheus.Metric) {
 		{descCommits, prometheus.CounterValue, s.commits.Load()},
 		{descParallel, prometheus.CounterValue, s.parallel.Load()},
 		{descSkipped, prometheus.CounterValue, s.skipped.Load()},
+		{descTimerPuts, prometheus.CounterValue, s.timerPuts.Load()},
+		{descTimerDeletes, prometheus.CounterValue, s.timerDeletes.Load()},
 		{descScanning, prometheus.GaugeValue, b2i(s.scanning.Load())},
 	} {
 		ch <- prometheus.MustNewConstMetric(m.d, m.t, float64(m.v))

@@ -256,6 +256,9 @@ func (s *Store) CountEvents(ws uint32) (int64, error) {
 
 // HasMessage reports whether messageID is in the dedupe window.
 func (s *Store) HasMessage(ws uint32, messageID string) (bool, error) {
+	if !s.filter.mayContain(ws, messageID) {
+		return false, nil
+	}
 	_, closer, err := s.db.Get(dedupeKey(ws, messageID))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return false, nil
@@ -275,6 +278,8 @@ const expireChunk = 50_000
 // it returns how many it removed. It stops between batches when ctx is done (shutdown must
 // not wait for tens of millions of deletions).
 func (s *Store) ExpireDedupe(ctx context.Context, ws uint32, cutoff time.Time) (int, error) {
+	// the filter generations this pass empties: chosen before it reads the keys to delete
+	gone := s.filter.expirable(ws, cutoff)
 	prefix := wsKey(prefixDedupeAge, ws, 0)
 	upper := appendTime(append([]byte(nil), prefix...), cutoff)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
@@ -313,8 +318,11 @@ func (s *Store) ExpireDedupe(ctx context.Context, ws uint32, cutoff time.Time) (
 	if err := it.Error(); err != nil {
 		return done, err
 	}
-	err = commit()
-	return done, err
+	if err := commit(); err != nil {
+		return done, err
+	}
+	s.filter.drop(ws, gone)
+	return done, nil
 }
 
 // ---- documents owned by other packages ----

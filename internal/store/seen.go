@@ -43,7 +43,7 @@ func (s *Store) SeenBefore(ws uint32, ids []string) (SeenCheck, error) {
 	c := SeenCheck{Gen: s.seen.applied, Seen: make([]bool, len(ids))}
 	s.seen.mu.Unlock()
 	for i, id := range ids {
-		if id == "" {
+		if id == "" || !s.filter.mayContain(ws, id) {
 			continue
 		}
 		_, closer, err := s.db.Get(dedupeKey(ws, id))

@@ -21,6 +21,9 @@ type Stats struct {
 	// them), FlushedBytes and CompactedBytes the table bytes flushes and compactions wrote, since
 	// the store was opened: their ratio is the write amplification.
 	WrittenBytes, FlushedBytes, CompactedBytes uint64
+	// DedupeReadsSaved counts the dedupe checks the in-memory filter answered without reading
+	// the store (seenfilter.go).
+	DedupeReadsSaved int64
 }
 
 // Stats returns the storage engine's current figures. In a build without cgo the block cache
@@ -31,5 +34,6 @@ func (s *Store) Stats() Stats {
 	return Stats{BlockCacheBytes: m.BlockCache.Size, MemtableBytes: int64(m.MemTable.Size),
 		DiskBytes: int64(m.DiskSpaceUsage()), Compactions: m.Compact.Count, ReadAmp: m.ReadAmp(),
 		CompactionDebt: m.Compact.EstimatedDebt, CompactionsRunning: m.Compact.NumInProgress,
-		WrittenBytes: m.WAL.BytesIn, FlushedBytes: total.TableBytesFlushed, CompactedBytes: total.TableBytesCompacted}
+		WrittenBytes: m.WAL.BytesIn, FlushedBytes: total.TableBytesFlushed, CompactedBytes: total.TableBytesCompacted,
+		DedupeReadsSaved: s.filter.skipped.Load()}
 }

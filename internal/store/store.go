@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -63,6 +64,12 @@ type Store struct {
 	seen       seenLog              // messageIds of the latest Txns, for SeenBefore's answers
 	keyCache   sync.Map             // string(hashedKey) → APIKey, for Authenticate; cleared on every key write
 	suppressed map[suppressRef]bool // the erasure block-list, loaded at Open; guarded by mu
+
+	// filter answers most dedupe reads of absent messageIds from memory (seenfilter.go);
+	// stopFilter cancels its loading and filterDone is closed when that has ended.
+	filter     *seenFilter
+	stopFilter context.CancelFunc
+	filterDone chan struct{}
 }
 
 type suppressRef struct {
@@ -119,8 +126,33 @@ func Open(opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.startFilter(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
+
+// startFilter creates the dedupe filter and fills it from the stored keys in the background,
+// reading them from an iterator opened now, before any write.
+func (s *Store) startFilter() error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixDedupe}, UpperBound: []byte{prefixDedupe + 1}})
+	if err != nil {
+		return fmt.Errorf("store: read dedupe keys: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.filter, s.stopFilter, s.filterDone = newSeenFilter(), cancel, make(chan struct{})
+	go func() {
+		defer close(s.filterDone)
+		// On an error the filter stays not ready and every check reads the store.
+		_ = s.filter.load(ctx, it)
+	}()
+	return nil
+}
+
+// FilterReady reports whether the dedupe filter has loaded the stored messageIds (until then
+// every dedupe check reads the store).
+func (s *Store) FilterReady() bool { return s.filter.ready.Load() }
 
 type quietLogger struct{}
 
@@ -146,7 +178,11 @@ func (s *Store) checkVersion() error {
 }
 
 // Close flushes and closes the store.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stopFilter()
+	<-s.filterDone
+	return s.db.Close()
+}
 
 // DB exposes Pebble for checkpoints and metrics; callers must not write through it.
 func (s *Store) DB() *pebble.DB { return s.db }

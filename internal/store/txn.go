@@ -406,6 +406,9 @@ func (t *Txn) Seen(ws uint32, messageID string) (bool, error) {
 	if t.seen[seenRef{ws, messageID}] {
 		return true, nil
 	}
+	if !t.s.filter.mayContain(ws, messageID) {
+		return false, nil
+	}
 	_, closer, err := t.s.db.Get(dedupeKey(ws, messageID))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return false, nil
@@ -428,6 +431,7 @@ func (t *Txn) MarkSeen(ws uint32, messageID string, received time.Time) error {
 		t.seen = map[seenRef]bool{}
 	}
 	t.seen[seenRef{ws, messageID}] = true
+	t.s.filter.add(ws, messageID, received) // before the commit that makes the key visible
 	t.plain = append(t.plain, plainWrite{dedupeKey(ws, messageID), appendTime(nil, received)},
 		plainWrite{dedupeAgeKey(ws, received, messageID), nil})
 	return nil
