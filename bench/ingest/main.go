@@ -68,7 +68,33 @@ func buildSegd() string {
 	return out
 }
 
-var serverURL string
+var (
+	serverURL string
+	segdPID   int // the segd this benchmark started (0: none)
+)
+
+// processCPU returns the CPU time (user + system) process pid has used, from /proc (Linux);
+// ok is false when it cannot be read.
+func processCPU(pid int) (time.Duration, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// the fields after the command name (which may hold spaces) start after the last ')'
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	var utime, stime int64
+	if _, err := fmt.Sscan(f[11], &utime); err != nil {
+		return 0, false
+	}
+	if _, err := fmt.Sscan(f[12], &stime); err != nil {
+		return 0, false
+	}
+	const ticks = 100 // USER_HZ
+	return time.Duration(utime+stime) * time.Second / ticks, true
+}
 
 func startSegd(bin, key string) func() {
 	dir, _ := os.MkdirTemp("", "segd-bench-data")
@@ -79,6 +105,7 @@ func startSegd(bin, key string) func() {
 	if err := cmd.Start(); err != nil {
 		panic(err)
 	}
+	segdPID = cmd.Process.Pid
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		if rest, ok := strings.CutPrefix(sc.Text(), "segd listening on "); ok {
@@ -118,6 +145,7 @@ func load(url, key string, d time.Duration, conns, batch, users int) {
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	start := time.Now()
+	cpu0, cpuOK := processCPU(segdPID)
 	for c := 0; c < conns; c++ {
 		wg.Add(1)
 		go func(c int) {
@@ -175,6 +203,11 @@ func load(url, key string, d time.Duration, conns, batch, users int) {
 	}
 	fmt.Printf("ingest: %d events acknowledged in %s = %.0f events/s; %d requests, p50 %s p99 %s; %d failed requests (conns=%d batch=%d)\n",
 		sent.Load(), el.Round(time.Millisecond), float64(sent.Load())/el.Seconds(), len(lat), pct(0.5).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), failed.Load(), conns, batch)
+	// CPU time per event moves far less with a shared machine's load than events per second
+	if cpu1, ok := processCPU(segdPID); ok && cpuOK && sent.Load() > 0 {
+		fmt.Printf("ingest: segd used %.1f µs of CPU per event (%.0f%% of a core)\n",
+			float64((cpu1-cpu0).Microseconds())/float64(sent.Load()), 100*(cpu1-cpu0).Seconds()/el.Seconds())
+	}
 }
 
 func benchImport(bin string, events, users int, profile string) {
