@@ -232,13 +232,20 @@ func benchImport(bin string, events, users int, profile string) {
 		args = append(args, "--cpuprofile", profile)
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	// segd's warnings (a write stall, say) explain a slow run: keep them, not the progress
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	t0 := time.Now()
 	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "import failed:", err)
+		fmt.Fprintf(os.Stderr, "import failed: %v\n%s", err, stderr.Bytes())
 		os.Exit(1)
 	}
 	el := time.Since(t0)
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") || strings.Contains(line, "stalled") {
+			fmt.Println("segd:", line)
+		}
+	}
 	fmt.Printf("import: %d events (%.0f MB JSONL) into a stopped data dir in %s = %.0f events/s\n",
 		events, float64(st.Size())/1e6, el.Round(time.Millisecond), float64(events)/el.Seconds())
 }

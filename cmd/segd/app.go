@@ -71,7 +71,7 @@ type app struct {
 
 // openApp opens the store and builds every component, without serving yet.
 func openApp(opts appOptions) (*app, error) {
-	st, err := store.Open(store.Options{Dir: opts.DataDir})
+	st, err := store.Open(store.Options{Dir: opts.DataDir, Logger: opts.Logger})
 	if err != nil {
 		return nil, err
 	}

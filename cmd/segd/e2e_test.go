@@ -233,6 +233,7 @@ func TestAnalyticsGoClientEndToEnd(t *testing.T) {
 		regexp.MustCompile(`(?m)^segd_live_skipped_evaluations_total [0-9][0-9.e+]*$`),
 		regexp.MustCompile(`(?m)^segd_live_timer_writes_total [0-9][0-9.e+]*$`),
 		regexp.MustCompile(`(?m)^segd_store_dedupe_reads_saved_total [0-9][0-9.e+]*$`),
+		regexp.MustCompile(`(?m)^segd_store_write_stalls_total [0-9][0-9.e+]*$`),
 	} {
 		if !want.Match(body) {
 			t.Errorf("/metrics lacks %s", want)

@@ -23,12 +23,14 @@ var (
 	descWritten    = prometheus.NewDesc("segd_store_written_bytes_total", "Bytes of the writes committed to the store (write-ahead log input).", nil, nil)
 	descFlushed    = prometheus.NewDesc("segd_store_flushed_bytes_total", "Table bytes the store's memtable flushes wrote.", nil, nil)
 	descCompacted  = prometheus.NewDesc("segd_store_compacted_bytes_total", "Table bytes the store's compactions wrote.", nil, nil)
+	descStalls     = prometheus.NewDesc("segd_store_write_stalls_total", "Times the store held writes back until flushes or compactions caught up.", nil, nil)
+	descStallTime  = prometheus.NewDesc("segd_store_write_stall_seconds_total", "Time writes were held back (ended stalls).", nil, nil)
 	descDedupeSkip = prometheus.NewDesc("segd_store_dedupe_reads_saved_total",
 		"Dedupe checks of a messageId the in-memory filter answered (absent) without reading the store.", nil, nil)
 )
 
 func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descBlockCache, descMemtables, descDisk, descCompactions, descReadAmp, descDebt, descCompacting, descWritten, descFlushed, descCompacted, descDedupeSkip} {
+	for _, d := range []*prometheus.Desc{descBlockCache, descMemtables, descDisk, descCompactions, descReadAmp, descDebt, descCompacting, descWritten, descFlushed, descCompacted, descDedupeSkip, descStalls, descStallTime} {
 		ch <- d
 	}
 }
@@ -46,4 +48,6 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descFlushed, prometheus.CounterValue, float64(s.FlushedBytes))
 	ch <- prometheus.MustNewConstMetric(descCompacted, prometheus.CounterValue, float64(s.CompactedBytes))
 	ch <- prometheus.MustNewConstMetric(descDedupeSkip, prometheus.CounterValue, float64(s.DedupeReadsSaved))
+	ch <- prometheus.MustNewConstMetric(descStalls, prometheus.CounterValue, float64(s.WriteStalls))
+	ch <- prometheus.MustNewConstMetric(descStallTime, prometheus.CounterValue, s.WriteStallTime.Seconds())
 }

@@ -1,5 +1,7 @@
 package store
 
+import "time"
+
 // Stats are the storage engine's figures for /metrics.
 type Stats struct {
 	// BlockCacheBytes is the memory the block cache holds (it fills up to Options.CacheBytes).
@@ -24,6 +26,10 @@ type Stats struct {
 	// DedupeReadsSaved counts the dedupe checks the in-memory filter answered without reading
 	// the store (seenfilter.go).
 	DedupeReadsSaved int64
+	// WriteStalls counts the times the storage engine held writes back (memtables waiting to be
+	// flushed, too many files in L0) and WriteStallTime their total length (ended stalls).
+	WriteStalls    int64
+	WriteStallTime time.Duration
 }
 
 // Stats returns the storage engine's current figures. In a build without cgo the block cache
@@ -35,5 +41,5 @@ func (s *Store) Stats() Stats {
 		DiskBytes: int64(m.DiskSpaceUsage()), Compactions: m.Compact.Count, ReadAmp: m.ReadAmp(),
 		CompactionDebt: m.Compact.EstimatedDebt, CompactionsRunning: m.Compact.NumInProgress,
 		WrittenBytes: m.WAL.BytesIn, FlushedBytes: total.TableBytesFlushed, CompactedBytes: total.TableBytesCompacted,
-		DedupeReadsSaved: s.filter.skipped.Load()}
+		DedupeReadsSaved: s.filter.skipped.Load(), WriteStalls: s.stalls.count.Load(), WriteStallTime: time.Duration(s.stalls.nanos.Load())}
 }

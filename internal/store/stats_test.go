@@ -1,9 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/segd/segd/internal/message"
 )
@@ -54,5 +59,20 @@ func TestStatsFollowTheEngine(t *testing.T) {
 	}
 	if got := st.Stats().BlockCacheBytes; got <= flushed.BlockCacheBytes {
 		t.Fatalf("block cache %d bytes after reading the flushed events, %d before", got, flushed.BlockCacheBytes)
+	}
+}
+
+// A write stall is counted, timed and logged with its reason.
+func TestWriteStallsAreCountedAndLogged(t *testing.T) {
+	var buf bytes.Buffer
+	w := &writeStalls{log: slog.New(slog.NewTextHandler(&buf, nil))}
+	w.begin(pebble.WriteStallBeginInfo{Reason: "memtable count limit reached"})
+	time.Sleep(5 * time.Millisecond)
+	w.end()
+	if w.count.Load() != 1 || time.Duration(w.nanos.Load()) < 5*time.Millisecond {
+		t.Fatalf("stalls %d, stalled %s; want 1 and at least 5ms", w.count.Load(), time.Duration(w.nanos.Load()))
+	}
+	if out := buf.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "memtable count limit reached") || !strings.Contains(out, "writes resumed") {
+		t.Fatalf("log: %s", out)
 	}
 }

@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -34,11 +36,16 @@ type Options struct {
 	FS vfs.FS
 	// CacheBytes is Pebble's block cache size.
 	CacheBytes int64
+	// Logger receives the storage engine's warnings (write stalls); slog.Default() when nil.
+	Logger *slog.Logger
 }
 
 func (o *Options) setDefaults() {
 	if o.CacheBytes == 0 {
 		o.CacheBytes = 256 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 }
 
@@ -70,6 +77,29 @@ type Store struct {
 	filter     *seenFilter
 	stopFilter context.CancelFunc
 	filterDone chan struct{}
+
+	stalls *writeStalls
+}
+
+// writeStalls counts the times Pebble held writes back (too many memtables waiting to be
+// flushed, or too many files in L0): every commit waits then, so each is logged.
+type writeStalls struct {
+	log   *slog.Logger
+	count atomic.Int64
+	nanos atomic.Int64 // total stalled time, ended stalls
+	began atomic.Int64 // Unix ns of the current stall's start
+}
+
+func (w *writeStalls) begin(i pebble.WriteStallBeginInfo) {
+	w.count.Add(1)
+	w.began.Store(time.Now().UnixNano())
+	w.log.Warn("store: writes stalled until the storage engine catches up", "reason", i.Reason)
+}
+
+func (w *writeStalls) end() {
+	d := time.Duration(time.Now().UnixNano() - w.began.Load())
+	w.nanos.Add(int64(d))
+	w.log.Info("store: writes resumed", "stalled", d.Round(time.Millisecond))
 }
 
 type suppressRef struct {
@@ -112,12 +142,14 @@ func Open(opts Options) (*Store, error) {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 		po.Levels[i].FilterType = pebble.TableFilter
 	}
+	stalls := &writeStalls{log: opts.Logger}
+	po.EventListener = &pebble.EventListener{WriteStallBegin: stalls.begin, WriteStallEnd: stalls.end}
 	po.EnsureDefaults()
 	db, err := pebble.Open(opts.Dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", opts.Dir, err)
 	}
-	s := &Store{db: db, counters: map[string]uint64{}, suppressed: map[suppressRef]bool{}}
+	s := &Store{db: db, counters: map[string]uint64{}, suppressed: map[suppressRef]bool{}, stalls: stalls}
 	if err := s.checkVersion(); err != nil {
 		db.Close()
 		return nil, err
