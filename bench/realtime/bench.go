@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 )
+
+// generatedFile, in a generated data directory, holds the time its history ends.
+const generatedFile = "rtbench-generated"
 
 type benchOptions struct {
 	Data      string
@@ -54,6 +58,14 @@ func run(ctx context.Context, o benchOptions) error {
 	}
 	defer s.stop()
 	say("segd ready in %s (index load and live start)", time.Since(t0).Round(time.Millisecond))
+	if b, err := os.ReadFile(filepath.Join(o.Data, generatedFile)); err == nil {
+		if end, err := time.Parse(time.RFC3339, string(b)); err == nil {
+			// The history ends when it was generated: for a while windows such as "in last 1
+			// hour" keep expiring over it, and those exits are membership changes the segments'
+			// phases pay for. Runs to compare must start at the same delay after generating.
+			say("the data set's history ended %s ago (compare runs started at the same delay)", time.Since(end).Round(time.Minute))
+		}
+	}
 	// The destination exists only while measuring latency: the enters of a backfill (millions
 	// at this size) are not what the benchmark measures.
 	if err := s.admin("DELETE", "/api/v1/destinations/rtbench", nil, nil); err != nil && !strings.Contains(err.Error(), ": 404") {

@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -37,7 +38,10 @@ func main() {
 	ctx := context.Background()
 	var err error
 	if *gen {
-		err = generate(ctx, o.Data, *customers, time.Now().UTC())
+		end := time.Now().UTC()
+		if err = generate(ctx, o.Data, *customers, end); err == nil {
+			err = os.WriteFile(filepath.Join(o.Data, generatedFile), []byte(end.Format(time.RFC3339)), 0o644)
+		}
 	} else {
 		err = run(ctx, o)
 	}
