@@ -254,7 +254,9 @@ func (s *Store) CountEvents(ws uint32) (int64, error) {
 	return n, err
 }
 
-// HasMessage reports whether messageID is in the dedupe window.
+// HasMessage reports whether messageID is in the dedupe window. Every dedupe check of the
+// store (SeenBefore, Txn.Seen) comes here: the filter answers most absent ids, the database the
+// rest.
 func (s *Store) HasMessage(ws uint32, messageID string) (bool, error) {
 	if !s.filter.mayContain(ws, messageID) {
 		return false, nil

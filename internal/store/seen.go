@@ -1,11 +1,6 @@
 package store
 
-import (
-	"errors"
-	"sync"
-
-	"github.com/cockroachdb/pebble/v2"
-)
+import "sync"
 
 // Looking up a messageId in the dedupe window is a point read of an absent key for almost
 // every message, and the writer did it for each message on its one goroutine. SeenBefore lets
@@ -43,18 +38,14 @@ func (s *Store) SeenBefore(ws uint32, ids []string) (SeenCheck, error) {
 	c := SeenCheck{Gen: s.seen.applied, Seen: make([]bool, len(ids))}
 	s.seen.mu.Unlock()
 	for i, id := range ids {
-		if id == "" || !s.filter.mayContain(ws, id) {
+		if id == "" {
 			continue
 		}
-		_, closer, err := s.db.Get(dedupeKey(ws, id))
-		if errors.Is(err, pebble.ErrNotFound) {
-			continue
-		}
+		seen, err := s.HasMessage(ws, id)
 		if err != nil {
 			return SeenCheck{}, err
 		}
-		closer.Close()
-		c.Seen[i] = true
+		c.Seen[i] = seen
 	}
 	return c, nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"hash/maphash"
+	"maps"
 	"math/bits"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,9 +35,8 @@ type seenFilter struct {
 	seed  maphash.Seed
 	ready atomic.Bool // the scan of the stored keys is done
 
-	mu  sync.Mutex
-	ws  map[uint32]*wsFilter
-	fil atomic.Pointer[map[uint32]*wsFilter] // copy of ws for lock-free reads
+	mu  sync.Mutex                           // serialises changes to fil and to generations
+	fil atomic.Pointer[map[uint32]*wsFilter] // replaced, never changed in place: read without mu
 
 	skipped atomic.Int64 // reads of the store the filter saved
 }
@@ -65,12 +66,12 @@ func newBloomGen(keys int64) *bloomGen {
 	return &bloomGen{blocks: make([]uint64, nblocks*8), mask: nblocks - 1, cap: keys}
 }
 
-// probes is the number of bits a key sets: 7 slices of 9 bits of a second hash.
-const probes = 7
+// bloomProbes is the number of bits a key sets: 7 slices of 9 bits of a second hash.
+const bloomProbes = 7
 
 func (g *bloomGen) add(h uint64) {
 	b, h2 := (h&g.mask)*8, h*0x9E3779B97F4A7C15
-	for i := range probes {
+	for i := range bloomProbes {
 		bit := (h2 >> (i * 9)) & 511
 		atomic.OrUint64(&g.blocks[b+bit/64], 1<<(bit%64))
 	}
@@ -78,7 +79,7 @@ func (g *bloomGen) add(h uint64) {
 
 func (g *bloomGen) has(h uint64) bool {
 	b, h2 := (h&g.mask)*8, h*0x9E3779B97F4A7C15
-	for i := range probes {
+	for i := range bloomProbes {
 		bit := (h2 >> (i * 9)) & 511
 		if atomic.LoadUint64(&g.blocks[b+bit/64])&(1<<(bit%64)) == 0 {
 			return false
@@ -88,9 +89,8 @@ func (g *bloomGen) has(h uint64) bool {
 }
 
 func newSeenFilter() *seenFilter {
-	f := &seenFilter{seed: maphash.MakeSeed(), ws: map[uint32]*wsFilter{}}
-	m := map[uint32]*wsFilter{}
-	f.fil.Store(&m)
+	f := &seenFilter{seed: maphash.MakeSeed()}
+	f.fil.Store(&map[uint32]*wsFilter{})
 	return f
 }
 
@@ -103,17 +103,15 @@ func (f *seenFilter) workspace(ws uint32) *wsFilter {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if w := f.ws[ws]; w != nil {
+	cur := *f.fil.Load()
+	if w := cur[ws]; w != nil {
 		return w
 	}
 	w := &wsFilter{}
 	gens := []*bloomGen{newBloomGen(minGenKeys)}
 	w.gens.Store(&gens)
-	f.ws[ws] = w
-	m := make(map[uint32]*wsFilter, len(f.ws))
-	for k, v := range f.ws {
-		m[k] = v
-	}
+	m := maps.Clone(cur)
+	m[ws] = w
 	f.fil.Store(&m)
 	return w
 }
@@ -196,16 +194,7 @@ func (f *seenFilter) drop(ws uint32, gone []*bloomGen) {
 	w := (*f.fil.Load())[ws]
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var keep []*bloomGen
-	for _, g := range *w.gens.Load() {
-		dropped := false
-		for _, d := range gone {
-			dropped = dropped || d == g
-		}
-		if !dropped {
-			keep = append(keep, g)
-		}
-	}
+	keep := slices.DeleteFunc(slices.Clone(*w.gens.Load()), func(g *bloomGen) bool { return slices.Contains(gone, g) })
 	w.gens.Store(&keep)
 }
 
@@ -215,9 +204,9 @@ func (f *seenFilter) load(ctx context.Context, it *pebble.Iterator) error {
 	defer it.Close()
 	n := 0
 	for it.First(); it.Valid(); it.Next() {
-		k := it.Key()
-		if len(k) < 5 || k[0] != prefixDedupe {
-			break
+		k := it.Key() // D ws messageId (the iterator's bounds)
+		if len(k) < 5 {
+			continue
 		}
 		var recv time.Time
 		if v := it.Value(); len(v) >= 8 {

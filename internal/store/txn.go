@@ -406,18 +406,7 @@ func (t *Txn) Seen(ws uint32, messageID string) (bool, error) {
 	if t.seen[seenRef{ws, messageID}] {
 		return true, nil
 	}
-	if !t.s.filter.mayContain(ws, messageID) {
-		return false, nil
-	}
-	_, closer, err := t.s.db.Get(dedupeKey(ws, messageID))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	closer.Close()
-	return true, nil
+	return t.s.HasMessage(ws, messageID)
 }
 
 type seenRef struct {
