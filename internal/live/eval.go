@@ -494,7 +494,8 @@ func (l *Live) prepareJob(ws, pid uint32, segs segSet, at time.Time, why members
 		l.opts.Logger.Error("live: load profile", "ws", ws, "pid", pid, "err", err)
 		return nil
 	}
-	return &job{ws: ws, pid: pid, s: s, d: d, segs: segs, at: at, why: why, eventTime: eventTime}
+	// the outcomes: one per segment left (dependents that change may add a few)
+	return &job{ws: ws, pid: pid, s: s, d: d, segs: segs, at: at, why: why, eventTime: eventTime, out: make([]outcome, 0, left)}
 }
 
 // evaluators are the Evaluators compute reuses (one per concurrent job), so that the
@@ -507,15 +508,6 @@ var evaluators = sync.Pool{New: func() any { return new(profeval.Evaluator) }}
 // log holds it, overlaid by its own answers.
 func (l *Live) compute(j *job) {
 	s := j.s
-	if j.out == nil {
-		n := 0
-		for _, p := range j.segs {
-			if p != 0 {
-				n++
-			}
-		}
-		j.out = make([]outcome, 0, n) // dependents that change may add a few
-	}
 	var own map[string]bool // this job's changed answers by segment id (made at the first)
 	contains := func(segID string) bool {
 		if v, ok := own[segID]; ok {

@@ -13,7 +13,7 @@ import (
 func waitFilter(t *testing.T, st *Store) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for !st.FilterReady() {
+	for !st.filter.ready.Load() {
 		if time.Now().After(deadline) {
 			t.Fatal("the dedupe filter did not load within 10 s")
 		}

@@ -182,10 +182,6 @@ func (s *Store) startFilter() error {
 	return nil
 }
 
-// FilterReady reports whether the dedupe filter has loaded the stored messageIds (until then
-// every dedupe check reads the store).
-func (s *Store) FilterReady() bool { return s.filter.ready.Load() }
-
 type quietLogger struct{}
 
 func (quietLogger) Infof(string, ...any)  {}
