@@ -81,7 +81,7 @@ func (s *Server) handleCall(typ message.Type) http.HandlerFunc {
 				return
 			}
 		}
-		body, err := message.ReadBodySized(r.Body, r.Header.Get("Content-Encoding"), r.ContentLength, s.opts.Limits.MaxMessageBytes, message.CodeMessageTooLarge)
+		body, err := message.ReadBody(r.Body, r.Header.Get("Content-Encoding"), r.ContentLength, s.opts.Limits.MaxMessageBytes, message.CodeMessageTooLarge)
 		if err != nil {
 			s.rejectMessageError(w, err)
 			return
@@ -123,7 +123,7 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body, err := message.ReadBodySized(r.Body, r.Header.Get("Content-Encoding"), r.ContentLength, s.opts.Limits.MaxBatchBytes, message.CodeBatchTooLarge)
+	body, err := message.ReadBody(r.Body, r.Header.Get("Content-Encoding"), r.ContentLength, s.opts.Limits.MaxBatchBytes, message.CodeBatchTooLarge)
 	if err != nil {
 		s.rejectMessageError(w, err)
 		return

@@ -509,14 +509,11 @@ func deepCopy(v any) any {
 // contentEncoding is "gzip" (RudderStack's clients gzip by default). Too long a body gives
 // CodeBatchTooLarge or CodeMessageTooLarge as tooLargeCode says; a broken gzip stream or an
 // unsupported encoding gives CodeInvalidEncoding. Errors are *Error except read errors from r.
-func ReadBody(r io.Reader, contentEncoding string, max int, tooLargeCode string) ([]byte, error) {
-	return ReadBodySized(r, contentEncoding, -1, max, tooLargeCode)
-}
-
-// ReadBodySized is ReadBody for a body whose length the request states (contentLength, -1 when
-// unknown): an uncompressed body is then read into one buffer of that size instead of one
-// doubled until it fits (twice the body in allocations, on every batch request).
-func ReadBodySized(r io.Reader, contentEncoding string, contentLength int64, max int, tooLargeCode string) ([]byte, error) {
+//
+// contentLength is the length the request states (-1 when unknown): an uncompressed body is
+// then read into one buffer of that size instead of one doubled until it fits (twice the body
+// in allocations, on every batch request).
+func ReadBody(r io.Reader, contentEncoding string, contentLength int64, max int, tooLargeCode string) ([]byte, error) {
 	switch strings.ToLower(strings.TrimSpace(contentEncoding)) {
 	case "", "identity":
 	case "gzip", "x-gzip":

@@ -407,11 +407,11 @@ func TestReadBody(t *testing.T) {
 		w.Close()
 		return b.Bytes()
 	}
-	body, err := ReadBody(bytes.NewReader(gz(`{"a":1}`)), "gzip", 100, CodeBatchTooLarge)
+	body, err := ReadBody(bytes.NewReader(gz(`{"a":1}`)), "gzip", -1, 100, CodeBatchTooLarge)
 	if err != nil || string(body) != `{"a":1}` {
 		t.Fatalf("gzip: %q %v", body, err)
 	}
-	body, err = ReadBody(strings.NewReader(`{"a":1}`), "", 100, CodeBatchTooLarge)
+	body, err = ReadBody(strings.NewReader(`{"a":1}`), "", -1, 100, CodeBatchTooLarge)
 	if err != nil || string(body) != `{"a":1}` {
 		t.Fatalf("identity: %q %v", body, err)
 	}
@@ -431,17 +431,17 @@ func TestReadBody(t *testing.T) {
 		if c.code == CodeMessageTooLarge {
 			code = CodeMessageTooLarge
 		}
-		_, err := ReadBody(bytes.NewReader(c.body), c.encoding, 100, code)
+		_, err := ReadBody(bytes.NewReader(c.body), c.encoding, -1, 100, code)
 		checkErr(t, c.encoding+" "+string(c.body[:min(len(c.body), 10)]), err, c.code, "")
 	}
 	// The stated length sizes the buffer and decides nothing: a body longer or shorter than
 	// it reads the same.
 	for _, stated := range []int64{-1, 0, 3, 7, 50, 1 << 40} {
-		body, err := ReadBodySized(strings.NewReader(`{"a":1}`), "", stated, 100, CodeBatchTooLarge)
+		body, err := ReadBody(strings.NewReader(`{"a":1}`), "", stated, 100, CodeBatchTooLarge)
 		if err != nil || string(body) != `{"a":1}` {
 			t.Fatalf("stated length %d: %q %v", stated, body, err)
 		}
-		_, err = ReadBodySized(strings.NewReader(strings.Repeat("x", 101)), "", stated, 100, CodeBatchTooLarge)
+		_, err = ReadBody(strings.NewReader(strings.Repeat("x", 101)), "", stated, 100, CodeBatchTooLarge)
 		checkErr(t, fmt.Sprint("too long, stated ", stated), err, CodeBatchTooLarge, "")
 	}
 }
