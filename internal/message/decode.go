@@ -85,7 +85,7 @@ func decodeTop(typ Type, body []byte, received time.Time, lim Limits) (Message, 
 	if len(body) > lim.MaxMessageBytes {
 		return Message{}, errorf(CodeMessageTooLarge, "", "message is %d bytes, the limit is %d", len(body), lim.MaxMessageBytes)
 	}
-	if !json.Valid(body) {
+	if !validJSON(body) {
 		return Message{}, syntaxError(body)
 	}
 	v, err := parseValid(body)
@@ -99,7 +99,7 @@ func decodeTop(typ Type, body []byte, received time.Time, lim Limits) (Message, 
 	return fromObject(typ, obj, body, "", nil, received)
 }
 
-// syntaxError describes why body, which json.Valid refused, is not JSON.
+// syntaxError describes why body, which validJSON refused, is not JSON.
 func syntaxError(body []byte) *Error {
 	var v any
 	err := json.Unmarshal(body, &v)
@@ -130,7 +130,7 @@ func decodeBatch(body []byte, received time.Time, lim Limits) (Batch, *Error) {
 	if len(body) > lim.MaxBatchBytes {
 		return Batch{}, errorf(CodeBatchTooLarge, "", "batch is %d bytes, the limit is %d", len(body), lim.MaxBatchBytes)
 	}
-	if !json.Valid(body) {
+	if !validJSON(body) {
 		return Batch{}, syntaxError(body)
 	}
 	if first := firstByte(body); first != '{' {

@@ -8,14 +8,14 @@ import (
 	"unicode/utf8"
 )
 
-// The decoder validates a body once with json.Valid and then walks it with the small
-// parser below, which trusts that validity. encoding/json would scan every batch element three
-// more times (the batch as a struct, the array as raw elements, each element again) and decode
-// through reflection; this path scans twice in total. Values come out exactly as
-// encoding/json would produce them into an `any` (map[string]any, []any, float64, string, bool,
-// nil); a fuzz test compares the two.
+// The decoder validates a body once (validJSON, which agrees with json.Valid) and then walks
+// it with the small parser below, which trusts that validity. encoding/json would scan every
+// batch element three more times (the batch as a struct, the array as raw elements, each
+// element again) and decode through reflection; this path scans twice in total. Values come
+// out exactly as encoding/json would produce them into an `any` (map[string]any, []any,
+// float64, string, bool, nil); a fuzz test compares the two.
 
-// parseValid decodes one JSON value from data, which must be valid JSON (json.Valid).
+// parseValid decodes one JSON value from data, which must be valid JSON (validJSON).
 //
 // Strings without escapes are substrings of one string copy of data, so a message costs one
 // allocation for all its plain strings rather than one each.

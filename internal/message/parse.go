@@ -1,7 +1,6 @@
 package message
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -10,7 +9,7 @@ import (
 // (map[string]any, []any, float64, string, bool, nil), faster. The store uses it to decode
 // stored events.
 func ParseJSON(data []byte) (any, error) {
-	if !json.Valid(data) {
+	if !validJSON(data) {
 		return nil, fmt.Errorf("message: invalid JSON")
 	}
 	return parseValid(data)
