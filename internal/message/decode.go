@@ -88,15 +88,15 @@ func decodeTop(typ Type, body []byte, received time.Time, lim Limits) (Message, 
 	if !validJSON(body) {
 		return Message{}, syntaxError(body)
 	}
-	v, err := parseValid(body)
+	if firstByte(body) != '{' {
+		v, _ := parseValid(body)
+		return Message{}, errorf(CodeInvalidJSON, "", "body must be a JSON object, not %s", jsonKind(v))
+	}
+	obj, err := parseMembers(body)
 	if err != nil {
 		return Message{}, errorf(CodeInvalidType, "", "%v", err)
 	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return Message{}, errorf(CodeInvalidJSON, "", "body must be a JSON object, not %s", jsonKind(v))
-	}
-	return fromObject(typ, obj, body, "", nil, received)
+	return fromObject(typ, &obj, body, "", nil, received)
 }
 
 // syntaxError describes why body, which validJSON refused, is not JSON.
@@ -217,13 +217,12 @@ func decodeBatch(body []byte, received time.Time, lim Limits) (Batch, *Error) {
 			reject(i, errorf(CodeInvalidType, path, "a batch element must be a message object, not %s", jsonKind(v)))
 			continue
 		}
-		v, err := parseValid(raw)
+		obj, err := parseMembers(raw)
 		if err != nil {
 			reject(i, errorf(CodeInvalidType, path, "%v", err))
 			continue
 		}
-		// Raw must not alias the request body, which the caller may reuse.
-		m, e := fromObject("", v.(map[string]any), bytes.Clone(raw), path, &env, received)
+		m, e := fromObject("", &obj, raw, path, &env, received)
 		if e != nil {
 			reject(i, e)
 			continue
@@ -246,21 +245,86 @@ func isNull(raw []byte) bool {
 	return len(raw) == 0 || string(raw) == "null"
 }
 
-// knownFields are the top-level fields the Message struct holds; everything else goes to Extra.
-var knownFields = map[string]bool{
-	"type": true, "messageId": true, "userId": true, "anonymousId": true, "previousId": true,
-	"groupId": true, "event": true, "name": true, "category": true, "properties": true,
-	"traits": true, "context": true, "integrations": true, "timestamp": true,
-	"originalTimestamp": true, "sentAt": true, "writeKey": true,
+// The top-level fields the Message struct holds, by position in members.known; everything
+// else goes to Extra.
+const (
+	fType = iota
+	fMessageID
+	fUserID
+	fAnonymousID
+	fPreviousID
+	fGroupID
+	fEvent
+	fName
+	fCategory
+	fProperties
+	fTraits
+	fContext
+	fIntegrations
+	fTimestamp
+	fOriginalTimestamp
+	fSentAt
+	fWriteKey
+	numFields
+)
+
+// fieldIndex is the position of a known top-level field, or -1.
+func fieldIndex(name string) int {
+	switch name {
+	case "type":
+		return fType
+	case "messageId":
+		return fMessageID
+	case "userId":
+		return fUserID
+	case "anonymousId":
+		return fAnonymousID
+	case "previousId":
+		return fPreviousID
+	case "groupId":
+		return fGroupID
+	case "event":
+		return fEvent
+	case "name":
+		return fName
+	case "category":
+		return fCategory
+	case "properties":
+		return fProperties
+	case "traits":
+		return fTraits
+	case "context":
+		return fContext
+	case "integrations":
+		return fIntegrations
+	case "timestamp":
+		return fTimestamp
+	case "originalTimestamp":
+		return fOriginalTimestamp
+	case "sentAt":
+		return fSentAt
+	case "writeKey":
+		return fWriteKey
+	}
+	return -1
 }
 
-// fromObject validates one decoded message object. raw is its bytes as sent; path is its JSON
-// path in the body ("" for a single call); env is nil outside a batch.
-func fromObject(typ Type, obj map[string]any, raw []byte, path string, env *envelope, received time.Time) (Message, *Error) {
+// members are a message object's top-level members as decoded: the known fields by position
+// (nil when absent or null), the others in extra. A message costs no map of its own fields
+// (a map of sixteen, the size of a message's top level, was a kilobyte per message).
+type members struct {
+	known [numFields]any
+	extra map[string]any
+}
+
+// fromObject validates one decoded message object. raw is its bytes as sent (read only to
+// derive a messageId when it has none); path is its JSON path in the body ("" for a single
+// call); env is nil outside a batch.
+func fromObject(typ Type, obj *members, raw []byte, path string, env *envelope, received time.Time) (Message, *Error) {
 	var m Message
 	if typ == "" {
-		v, ok := obj["type"]
-		if !ok || v == nil {
+		v := obj.known[fType]
+		if v == nil {
 			return m, errorf(CodeMissingField, join(path, "type"), "type is required: one of identify, track, page, screen, group, alias")
 		}
 		s, ok := v.(string)
@@ -277,47 +341,51 @@ func fromObject(typ Type, obj map[string]any, raw []byte, path string, env *enve
 	var e *Error
 	ids := [...]struct {
 		name string
+		f    int
 		dst  *string
 	}{
-		{"messageId", &m.MessageID}, {"userId", &m.UserID}, {"anonymousId", &m.AnonymousID},
-		{"previousId", &m.PreviousID}, {"groupId", &m.GroupID},
+		{"messageId", fMessageID, &m.MessageID}, {"userId", fUserID, &m.UserID}, {"anonymousId", fAnonymousID, &m.AnonymousID},
+		{"previousId", fPreviousID, &m.PreviousID}, {"groupId", fGroupID, &m.GroupID},
 	}
 	for _, f := range ids {
-		if *f.dst, e = idField(obj, f.name, path); e != nil {
+		if *f.dst, e = idField(obj.known[f.f], f.name, path); e != nil {
 			return Message{}, e
 		}
 	}
 	strs := [...]struct {
 		name string
+		f    int
 		dst  *string
 	}{
-		{"event", &m.Event}, {"name", &m.Name}, {"category", &m.Category}, {"writeKey", &m.WriteKey},
+		{"event", fEvent, &m.Event}, {"name", fName, &m.Name}, {"category", fCategory, &m.Category}, {"writeKey", fWriteKey, &m.WriteKey},
 	}
 	for _, f := range strs {
-		if *f.dst, e = stringField(obj, f.name, path); e != nil {
+		if *f.dst, e = stringField(obj.known[f.f], f.name, path); e != nil {
 			return Message{}, e
 		}
 	}
 	objs := [...]struct {
 		name string
+		f    int
 		dst  *map[string]any
 	}{
-		{"properties", &m.Properties}, {"traits", &m.Traits}, {"context", &m.Context}, {"integrations", &m.Integrations},
+		{"properties", fProperties, &m.Properties}, {"traits", fTraits, &m.Traits}, {"context", fContext, &m.Context}, {"integrations", fIntegrations, &m.Integrations},
 	}
 	for _, f := range objs {
-		if *f.dst, e = objectField(obj, f.name, path); e != nil {
+		if *f.dst, e = objectField(obj.known[f.f], f.name, path); e != nil {
 			return Message{}, e
 		}
 	}
 	var ts time.Time
 	times := [...]struct {
 		name string
+		f    int
 		dst  *time.Time
 	}{
-		{"timestamp", &ts}, {"originalTimestamp", &m.OriginalTimestamp}, {"sentAt", &m.SentAt},
+		{"timestamp", fTimestamp, &ts}, {"originalTimestamp", fOriginalTimestamp, &m.OriginalTimestamp}, {"sentAt", fSentAt, &m.SentAt},
 	}
 	for _, f := range times {
-		if *f.dst, e = timeField(obj, f.name, path); e != nil {
+		if *f.dst, e = timeField(obj.known[f.f], f.name, path); e != nil {
 			return Message{}, e
 		}
 	}
@@ -346,14 +414,7 @@ func fromObject(typ Type, obj map[string]any, raw []byte, path string, env *enve
 		}
 	}
 
-	for k, v := range obj {
-		if !knownFields[k] {
-			if m.Extra == nil {
-				m.Extra = make(map[string]any)
-			}
-			m.Extra[k] = v
-		}
-	}
+	m.Extra = obj.extra
 
 	if env != nil {
 		m.Context = mergeUnder(m.Context, env.context)
@@ -375,12 +436,6 @@ func fromObject(typ Type, obj map[string]any, raw []byte, path string, env *enve
 	if m.MessageID == "" {
 		m.MessageID = GenerateID(raw)
 	}
-	if m.WriteKey != "" {
-		// The write key is a credential: keep it out of what gets stored and exported.
-		delete(obj, "writeKey")
-		raw, _ = json.Marshal(obj) // re-encoding a decoded map cannot fail
-	}
-	m.Raw = json.RawMessage(raw)
 	m.Enriched = enrich(&m)
 	return m, nil
 }
@@ -395,8 +450,8 @@ func skewCorrected(orig, sent, received time.Time) time.Time {
 
 // idField reads an identifier: a string, or a number converted to its shortest decimal text
 // (Segment accepts numeric ids). null and absent read as "".
-func idField(obj map[string]any, name, path string) (string, *Error) {
-	switch v := obj[name].(type) {
+func idField(val any, name, path string) (string, *Error) {
+	switch v := val.(type) {
 	case nil:
 		return "", nil
 	case string:
@@ -408,8 +463,8 @@ func idField(obj map[string]any, name, path string) (string, *Error) {
 	}
 }
 
-func stringField(obj map[string]any, name, path string) (string, *Error) {
-	switch v := obj[name].(type) {
+func stringField(val any, name, path string) (string, *Error) {
+	switch v := val.(type) {
 	case nil:
 		return "", nil
 	case string:
@@ -419,8 +474,8 @@ func stringField(obj map[string]any, name, path string) (string, *Error) {
 	}
 }
 
-func objectField(obj map[string]any, name, path string) (map[string]any, *Error) {
-	switch v := obj[name].(type) {
+func objectField(val any, name, path string) (map[string]any, *Error) {
+	switch v := val.(type) {
 	case nil:
 		return nil, nil
 	case map[string]any:
@@ -430,8 +485,8 @@ func objectField(obj map[string]any, name, path string) (map[string]any, *Error)
 	}
 }
 
-func timeField(obj map[string]any, name, path string) (time.Time, *Error) {
-	switch v := obj[name].(type) {
+func timeField(val any, name, path string) (time.Time, *Error) {
+	switch v := val.(type) {
 	case nil:
 		return time.Time{}, nil
 	case string:

@@ -96,10 +96,6 @@ func TestFixturesDecode(t *testing.T) {
 				if !m.ReceivedAt.Equal(received) {
 					t.Errorf("receivedAt = %v", m.ReceivedAt)
 				}
-				var rawBack map[string]any
-				if err := json.Unmarshal(m.Raw, &rawBack); err != nil || !reflect.DeepEqual(rawBack, want) {
-					t.Errorf("batch[%d]: Raw is not the element as sent: %s", i, m.Raw)
-				}
 			}
 		})
 	}

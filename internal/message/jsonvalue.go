@@ -49,11 +49,7 @@ func (p *valueParser) ws() {
 func (p *valueParser) value() (any, error) {
 	switch c := p.data[p.i]; c {
 	case '{':
-		hint := 8
-		if p.i == 0 {
-			hint = 16 // a message's top level usually has 8-12 fields
-		}
-		return p.object(hint)
+		return p.object(8)
 	case '[':
 		p.i++
 		arr := make([]any, 0, 4)
@@ -135,6 +131,47 @@ func (p *valueParser) object(hint int) (map[string]any, error) {
 		}
 		p.i++ // '}'
 		return obj, nil
+	}
+}
+
+// parseMembers decodes the valid JSON object in data (after optional white space) as a
+// message's top-level members.
+func parseMembers(data []byte) (members, error) {
+	p := valueParser{data: data, src: string(data)}
+	p.ws()
+	var out members
+	p.i++ // '{'
+	p.ws()
+	if p.data[p.i] == '}' {
+		return out, nil
+	}
+	for {
+		p.ws()
+		k, err := p.str()
+		if err != nil {
+			return members{}, err
+		}
+		p.ws()
+		p.i++ // ':'
+		p.ws()
+		v, err := p.value()
+		if err != nil {
+			return members{}, err
+		}
+		if f := fieldIndex(k); f >= 0 {
+			out.known[f] = v // a repeated member: the last one counts, as in encoding/json
+		} else {
+			if out.extra == nil {
+				out.extra = make(map[string]any)
+			}
+			out.extra[k] = v
+		}
+		p.ws()
+		if p.data[p.i] == ',' {
+			p.i++
+			continue
+		}
+		return out, nil
 	}
 }
 

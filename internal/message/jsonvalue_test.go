@@ -35,7 +35,68 @@ func FuzzParseValid(f *testing.F) {
 				t.Fatalf("%q: skipValid stopped at %d", data, end)
 			}
 		}
+		if obj, ok := want.(map[string]any); ok && wantErr == nil {
+			checkMembers(t, data, obj)
+		}
 	})
+}
+
+// checkMembers compares parseMembers with encoding/json's decoding of the same object.
+func checkMembers(t *testing.T, data []byte, want map[string]any) {
+	t.Helper()
+	got, err := parseMembers(data)
+	if err != nil {
+		t.Fatalf("%q: parseMembers: %v", data, err)
+	}
+	back := map[string]any{}
+	for k, v := range got.extra {
+		if fieldIndex(k) >= 0 {
+			t.Fatalf("%q: known field %q in extra", data, k)
+		}
+		back[k] = v
+	}
+	for k, v := range want {
+		if f := fieldIndex(k); f >= 0 {
+			if !reflect.DeepEqual(got.known[f], v) {
+				t.Fatalf("%q: field %s = %#v, encoding/json %#v", data, k, got.known[f], v)
+			}
+			back[k] = v
+		}
+	}
+	for f, v := range got.known {
+		if v == nil {
+			continue
+		}
+		if _, ok := back[fieldNames[f]]; !ok {
+			t.Fatalf("%q: field %s = %#v, absent for encoding/json", data, fieldNames[f], v)
+		}
+	}
+	if !reflect.DeepEqual(back, want) {
+		t.Fatalf("%q: members %#v, encoding/json %#v", data, back, want)
+	}
+}
+
+var fieldNames = func() []string {
+	names := make([]string, numFields)
+	for _, k := range []string{"type", "messageId", "userId", "anonymousId", "previousId", "groupId", "event", "name",
+		"category", "properties", "traits", "context", "integrations", "timestamp", "originalTimestamp", "sentAt", "writeKey"} {
+		names[fieldIndex(k)] = k
+	}
+	return names
+}()
+
+func TestParseMembers(t *testing.T) {
+	for _, s := range []string{`{}`, ` { "userId" : "u", "userId": null, "x": {"y": [1]}, "type": "track", "x": 2 } `,
+		`{"context":{"a":1},"properties":{},"custom":"c","writeKey":"k","sentAt":"2024-05-01T10:00:00Z"}`} {
+		var want map[string]any
+		if err := json.Unmarshal([]byte(s), &want); err != nil {
+			t.Fatal(err)
+		}
+		checkMembers(t, []byte(s), want)
+	}
+	if got, _ := parseMembers([]byte(`{"userId":"a","userId":"b"}`)); got.known[fUserID] != "b" {
+		t.Errorf("a repeated member must keep the last value, got %v", got.known[fUserID])
+	}
 }
 
 func TestParseValidSeeds(t *testing.T) {

@@ -7,7 +7,6 @@
 package message
 
 import (
-	"encoding/json"
 	"time"
 )
 
@@ -50,10 +49,6 @@ type Message struct {
 
 	// Enriched holds what segd derived from context (device, browser, os, source, ...).
 	Enriched map[string]string `json:"enriched,omitempty"`
-
-	// Raw is the message exactly as sent (after gzip decoding), kept for audit and export.
-	// A writeKey in the message is removed (Raw is then the message re-encoded without it).
-	Raw json.RawMessage `json:"raw,omitempty"`
 
 	// Extra holds the top-level fields the struct has no place for ("version", "channel",
 	// custom fields), as sent, so that nothing a client sends is lost.

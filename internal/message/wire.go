@@ -32,8 +32,8 @@ func (m *Message) IdentityTraits() map[string]any {
 
 // WireJSON encodes m in Segment's wire form, as a client would send it: the top-level fields,
 // Extra inlined, times as RFC 3339 with nanoseconds, and timestamp set to the corrected event
-// time. It leaves out what segd adds (receivedAt, enriched, raw) and the write key. Decoding the
-// result with the same receipt time gives m back (except Raw).
+// time. It leaves out what segd adds (receivedAt, enriched) and the write key. Decoding the
+// result with the same receipt time gives m back.
 func (m *Message) WireJSON() ([]byte, error) {
 	w := make(map[string]any, len(m.Extra)+16)
 	for k, v := range m.Extra {

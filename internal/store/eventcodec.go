@@ -32,7 +32,7 @@ var typeCodes = map[message.Type]byte{message.Identify: 1, message.Track: 2, mes
 var codeTypes = [...]message.Type{1: message.Identify, 2: message.Track, 3: message.Page,
 	4: message.Screen, 5: message.Group, 6: message.Alias}
 
-// AppendEventValue appends the stored form of m (Raw and WriteKey are not stored).
+// AppendEventValue appends the stored form of m (WriteKey is not stored).
 func AppendEventValue(dst []byte, m *message.Message) []byte {
 	dst = append(dst, eventFormat, typeCodes[m.Type])
 	for _, s := range [...]string{m.MessageID, m.UserID, m.AnonymousID, m.PreviousID, m.GroupID, m.Event, m.Name, m.Category} {
