@@ -10,21 +10,74 @@ import (
 	"github.com/segd/segd/internal/message"
 )
 
-// Events are stored in a compact binary form (eventFormat 1) rather than JSON: the write path
-// encodes hundreds of thousands per second and the index rebuild decodes millions.
+// Events are stored in a compact binary form rather than JSON: the write path encodes hundreds
+// of thousands per second and the index rebuild decodes millions.
 //
-//	byte      format (1)
+//	byte      format (2; 1 is still read)
 //	byte      type code (1 identify, 2 track, 3 page, 4 screen, 5 group, 6 alias)
 //	8 × str   messageId, userId, anonymousId, previousId, groupId, event, name, category
 //	4 × time  timestamp, originalTimestamp, sentAt, receivedAt
 //	5 × json  properties, traits, context, integrations, extra
-//	uvarint n, then n × (str key, str value)   enriched
+//	uvarint n, then n × (key, str value)   enriched
 //
 // str is a uvarint length and the bytes; time is a flag byte (0 = zero time, 1 = set) followed
 // by a varint of Unix nanoseconds when set; json is a uvarint length (0 = absent) and the JSON
 // text of an object. Strings and times are written and read by package binrec (a time flag
-// other than 0 or 1 is corrupt).
-const eventFormat = 1
+// other than 0 or 1 is corrupt). An enriched key is a uvarint code: c ≥ 1 is enrichedKeys[c-1],
+// 0 is followed by the key as a str. Format 1 wrote every key as a str; the names were a
+// quarter of a typical web event's bytes, all of which the store writes several times over
+// (log, memtable, flush, compactions).
+const (
+	eventFormat  = 2
+	eventFormat1 = 1
+)
+
+// enrichedKeys are the enriched fields' names by code (code = position + 1). Stored codes
+// keep their meaning: the list only grows at its end. A name not in it is stored in full.
+var enrichedKeys = [...]string{"device_type", "browser", "browser_version", "os", "os_version",
+	"acquisition_source", "acquisition_medium", "acquisition_campaign", "acquisition_term",
+	"acquisition_content", "page_url", "page_path", "referrer", "referrer_domain", "locale",
+	"timezone", "ip"}
+
+// enrichedKeyBytes are enrichedKeys as byte slices, handed out by DecodeEventFields (read only).
+var enrichedKeyBytes = func() [len(enrichedKeys)][]byte {
+	var out [len(enrichedKeys)][]byte
+	for i, k := range enrichedKeys {
+		out[i] = []byte(k)
+	}
+	return out
+}()
+
+// enrichedCode is the code of an enriched field's name, 0 when it has none.
+func enrichedCode(k string) uint64 {
+	for i, name := range enrichedKeys {
+		if name == k {
+			return uint64(i + 1)
+		}
+	}
+	return 0
+}
+
+// validEventHeader reports whether b starts with a known format and call type.
+func validEventHeader(b []byte) bool {
+	return len(b) >= 2 && (b[0] == eventFormat || b[0] == eventFormat1) && b[1] != 0 && int(b[1]) < len(codeTypes)
+}
+
+// readEnrichedKey reads an enriched field's name as the format stores it.
+func readEnrichedKey(r *binrec.Reader, format byte) []byte {
+	if format == eventFormat1 {
+		return r.Bytes()
+	}
+	c := r.Uvarint()
+	switch {
+	case c == 0:
+		return r.Bytes()
+	case c <= uint64(len(enrichedKeys)):
+		return enrichedKeyBytes[c-1]
+	}
+	r.Fail()
+	return nil
+}
 
 var typeCodes = map[message.Type]byte{message.Identify: 1, message.Track: 2, message.Page: 3,
 	message.Screen: 4, message.Group: 5, message.Alias: 6}
@@ -60,7 +113,12 @@ func AppendEventValue(dst []byte, m *message.Message) []byte {
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(m.Enriched)))
 	for k, v := range m.Enriched {
-		dst = binrec.AppendString(binrec.AppendString(dst, k), v)
+		c := enrichedCode(k)
+		dst = binary.AppendUvarint(dst, c)
+		if c == 0 {
+			dst = binrec.AppendString(dst, k)
+		}
+		dst = binrec.AppendString(dst, v)
 	}
 	return dst
 }
@@ -69,7 +127,7 @@ var errCorruptEvent = errors.New("store: corrupt event value")
 
 // DecodeEventValue decodes a stored event into m. The result shares no memory with b.
 func DecodeEventValue(b []byte, m *message.Message) error {
-	if len(b) < 2 || b[0] != eventFormat || int(b[1]) >= len(codeTypes) || b[1] == 0 {
+	if !validEventHeader(b) {
 		return errCorruptEvent
 	}
 	m.Type = codeTypes[b[1]]
@@ -106,7 +164,7 @@ func DecodeEventValue(b []byte, m *message.Message) error {
 	if n > 0 {
 		m.Enriched = make(map[string]string, n)
 		for i := uint64(0); i < n; i++ {
-			k := r.String()
+			k := string(readEnrichedKey(&r, b[0]))
 			m.Enriched[k] = r.String()
 		}
 	}

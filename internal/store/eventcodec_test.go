@@ -1,11 +1,15 @@
 package store
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/segd/segd/internal/binrec"
 	"github.com/segd/segd/internal/message"
 )
 
@@ -62,4 +66,109 @@ func FuzzDecodeEventValue(f *testing.F) {
 			t.Fatalf("round trip changed the message:\n%s\n%s", x, y)
 		}
 	})
+}
+
+// TestEnrichedKeysCoded checks that every enriched field segd derives has a code, that coded
+// and uncoded names both come back, and that codes make the value shorter than full names.
+func TestEnrichedKeysCoded(t *testing.T) {
+	for _, k := range []string{message.EnrichDeviceType, message.EnrichBrowser, message.EnrichBrowserVersion,
+		message.EnrichOS, message.EnrichOSVersion, message.EnrichAcquisitionSource, message.EnrichAcquisitionMedium,
+		message.EnrichAcquisitionCampaign, message.EnrichAcquisitionTerm, message.EnrichAcquisitionContent,
+		message.EnrichPageURL, message.EnrichPagePath, message.EnrichReferrer, message.EnrichReferrerDomain,
+		message.EnrichLocale, message.EnrichTimezone, message.EnrichIP} {
+		if enrichedCode(k) == 0 {
+			t.Errorf("enriched field %q has no code", k)
+		}
+	}
+	ts := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := message.Message{Type: message.Page, AnonymousID: "a", Timestamp: ts, ReceivedAt: ts,
+		Enriched: map[string]string{"acquisition_campaign": "spring", "referrer_domain": "example.org", "not_coded": "x"}}
+	b := AppendEventValue(nil, &m)
+	var got message.Message
+	if err := DecodeEventValue(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Enriched, m.Enriched) {
+		t.Errorf("enriched %v, want %v", got.Enriched, m.Enriched)
+	}
+	if n := len(b); n >= len(eventValueFormat1(&m)) {
+		t.Errorf("coded value is %d bytes, no shorter than format 1's %d", n, len(eventValueFormat1(&m)))
+	}
+}
+
+// eventValueFormat1 encodes m as format 1 did: every enriched name in full.
+func eventValueFormat1(m *message.Message) []byte {
+	plain := *m
+	plain.Enriched = nil
+	b := AppendEventValue(nil, &plain)
+	b = b[:len(b)-1] // the enriched count, 0
+	b[0] = eventFormat1
+	b = binary.AppendUvarint(b, uint64(len(m.Enriched)))
+	for k, v := range m.Enriched {
+		b = binrec.AppendString(binrec.AppendString(b, k), v)
+	}
+	return b
+}
+
+// TestReadsEventFormat1 checks that values written before enriched names were coded still
+// decode, fully and partially.
+func TestReadsEventFormat1(t *testing.T) {
+	ts := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := message.Message{Type: message.Track, MessageID: "m", UserID: "u", Event: "E", Timestamp: ts, ReceivedAt: ts,
+		Properties: map[string]any{"a": 1.0}, Context: map[string]any{"ip": "1.2.3.4"},
+		Enriched: map[string]string{"browser": "Safari", "ip": "1.2.3.4"}}
+	old := eventValueFormat1(&m)
+	var got message.Message
+	if err := DecodeEventValue(old, &got); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(m)
+	have, _ := json.Marshal(got)
+	if string(want) != string(have) {
+		t.Errorf("format 1:\n got %s\nwant %s", have, want)
+	}
+	var f message.EventFields
+	if err := DecodeEventFields(old, &f); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Enriched) != 4 || m.Enriched[string(f.Enriched[0])] != string(f.Enriched[1]) || m.Enriched[string(f.Enriched[2])] != string(f.Enriched[3]) {
+		t.Errorf("format 1 fields: enriched %q", f.Enriched)
+	}
+	if typ, ok := StoredEventType(old); !ok || typ != message.Track {
+		t.Errorf("format 1 type %v %v", typ, ok)
+	}
+}
+
+// TestFormatVersionUpgrade checks that a version 1 directory is upgraded in place and that an
+// unknown version is refused.
+func TestFormatVersionUpgrade(t *testing.T) {
+	fs := vfs.NewMem()
+	setVersion := func(v uint32) {
+		t.Helper()
+		st, err := Open(Options{Dir: "/d", FS: fs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.db.Set(keyFormatVersion, binary.BigEndian.AppendUint32(nil, v), nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setVersion(1)
+	st, err := Open(Options{Dir: "/d", FS: fs})
+	if err != nil {
+		t.Fatalf("version 1 must open: %v", err)
+	}
+	v, closer, err := st.db.Get(keyFormatVersion)
+	if err != nil || binary.BigEndian.Uint32(v) != FormatVersion {
+		t.Fatalf("version after upgrade: %x %v", v, err)
+	}
+	closer.Close()
+	st.Close()
+	setVersion(FormatVersion + 1)
+	if _, err := Open(Options{Dir: "/d", FS: fs}); !errors.Is(err, ErrFormat) {
+		t.Fatalf("a newer version must be refused with ErrFormat, got %v", err)
+	}
 }

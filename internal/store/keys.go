@@ -6,8 +6,10 @@ import (
 )
 
 // FormatVersion is the on-disk format version, stored under keyFormatVersion. Open refuses a
-// data directory written with a different version.
-const FormatVersion = 1
+// data directory written with a different version, except that it upgrades version 1 (whose
+// data version 2 reads as it is: only new event values differ, see eventcodec.go) by
+// rewriting the version; an older segd then refuses the directory instead of misreading it.
+const FormatVersion = 2
 
 // Key prefixes. Every key of workspace data starts with its prefix byte and the workspace id as
 // 4 big-endian bytes, so a workspace's data of one kind is one contiguous range.

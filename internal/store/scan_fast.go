@@ -8,14 +8,15 @@ import (
 // StoredEventType returns the call type of a stored event value from its header alone, so
 // that a scan can skip identify, group and alias calls without decoding them.
 func StoredEventType(b []byte) (message.Type, bool) {
-	if len(b) < 2 || b[0] != eventFormat || b[1] == 0 || int(b[1]) >= len(codeTypes) {
+	if !validEventHeader(b) {
 		return "", false
 	}
 	return codeTypes[b[1]], true
 }
 
 // DecodeEventFields decodes the fields of EventFields from a stored event value (the format
-// of AppendEventValue). f.Enriched is reused.
+// of AppendEventValue). f.Enriched is reused; its keys may be shared with other calls and must
+// not be modified.
 func DecodeEventFields(b []byte, f *message.EventFields) error {
 	typ, ok := StoredEventType(b)
 	if !ok {
@@ -49,7 +50,7 @@ func DecodeEventFields(b []byte, f *message.EventFields) error {
 	}
 	f.Enriched = f.Enriched[:0]
 	for i := uint64(0); i < n; i++ {
-		f.Enriched = append(f.Enriched, r.Bytes(), r.Bytes())
+		f.Enriched = append(f.Enriched, readEnrichedKey(&r, b[0]), r.Bytes())
 	}
 	return r.Err()
 }

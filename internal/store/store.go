@@ -198,11 +198,18 @@ func (s *Store) checkVersion() error {
 	if err != nil {
 		return fmt.Errorf("store: read format version: %w", err)
 	}
-	defer closer.Close()
-	if len(v) != 4 || binary.BigEndian.Uint32(v) != FormatVersion {
-		return fmt.Errorf("%w: found %x, this segd writes %d", ErrFormat, v, FormatVersion)
+	got, found := uint32(0), fmt.Sprintf("%x", v)
+	if len(v) == 4 {
+		got = binary.BigEndian.Uint32(v)
 	}
-	return nil
+	closer.Close()
+	switch {
+	case got == FormatVersion:
+		return nil
+	case got == 1:
+		return s.db.Set(keyFormatVersion, binary.BigEndian.AppendUint32(nil, FormatVersion), pebble.Sync)
+	}
+	return fmt.Errorf("%w: found %s, this segd writes %d", ErrFormat, found, FormatVersion)
 }
 
 // Close flushes and closes the store.
