@@ -274,8 +274,11 @@ func (t *Table) add(e *Event, ns int64) {
 	for k, v := range e.Props {
 		t.column(k).set(row, Classify(v))
 	}
+	for _, p := range e.Derived {
+		t.column(p.Name).set(row, Classify(p.Value))
+	}
 	if e.Kind == Page || e.Kind == Screen {
-		if _, ok := e.Props["name"]; !ok && e.Name != "" {
+		if _, ok := e.Get("name"); !ok && e.Name != "" {
 			t.column("name").set(row, Value{Kind: Text, Str: e.Name})
 		}
 	}

@@ -65,8 +65,5 @@ func FromFields(pid uint32, f *message.EventFields, keep func(name string) bool,
 		val := f.Enriched[j+1]
 		add(intern(f.Enriched[j]), func() string { return intern(val) })
 	}
-	if p == nil && keep == nil {
-		p = map[string]any{}
-	}
 	return Event{Profile: pid, Kind: k, Name: intern(f.Event), Time: f.Timestamp, Props: p}, true, nil
 }

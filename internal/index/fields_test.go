@@ -55,6 +55,7 @@ func TestFromFieldsEqualsFromMessage(t *testing.T) {
 			return nil
 		}
 		n++
+		got, want = merged(got), merged(want)
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s %q:\n got %+v\nwant %+v", m.Type, m.Event, got, want)
 		}
@@ -63,6 +64,7 @@ func TestFromFieldsEqualsFromMessage(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			sub = merged(sub)
 			kept := map[string]any{}
 			for k, v := range want.Props {
 				if keep[k] {
@@ -89,6 +91,16 @@ func TestFromFieldsEqualsFromMessage(t *testing.T) {
 	t.Logf("%d events compared", n)
 }
 
+// merged is e with all its properties in Props (nil when it has none).
+func merged(e index.Event) index.Event {
+	e.Props = e.PropMap()
+	e.Derived = nil
+	if len(e.Props) == 0 {
+		e.Props = nil
+	}
+	return e
+}
+
 // TestFromFieldsCorrupt: damaged stored properties give an error, with or without a filter.
 func TestFromFieldsCorrupt(t *testing.T) {
 	m := message.Message{Type: message.Track, Event: "X", Timestamp: time.Unix(1, 0), Properties: map[string]any{"a": 1.0}}
@@ -104,5 +116,38 @@ func TestFromFieldsCorrupt(t *testing.T) {
 				t.Errorf("properties %q (filter %v): no error", bad, keep != nil)
 			}
 		}
+	}
+}
+
+// TestFromMessageProperties pins the definition of an event's properties: the message's own,
+// then the page name as "name" and the enrichment fields, each only where the message's
+// properties lack it. The message's map is shared, not modified.
+func TestFromMessageProperties(t *testing.T) {
+	props := map[string]any{"browser": "own", "price": 3.0}
+	m := message.Message{Type: message.Page, Name: "Pricing", Timestamp: time.Unix(5, 0).UTC(), Properties: props,
+		Enriched: map[string]string{"browser": "Safari", "os": "iOS"}}
+	e, ok := index.FromMessage(3, &m)
+	if !ok {
+		t.Fatal("a page call is an event")
+	}
+	want := map[string]any{"browser": "own", "price": 3.0, "name": "Pricing", "os": "iOS"}
+	if got := e.PropMap(); !reflect.DeepEqual(got, want) {
+		t.Errorf("properties %v, want %v", got, want)
+	}
+	if v, ok := e.Get("os"); !ok || v != "iOS" {
+		t.Errorf("Get(os) = %v %v", v, ok)
+	}
+	if len(props) != 2 {
+		t.Errorf("the message's properties were modified: %v", props)
+	}
+	m.Properties = map[string]any{"name": "own name"}
+	e, _ = index.FromMessage(3, &m)
+	if v, _ := e.Get("name"); v != "own name" {
+		t.Errorf("a property called name must win over the page name, got %v", v)
+	}
+	track := message.Message{Type: message.Track, Event: "E", Name: "ignored", Timestamp: time.Unix(5, 0).UTC()}
+	e, _ = index.FromMessage(3, &track)
+	if _, ok := e.Get("name"); ok || len(e.PropMap()) != 0 {
+		t.Errorf("a track call has no derived name: %v", e.PropMap())
 	}
 }

@@ -8,26 +8,41 @@ import "github.com/segd/segd/internal/message"
 // where they do not collide, the page/screen name as "name" and what enrichment derived
 // (device_type, browser, os, acquisition_source, …). Batch and live evaluation must both use
 // this one definition.
+//
+// The event shares m's properties map (Props) and adds the rest as Derived.
 func FromMessage(pid uint32, m *message.Message) (Event, bool) {
 	k, ok := KindOf(m.Type)
 	if !ok {
 		return Event{}, false
 	}
-	p := make(map[string]any, len(m.Properties)+len(m.Enriched)+1)
-	for key, val := range m.Properties {
-		p[key] = val
+	e := Event{Profile: pid, Kind: k, Name: m.Event, Time: m.Timestamp, Props: m.Properties}
+	named := k != Track && m.Name != ""
+	n := len(m.Enriched)
+	if named {
+		n++
 	}
-	if k != Track && m.Name != "" {
-		if _, ok := p["name"]; !ok {
-			p["name"] = m.Name
+	if n == 0 {
+		return e, true
+	}
+	e.Derived = make([]Prop, 0, n)
+	if named {
+		if _, ok := m.Properties["name"]; !ok {
+			e.Derived = append(e.Derived, Prop{"name", m.Name})
 		}
 	}
 	for key, val := range m.Enriched {
-		if _, ok := p[key]; !ok {
-			p[key] = val
+		if _, ok := m.Properties[key]; ok {
+			continue
 		}
+		if key == "name" && len(e.Derived) > 0 && e.Derived[0].Name == "name" {
+			continue // the page name came first
+		}
+		e.Derived = append(e.Derived, Prop{key, val})
 	}
-	return Event{Profile: pid, Kind: k, Name: m.Event, Time: m.Timestamp, Props: p}, true
+	if len(e.Derived) == 0 {
+		e.Derived = nil
+	}
+	return e, true
 }
 
 // KindOf is the event kind of a call type; identify, group and alias calls are not events.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
-	"github.com/segd/segd/internal/engine/reference"
+	"github.com/segd/segd/internal/index"
 	"github.com/segd/segd/internal/profeval"
 	"github.com/segd/segd/internal/segql/parser"
 )
@@ -95,9 +95,9 @@ func TestCachedEventCopiesStrings(t *testing.T) {
 	n := newNeeds()
 	n.addTree(x)
 	for _, need := range []*needs{n, nil} {
-		tr := need.event(reference.Event{Kind: "track", Name: part(0, 6), Time: time.Now(),
-			Props: map[string]any{part(6, 8): part(14, 5), "other": part(26, 93)}})
-		pg := need.event(reference.Event{Kind: "page", Name: part(19, 7), Time: time.Now()})
+		tr := need.event(&index.Event{Kind: index.Track, Name: part(0, 6), Time: time.Now(),
+			Props: map[string]any{part(6, 8): part(14, 5)}, Derived: []index.Prop{{Name: "other", Value: part(26, 93)}}})
+		pg := need.event(&index.Event{Kind: index.Page, Name: part(19, 7), Time: time.Now()})
 		strs := []string{tr.Name, pg.Name}
 		for _, p := range tr.Props {
 			strs = append(strs, p.Name, p.Value.(string))

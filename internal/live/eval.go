@@ -10,6 +10,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/segd/segd/internal/index"
 	"github.com/segd/segd/internal/membership"
 	"github.com/segd/segd/internal/message"
 	"github.com/segd/segd/internal/profeval"
@@ -190,18 +191,17 @@ type work struct {
 type addedEvent struct {
 	ch         *Change
 	kind, name string
-	props      map[string]any
+	ev         index.Event
 	converted  bool
 }
 
 func (a *addedEvent) prop(k string) any {
 	if !a.converted {
-		if e, ok := changeEvent(a.ch); ok {
-			a.props = e.Props
-		}
+		a.ev, _ = changeEvent(a.ch)
 		a.converted = true
 	}
-	return a.props[k]
+	v, _ := a.ev.Get(k)
+	return v
 }
 
 // step collects a step's pending re-evaluations, one per profile, in order of first change.
@@ -328,7 +328,7 @@ func (l *Live) updateCache(ch *Change) {
 				d.maxSeq = ch.Seq
 				if e, ok := changeEvent(ch); ok {
 					b := d.events.Bytes()
-					d.addEvent(d.need.event(e))
+					d.addEvent(d.need.event(&e))
 					n := 1
 					if d.events.Len()%dropEvery == 0 {
 						n -= d.dropOld(l.opts.Now())

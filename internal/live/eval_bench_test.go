@@ -8,6 +8,7 @@ import (
 
 	"github.com/segd/segd/internal/demodata"
 	"github.com/segd/segd/internal/engine/reference"
+	"github.com/segd/segd/internal/index"
 	"github.com/segd/segd/internal/message"
 	"github.com/segd/segd/internal/profeval"
 	"github.com/segd/segd/internal/segment"
@@ -70,8 +71,8 @@ func benchProfiles(b *testing.B, n int) ([]*profileData, time.Time) {
 		for k, v := range m.Traits {
 			a.traits[k] = v
 		}
-		if e, ok := eventOf(m); ok {
-			a.events = append(a.events, profeval.EventOf(e, nil))
+		if e, ok := index.FromMessage(0, m); ok {
+			a.events = append(a.events, (*needs)(nil).event(&e))
 		}
 		return nil
 	}, nil)

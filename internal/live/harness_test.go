@@ -143,12 +143,7 @@ func (e *env) loadIndex() {
 
 // indexEvent mirrors cmd/segd's conversion for the visible kinds.
 func indexEvent(pid uint32, m *message.Message) (index.Event, bool) {
-	e, ok := eventOf(m)
-	if !ok {
-		return index.Event{}, false
-	}
-	k := map[string]index.EventKind{"track": index.Track, "page": index.Page, "screen": index.Screen}[e.Kind]
-	return index.Event{Profile: pid, Kind: k, Name: e.Name, Time: e.Time, Props: e.Props}, true
+	return index.FromMessage(pid, m)
 }
 
 // onCommit is what cmd/segd does: index first, then live. Every other commit hands live the

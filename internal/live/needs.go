@@ -6,7 +6,7 @@ import (
 	"time"
 	"unique"
 
-	"github.com/segd/segd/internal/engine/reference"
+	"github.com/segd/segd/internal/index"
 	"github.com/segd/segd/internal/profeval"
 	"github.com/segd/segd/internal/segql/ast"
 )
@@ -99,27 +99,25 @@ func (n *needs) readsTrait(k string) bool { return n == nil || n.traits[k] }
 // them when n is nil), its names and short texts shared, nothing pointing into the request
 // the event was decoded from (the decoder's strings are slices of the whole batch body, so
 // keeping one would keep all of it).
-func (n *needs) event(e reference.Event) profeval.Event {
-	if n == nil {
-		out := profeval.EventOf(e, nil)
-		out.Name = share(out.Name)
-		for i := range out.Props {
-			p := &out.Props[i]
-			p.Name = share(p.Name)
-			p.Value = shareValue(p.Value)
-		}
-		return out
-	}
+func (n *needs) event(e *index.Event) profeval.Event {
 	// one pass over the event's properties: a kept one is looked up once, for its shared
 	// name, and collected on the stack; the event gets a slice of the exact size
 	var buf [16]profeval.Prop
 	kept := buf[:0]
-	for k, v := range e.Props {
-		if name, ok := n.props[k]; ok {
+	keep := func(k string, v any) {
+		if n == nil {
+			kept = append(kept, profeval.Prop{Name: share(k), Value: shareValue(v)})
+		} else if name, ok := n.props[k]; ok {
 			kept = append(kept, profeval.Prop{Name: name, Value: shareValue(v)})
 		}
 	}
-	out := profeval.Event{Kind: e.Kind, Name: n.intern(e.Name), Time: e.Time}
+	for k, v := range e.Props {
+		keep(k, v)
+	}
+	for _, p := range e.Derived {
+		keep(p.Name, p.Value)
+	}
+	out := profeval.Event{Kind: e.Kind.String(), Name: n.intern(e.Name), Time: e.Time}
 	if len(kept) > 0 {
 		out.Props = slices.Clone(kept)
 	}

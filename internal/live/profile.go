@@ -121,29 +121,15 @@ func (d *profileData) setRecord(k recKey, r *reference.Record) {
 	d.recsChanged = true
 }
 
-// eventOf turns a stored message into the reference's event the way cmd/segd's index
-// loader does (properties, the page/screen name as "name" unless a property has it,
-// enrichment fields that do not collide), so that live and batch read the same values.
-// Only track, page and screen calls are visible to the language.
-func eventOf(m *message.Message) (reference.Event, bool) {
-	e, ok := index.FromMessage(0, m)
-	if !ok {
-		return reference.Event{}, false
-	}
-	return refEvent(&e), true
-}
-
-// changeEvent is eventOf(ch.Event), taken from ch.Indexed when the caller converted it.
-func changeEvent(ch *Change) (reference.Event, bool) {
+// changeEvent is the added event of ch as the index holds it (properties, the page/screen
+// name as "name" unless a property has it, enrichment fields that do not collide: see
+// index.FromMessage), taken from ch.Indexed when the caller converted it, so that live and
+// batch read the same values. Only track, page and screen calls are visible to the language.
+func changeEvent(ch *Change) (index.Event, bool) {
 	if ch.Indexed != nil {
-		return refEvent(ch.Indexed), true
+		return *ch.Indexed, true
 	}
-	return eventOf(ch.Event)
-}
-
-// refEvent is an index event as the reference reads it.
-func refEvent(e *index.Event) reference.Event {
-	return reference.Event{Kind: e.Kind.String(), Name: e.Name, Time: e.Time, Props: e.Props}
+	return index.FromMessage(0, ch.Event)
 }
 
 func recordOf(r *store.Record) reference.Record {
@@ -390,5 +376,5 @@ func decodeNeeded(v []byte, t time.Time, need *needs, from time.Time, f *message
 	if err != nil || !ok {
 		return profeval.Event{}, false, err
 	}
-	return need.event(reference.Event{Kind: kind, Name: e.Name, Time: e.Time, Props: e.Props}), true, nil
+	return need.event(&e), true, nil
 }
