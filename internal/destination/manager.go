@@ -35,6 +35,7 @@ type Docs interface {
 	Doc(ws uint32, kind, id string) ([]byte, error)
 	Docs(ws uint32, kind string, fn func(id string, v []byte) error) error
 	PutDoc(ws uint32, kind, id string, v []byte) error
+	PutDocLazy(ws uint32, kind, id string, v []byte) error
 	DeleteDoc(ws uint32, kind, id string) error
 	Workspaces() ([]store.Workspace, error)
 }
@@ -205,7 +206,7 @@ func (m *Manager) Put(ws uint32, c Config) (created bool, err error) {
 			}
 		}
 		// A fresh cursor, also replacing any leftover of a deleted destination of that id.
-		if err := m.putCursor(ws, c.ID, cur); err != nil {
+		if err := m.putCursor(ws, c.ID, cur, false); err != nil {
 			return false, err
 		}
 	}
@@ -385,9 +386,13 @@ func (m *Manager) cursor(ws uint32, id string) (cursorDoc, error) {
 	return c, nil
 }
 
-func (m *Manager) putCursor(ws uint32, id string, c cursorDoc) error {
+func (m *Manager) putCursor(ws uint32, id string, c cursorDoc, lazy bool) error {
 	b, _ := json.Marshal(c)
-	if err := m.opts.Store.PutDoc(ws, CursorDocKind, id, b); err != nil {
+	put := m.opts.Store.PutDoc
+	if lazy {
+		put = m.opts.Store.PutDocLazy
+	}
+	if err := put(ws, CursorDocKind, id, b); err != nil {
 		return fmt.Errorf("destination %q: save cursor: %w", id, err)
 	}
 	return nil

@@ -182,7 +182,12 @@ func (r *runner) run() {
 // advance saves the cursor. A failed save is reported and retried with the next batch; the
 // worst outcome is that changes are sent again after a restart.
 func (r *runner) advance(seq, delivered uint64) {
-	err := r.m.putCursor(r.ws, r.cfg.ID, cursorDoc{Seq: seq, Delivered: delivered})
+	// The cursor is written without waiting for the disk (the next synced write anywhere in
+	// the store, or closing it, makes it durable): a cursor lost in a crash only sends the
+	// changes after the last durable one again, which at-least-once delivery allows (each
+	// carries its stable id), and a synced write per delivered batch put a disk flush between
+	// every two deliveries.
+	err := r.m.putCursor(r.ws, r.cfg.ID, cursorDoc{Seq: seq, Delivered: delivered}, true)
 	r.mu.Lock()
 	r.st.Cursor, r.st.Delivered = seq, delivered
 	if err != nil {

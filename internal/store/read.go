@@ -353,6 +353,13 @@ func (s *Store) PutDoc(ws uint32, kind, id string, v []byte) error {
 	return s.db.Set(docKey(ws, kind, id), v, pebble.Sync)
 }
 
+// PutDocLazy writes a document without waiting for the disk: it becomes durable with the
+// next synced write of anyone (the write-ahead log is one sequence) or at Close, and a crash
+// before that loses it. For state whose loss only repeats work, such as a delivery cursor.
+func (s *Store) PutDocLazy(ws uint32, kind, id string, v []byte) error {
+	return s.db.Set(docKey(ws, kind, id), v, pebble.NoSync)
+}
+
 // DeleteDoc removes a document durably.
 func (s *Store) DeleteDoc(ws uint32, kind, id string) error {
 	return s.db.Delete(docKey(ws, kind, id), pebble.Sync)
