@@ -43,7 +43,14 @@ type runner struct {
 	// status, guarded by mu
 	mu sync.Mutex
 	st Status
+
+	// the cursor's durability, touched only by the run loop (see advance)
+	cursorSyncedAt time.Time
+	cursorUnsynced bool
 }
+
+// cursorSyncEvery bounds how long a delivered batch may stay out of the durable cursor.
+const cursorSyncEvery = time.Second
 
 func newRunner(m *Manager, ws uint32, c Config) (*runner, error) {
 	cur, err := m.cursor(ws, c.ID)
@@ -161,8 +168,11 @@ func (r *runner) run() {
 		// Nothing more to read now: wait for the feed, the linger deadline or a replay request.
 		r.setState("waiting")
 		wctx, cancel := context.WithCancel(ctx)
-		if len(pending) > 0 {
+		switch {
+		case len(pending) > 0:
 			wctx, cancel = context.WithDeadline(ctx, lingerUntil)
+		case r.cursorUnsynced:
+			wctx, cancel = context.WithDeadline(ctx, r.cursorSyncedAt.Add(cursorSyncEvery))
 		}
 		waited := make(chan error, 1)
 		go func() { waited <- r.m.opts.Feed.Wait(wctx, r.ws, readSeq) }()
@@ -174,6 +184,9 @@ func (r *runner) run() {
 			req.reply <- r.doReplay(ctx)
 		}
 		cancel()
+		if r.cursorUnsynced && len(pending) == 0 && time.Since(r.cursorSyncedAt) >= cursorSyncEvery {
+			r.advance(readSeq, delivered) // idle: make the cursor durable now
+		}
 		r.setState("running")
 		drained = false
 	}
@@ -182,12 +195,20 @@ func (r *runner) run() {
 // advance saves the cursor. A failed save is reported and retried with the next batch; the
 // worst outcome is that changes are sent again after a restart.
 func (r *runner) advance(seq, delivered uint64) {
-	// The cursor is written without waiting for the disk (the next synced write anywhere in
-	// the store, or closing it, makes it durable): a cursor lost in a crash only sends the
-	// changes after the last durable one again, which at-least-once delivery allows (each
-	// carries its stable id), and a synced write per delivered batch put a disk flush between
-	// every two deliveries.
-	err := r.m.putCursor(r.ws, r.cfg.ID, cursorDoc{Seq: seq, Delivered: delivered}, true)
+	// A synced write per delivered batch put a disk flush between every two deliveries. The
+	// cursor is synced at most once a second (and when the runner falls idle with an unsynced
+	// one); in between it is written without waiting for the disk, which the next synced
+	// write anywhere in the store, or closing it, makes durable. A cursor lost in a crash
+	// only sends the changes after the last durable one again, which at-least-once delivery
+	// allows (each carries its stable id).
+	lazy := time.Since(r.cursorSyncedAt) < cursorSyncEvery
+	err := r.m.putCursor(r.ws, r.cfg.ID, cursorDoc{Seq: seq, Delivered: delivered}, lazy)
+	if err == nil {
+		r.cursorUnsynced = lazy
+		if !lazy {
+			r.cursorSyncedAt = time.Now()
+		}
+	}
 	r.mu.Lock()
 	r.st.Cursor, r.st.Delivered = seq, delivered
 	if err != nil {
