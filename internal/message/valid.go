@@ -65,15 +65,8 @@ func (v *validator) literal(word string) bool {
 }
 
 func (v *validator) object() bool {
-	if v.depth++; v.depth > maxNesting {
-		return false
-	}
-	v.i++ // '{'
-	v.ws()
-	if v.i < len(v.data) && v.data[v.i] == '}' {
-		v.i++
-		v.depth--
-		return true
+	if empty, ok := v.open('}'); empty || !ok {
+		return ok
 	}
 	for {
 		if v.i >= len(v.data) || v.data[v.i] != '"' || !v.str() {
@@ -88,55 +81,59 @@ func (v *validator) object() bool {
 		if !v.value() {
 			return false
 		}
-		v.ws()
-		if v.i >= len(v.data) {
-			return false
-		}
-		switch v.data[v.i] {
-		case ',':
-			v.i++
-			v.ws()
-		case '}':
-			v.i++
-			v.depth--
-			return true
-		default:
-			return false
+		if more, ok := v.separator('}'); !more {
+			return ok
 		}
 	}
 }
 
 func (v *validator) array() bool {
-	if v.depth++; v.depth > maxNesting {
-		return false
-	}
-	v.i++ // '['
-	v.ws()
-	if v.i < len(v.data) && v.data[v.i] == ']' {
-		v.i++
-		v.depth--
-		return true
+	if empty, ok := v.open(']'); empty || !ok {
+		return ok
 	}
 	for {
 		if !v.value() {
 			return false
 		}
-		v.ws()
-		if v.i >= len(v.data) {
-			return false
-		}
-		switch v.data[v.i] {
-		case ',':
-			v.i++
-			v.ws()
-		case ']':
-			v.i++
-			v.depth--
-			return true
-		default:
-			return false
+		if more, ok := v.separator(']'); !more {
+			return ok
 		}
 	}
+}
+
+// open enters the object or array at v.i, whose closing bracket is end; empty reports that
+// it closed at once.
+func (v *validator) open(end byte) (empty, ok bool) {
+	if v.depth++; v.depth > maxNesting {
+		return false, false
+	}
+	v.i++ // '{' or '['
+	v.ws()
+	if v.i < len(v.data) && v.data[v.i] == end {
+		v.i++
+		v.depth--
+		return true, true
+	}
+	return false, true
+}
+
+// separator reads what follows a member or an element: a comma (more follows) or end.
+func (v *validator) separator(end byte) (more, ok bool) {
+	v.ws()
+	if v.i >= len(v.data) {
+		return false, false
+	}
+	switch v.data[v.i] {
+	case ',':
+		v.i++
+		v.ws()
+		return true, true
+	case end:
+		v.i++
+		v.depth--
+		return false, true
+	}
+	return false, false
 }
 
 // str checks a string starting at the opening quote: no raw control characters, only the
