@@ -264,10 +264,11 @@ func (a *app) serve(ctx context.Context) error {
 	return nil
 }
 
-// background runs housekeeping: the dedupe window expiry.
+// background runs housekeeping: the dedupe window expiry, hourly (it reads every remembered
+// messageId, so a messageId is forgotten up to an hour after the window).
 func (a *app) background(ctx context.Context) {
 	defer close(a.bgDone)
-	t := time.NewTicker(10 * time.Minute)
+	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
 		select {

@@ -22,7 +22,7 @@ const (
 	prefixIdentifier = 'I'  // I ws type 0x00 value → pid
 	prefixEvent      = 'E'  // E ws pid time seq → Event JSON
 	prefixDedupe     = 'D'  // D ws messageId → received(8) pid(4)
-	prefixDedupeAge  = 'A'  // A ws received(8) messageId → nil (expiry order)
+	prefixDedupeAge  = 'A'  // A ws received(8) messageId → nil: written before 2026-12-03, dropped by ExpireDedupe
 	prefixRecord     = 'R'  // R ws type 0x00 id → Record JSON
 	prefixProfileRec = 'Q'  // Q ws pid type 0x00 id → nil
 	prefixMerge      = 'G'  // G ws seq → Merge JSON
@@ -73,6 +73,8 @@ func dedupeKey(ws uint32, messageID string) []byte {
 	return append(wsKey(prefixDedupe, ws, len(messageID)), messageID...)
 }
 
+// dedupeAgeKey is the key earlier versions wrote per messageId in receipt order (see
+// ExpireDedupe).
 func dedupeAgeKey(ws uint32, received time.Time, messageID string) []byte {
 	k := appendTime(wsKey(prefixDedupeAge, ws, 8+len(messageID)), received)
 	return append(k, messageID...)

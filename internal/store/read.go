@@ -279,12 +279,19 @@ const expireChunk = 50_000
 // ExpireDedupe forgets messageIds received before cutoff, a batch of expireChunk at a time;
 // it returns how many it removed. It stops between batches when ctx is done (shutdown must
 // not wait for tens of millions of deletions).
+//
+// It reads every remembered messageId of the workspace (each `D` key holds its receipt
+// time): an index in receipt order (the `A` keys of earlier versions) cost a key more per
+// ingested message, written, flushed and compacted, to spare a pass that runs once an hour.
+// Any `A` keys left by an earlier version are dropped.
 func (s *Store) ExpireDedupe(ctx context.Context, ws uint32, cutoff time.Time) (int, error) {
 	// the filter generations this pass empties: chosen before it reads the keys to delete
 	gone := s.filter.expirable(ws, cutoff)
-	prefix := wsKey(prefixDedupeAge, ws, 0)
-	upper := appendTime(append([]byte(nil), prefix...), cutoff)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
+	if err := s.dropLegacyDedupeAge(ws); err != nil {
+		return 0, err
+	}
+	prefix := wsKey(prefixDedupe, ws, 0)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return 0, err
 	}
@@ -305,9 +312,17 @@ func (s *Store) ExpireDedupe(ctx context.Context, ws uint32, cutoff time.Time) (
 		return nil
 	}
 	for it.First(); it.Valid(); it.Next() {
-		k := it.Key()
-		b.Delete(dedupeKey(ws, string(k[len(prefix)+8:])), nil)
-		b.Delete(append([]byte(nil), k...), nil)
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return done, err
+		}
+		if len(v) < 8 {
+			return done, fmt.Errorf("store: corrupt dedupe entry (%d bytes) for %q", len(v), it.Key()[len(prefix):])
+		}
+		if !decodeTime(v).Before(cutoff) {
+			continue
+		}
+		b.Delete(append([]byte(nil), it.Key()...), nil)
 		if pending++; pending == expireChunk {
 			if err := commit(); err != nil {
 				return done, err
@@ -325,6 +340,20 @@ func (s *Store) ExpireDedupe(ctx context.Context, ws uint32, cutoff time.Time) (
 	}
 	s.filter.drop(ws, gone)
 	return done, nil
+}
+
+// dropLegacyDedupeAge deletes the workspace's `A` keys, if any are left.
+func (s *Store) dropLegacyDedupeAge(ws uint32) error {
+	prefix := wsKey(prefixDedupeAge, ws, 0)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	found := it.First()
+	if err := it.Close(); err != nil || !found {
+		return err
+	}
+	return s.db.DeleteRange(prefix, prefixEnd(prefix), pebble.Sync)
 }
 
 // ---- documents owned by other packages ----

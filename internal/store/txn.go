@@ -421,8 +421,7 @@ func (t *Txn) MarkSeen(ws uint32, messageID string, received time.Time) error {
 	}
 	t.seen[seenRef{ws, messageID}] = true
 	t.s.filter.add(ws, messageID, received) // before the commit that makes the key visible
-	t.plain = append(t.plain, plainWrite{dedupeKey(ws, messageID), appendTime(nil, received)},
-		plainWrite{dedupeAgeKey(ws, received, messageID), nil})
+	t.plain = append(t.plain, plainWrite{dedupeKey(ws, messageID), appendTime(nil, received)})
 	return nil
 }
 
