@@ -54,6 +54,11 @@ func (s *Store) SeenBefore(ws uint32, ids []string) (SeenCheck, error) {
 // Txn's writes and those of the Txns applied after gen, and reads the database only when
 // more Txns than it remembers were applied since.
 func (t *Txn) SeenSince(ws uint32, messageID string, gen uint64) (bool, error) {
+	if t.s.filter.absent(ws, messageID) {
+		// the filter holds every stored messageId and those of Txns not yet committed,
+		// this one's included (MarkSeen adds before the commit)
+		return false, nil
+	}
 	ref := seenRef{ws, messageID}
 	if t.seen[ref] {
 		return true, nil

@@ -148,22 +148,30 @@ func (f *seenFilter) grow(w *wsFilter, full *bloomGen) {
 
 // mayContain reports whether the store may hold the key (false: it certainly does not).
 func (f *seenFilter) mayContain(ws uint32, messageID string) bool {
+	if f.absent(ws, messageID) {
+		f.skipped.Add(1)
+		return false
+	}
+	return true
+}
+
+// absent reports that messageID is certainly not stored (false: it may be, or the filter is
+// not loaded yet). It counts nothing: checks that never read the store use it directly.
+func (f *seenFilter) absent(ws uint32, messageID string) bool {
 	if !f.ready.Load() {
-		return true
+		return false
 	}
 	w := (*f.fil.Load())[ws]
 	if w == nil {
-		f.skipped.Add(1)
-		return false
+		return true
 	}
 	h := f.hash(messageID)
 	for _, g := range *w.gens.Load() {
 		if g.has(h) {
-			return true
+			return false
 		}
 	}
-	f.skipped.Add(1)
-	return false
+	return true
 }
 
 // expirable returns the generations of ws that may be dropped once every key received before
