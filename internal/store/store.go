@@ -71,6 +71,9 @@ type Store struct {
 	seen       seenLog              // messageIds of the latest Txns, for SeenBefore's answers
 	keyCache   sync.Map             // string(hashedKey) → APIKey, for Authenticate; cleared on every key write
 	suppressed map[suppressRef]bool // the erasure block-list, loaded at Open; guarded by mu
+	// anySuppressed is set once the block-list has an entry: until then a message's
+	// identifiers need no hashing to be checked against it
+	anySuppressed atomic.Bool
 
 	// filter answers most dedupe reads of absent messageIds from memory (seenfilter.go);
 	// stopFilter cancels its loading and filterDone is closed when that has ended.
@@ -122,6 +125,7 @@ func (s *Store) loadSuppressed() error {
 		ref.ws = binary.BigEndian.Uint32(k[1:5])
 		copy(ref.hash[:], k[5:])
 		s.suppressed[ref] = true
+		s.anySuppressed.Store(true)
 		return nil
 	})
 }

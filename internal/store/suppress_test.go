@@ -22,6 +22,11 @@ func TestSuppressionSurvivesReopen(t *testing.T) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
+	after := s.Begin()
+	if ok, _ := after.Suppressed(1, "email", "gone@x.org"); !ok {
+		t.Fatal("not suppressed in a later Txn of the same process")
+	}
+	after.Discard()
 	s.Close()
 	s, err = Open(Options{Dir: "/d", FS: fs})
 	if err != nil {

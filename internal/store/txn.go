@@ -112,6 +112,7 @@ func (t *Txn) CommitNoWait() (wait func() error, err error) {
 	}
 	for ref := range t.suppressed {
 		t.s.suppressed[ref] = true
+		t.s.anySuppressed.Store(true)
 	}
 	t.s.mu.Unlock()
 	return func() error {
@@ -510,6 +511,9 @@ func (t *Txn) AppendMerge(ws uint32, m *Merge) error {
 // Suppressed reports whether the identifier is on the workspace's block-list.
 // The block-list is small (erasures are rare) and kept in memory, so this costs no read.
 func (t *Txn) Suppressed(ws uint32, typ, value string) (bool, error) {
+	if len(t.suppressed) == 0 && !t.s.anySuppressed.Load() {
+		return false, nil // no block-list anywhere yet
+	}
 	var h [32]byte
 	copy(h[:], HashIdentifier(typ, value))
 	if t.suppressed[suppressRef{ws, h}] {
