@@ -268,7 +268,14 @@ const (
 	numFields
 )
 
-// fieldIndex is the position of a known top-level field, or -1.
+// fieldNames are the known top-level fields' names by position.
+var fieldNames = [numFields]string{fType: "type", fMessageID: "messageId", fUserID: "userId",
+	fAnonymousID: "anonymousId", fPreviousID: "previousId", fGroupID: "groupId", fEvent: "event",
+	fName: "name", fCategory: "category", fProperties: "properties", fTraits: "traits",
+	fContext: "context", fIntegrations: "integrations", fTimestamp: "timestamp",
+	fOriginalTimestamp: "originalTimestamp", fSentAt: "sentAt", fWriteKey: "writeKey"}
+
+// fieldIndex is the position of a known top-level field (fieldNames inverted), or -1.
 func fieldIndex(name string) int {
 	switch name {
 	case "type":
@@ -340,52 +347,48 @@ func fromObject(typ Type, obj *members, raw []byte, path string, env *envelope, 
 
 	var e *Error
 	ids := [...]struct {
-		name string
-		f    int
-		dst  *string
+		f   int
+		dst *string
 	}{
-		{"messageId", fMessageID, &m.MessageID}, {"userId", fUserID, &m.UserID}, {"anonymousId", fAnonymousID, &m.AnonymousID},
-		{"previousId", fPreviousID, &m.PreviousID}, {"groupId", fGroupID, &m.GroupID},
+		{fMessageID, &m.MessageID}, {fUserID, &m.UserID}, {fAnonymousID, &m.AnonymousID},
+		{fPreviousID, &m.PreviousID}, {fGroupID, &m.GroupID},
 	}
 	for _, f := range ids {
-		if *f.dst, e = idField(obj.known[f.f], f.name, path); e != nil {
+		if *f.dst, e = idField(obj.known[f.f], fieldNames[f.f], path); e != nil {
 			return Message{}, e
 		}
 	}
 	strs := [...]struct {
-		name string
-		f    int
-		dst  *string
+		f   int
+		dst *string
 	}{
-		{"event", fEvent, &m.Event}, {"name", fName, &m.Name}, {"category", fCategory, &m.Category}, {"writeKey", fWriteKey, &m.WriteKey},
+		{fEvent, &m.Event}, {fName, &m.Name}, {fCategory, &m.Category}, {fWriteKey, &m.WriteKey},
 	}
 	for _, f := range strs {
-		if *f.dst, e = stringField(obj.known[f.f], f.name, path); e != nil {
+		if *f.dst, e = stringField(obj.known[f.f], fieldNames[f.f], path); e != nil {
 			return Message{}, e
 		}
 	}
 	objs := [...]struct {
-		name string
-		f    int
-		dst  *map[string]any
+		f   int
+		dst *map[string]any
 	}{
-		{"properties", fProperties, &m.Properties}, {"traits", fTraits, &m.Traits}, {"context", fContext, &m.Context}, {"integrations", fIntegrations, &m.Integrations},
+		{fProperties, &m.Properties}, {fTraits, &m.Traits}, {fContext, &m.Context}, {fIntegrations, &m.Integrations},
 	}
 	for _, f := range objs {
-		if *f.dst, e = objectField(obj.known[f.f], f.name, path); e != nil {
+		if *f.dst, e = objectField(obj.known[f.f], fieldNames[f.f], path); e != nil {
 			return Message{}, e
 		}
 	}
 	var ts time.Time
 	times := [...]struct {
-		name string
-		f    int
-		dst  *time.Time
+		f   int
+		dst *time.Time
 	}{
-		{"timestamp", fTimestamp, &ts}, {"originalTimestamp", fOriginalTimestamp, &m.OriginalTimestamp}, {"sentAt", fSentAt, &m.SentAt},
+		{fTimestamp, &ts}, {fOriginalTimestamp, &m.OriginalTimestamp}, {fSentAt, &m.SentAt},
 	}
 	for _, f := range times {
-		if *f.dst, e = timeField(obj.known[f.f], f.name, path); e != nil {
+		if *f.dst, e = timeField(obj.known[f.f], fieldNames[f.f], path); e != nil {
 			return Message{}, e
 		}
 	}

@@ -103,76 +103,65 @@ func (p *valueParser) value() (any, error) {
 }
 
 func (p *valueParser) object(hint int) (map[string]any, error) {
-	p.i++ // '{'
 	obj := make(map[string]any, hint)
+	if err := p.members(func(k string, v any) { obj[k] = v }); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+// members decodes the object at p.i, calling f with each member in order, and moves past it.
+func (p *valueParser) members(f func(k string, v any)) error {
+	p.i++ // '{'
 	p.ws()
 	if p.data[p.i] == '}' {
 		p.i++
-		return obj, nil
+		return nil
 	}
 	for {
 		p.ws()
 		k, err := p.str()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		p.ws()
 		p.i++ // ':'
 		p.ws()
 		v, err := p.value()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		obj[k] = v
+		f(k, v)
 		p.ws()
 		if p.data[p.i] == ',' {
 			p.i++
 			continue
 		}
 		p.i++ // '}'
-		return obj, nil
+		return nil
 	}
 }
 
 // parseMembers decodes the valid JSON object in data (after optional white space) as a
-// message's top-level members.
+// message's top-level members; a repeated member keeps its last value, as in encoding/json.
 func parseMembers(data []byte) (members, error) {
 	p := valueParser{data: data, src: string(data)}
 	p.ws()
 	var out members
-	p.i++ // '{'
-	p.ws()
-	if p.data[p.i] == '}' {
-		return out, nil
-	}
-	for {
-		p.ws()
-		k, err := p.str()
-		if err != nil {
-			return members{}, err
-		}
-		p.ws()
-		p.i++ // ':'
-		p.ws()
-		v, err := p.value()
-		if err != nil {
-			return members{}, err
-		}
+	err := p.members(func(k string, v any) {
 		if f := fieldIndex(k); f >= 0 {
-			out.known[f] = v // a repeated member: the last one counts, as in encoding/json
-		} else {
-			if out.extra == nil {
-				out.extra = make(map[string]any)
-			}
-			out.extra[k] = v
+			out.known[f] = v
+			return
 		}
-		p.ws()
-		if p.data[p.i] == ',' {
-			p.i++
-			continue
+		if out.extra == nil {
+			out.extra = make(map[string]any)
 		}
-		return out, nil
+		out.extra[k] = v
+	})
+	if err != nil {
+		return members{}, err
 	}
+	return out, nil
 }
 
 // str reads a string at p.i. Plain ASCII strings without escapes (nearly all of them) are

@@ -76,15 +76,6 @@ func checkMembers(t *testing.T, data []byte, want map[string]any) {
 	}
 }
 
-var fieldNames = func() []string {
-	names := make([]string, numFields)
-	for _, k := range []string{"type", "messageId", "userId", "anonymousId", "previousId", "groupId", "event", "name",
-		"category", "properties", "traits", "context", "integrations", "timestamp", "originalTimestamp", "sentAt", "writeKey"} {
-		names[fieldIndex(k)] = k
-	}
-	return names
-}()
-
 func TestParseMembers(t *testing.T) {
 	for _, s := range []string{`{}`, ` { "userId" : "u", "userId": null, "x": {"y": [1]}, "type": "track", "x": 2 } `,
 		`{"context":{"a":1},"properties":{},"custom":"c","writeKey":"k","sentAt":"2024-05-01T10:00:00Z"}`} {
@@ -93,6 +84,11 @@ func TestParseMembers(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkMembers(t, []byte(s), want)
+	}
+	for f, name := range fieldNames {
+		if name == "" || fieldIndex(name) != f {
+			t.Errorf("field %d is named %q, which fieldIndex maps to %d", f, name, fieldIndex(name))
+		}
 	}
 	if got, _ := parseMembers([]byte(`{"userId":"a","userId":"b"}`)); got.known[fUserID] != "b" {
 		t.Errorf("a repeated member must keep the last value, got %v", got.known[fUserID])
