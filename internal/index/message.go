@@ -30,17 +30,10 @@ func FromMessage(pid uint32, m *message.Message) (Event, bool) {
 			e.Derived = append(e.Derived, Prop{"name", m.Name})
 		}
 	}
-	for key, val := range m.Enriched {
-		if _, ok := m.Properties[key]; ok {
-			continue
+	for key, val := range m.Enriched { // enrichment never derives a "name"
+		if _, ok := m.Properties[key]; !ok {
+			e.Derived = append(e.Derived, Prop{key, val})
 		}
-		if key == "name" && len(e.Derived) > 0 && e.Derived[0].Name == "name" {
-			continue // the page name came first
-		}
-		e.Derived = append(e.Derived, Prop{key, val})
-	}
-	if len(e.Derived) == 0 {
-		e.Derived = nil
 	}
 	return e, true
 }
