@@ -2,7 +2,6 @@ package destination
 
 import (
 	"encoding/json"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -16,42 +15,19 @@ import (
 // cursorSyncEvery, so a crash after that sends nothing again.
 func TestCursorDurableWhenIdle(t *testing.T) {
 	fs := vfs.NewCrashableMem()
-	st, err := store.Open(store.Options{Dir: "/d", FS: fs, CacheBytes: 8 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	w, _, err := st.CreateWorkspace("w", store.Keys{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	feed := newMemFeed()
-	m, err := New(Options{Store: st, Feed: feed, Profiles: fakeProfiles{}, Members: &fakeMembers{},
-		AllowPrivate: func(uint32) bool { return true }, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	e := newEnvOn(t, store.Options{Dir: "/d", FS: fs})
 	rc := newReceiver(t, "")
-	if _, err := m.Put(w.ID, webhookConfig("d", rc.srv.URL, "")); err != nil {
-		t.Fatal(err)
-	}
-	feed.add(w.ID, 1, "s", "seg", KindEnter) // its cursor is synced: the first in a second
+	e.put(webhookConfig("d", rc.srv.URL, ""))
+	e.feed.add(e.ws, 1, "s", "seg", KindEnter) // its cursor is synced: the first in a second
 	waitFor(t, "first change", 5*time.Second, func() bool { return len(rc.received()) == 1 })
-	feed.add(w.ID, 2, "s", "seg", KindEnter) // these are written lazily
-	feed.add(w.ID, 3, "s", "seg", KindEnter)
+	e.feed.add(e.ws, 2, "s", "seg", KindEnter) // these are written lazily
+	e.feed.add(e.ws, 3, "s", "seg", KindEnter)
 	waitFor(t, "three changes", 5*time.Second, func() bool { return len(rc.received()) == 3 })
 	time.Sleep(cursorSyncEvery + 500*time.Millisecond)
 
-	crashed, err := store.Open(store.Options{Dir: "/d", FS: fs.CrashClone(vfs.CrashCloneCfg{}), CacheBytes: 8 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
+	crashed, ws := openStore(t, store.Options{Dir: "/d", FS: fs.CrashClone(vfs.CrashCloneCfg{})})
 	defer crashed.Close()
-	v, err := crashed.Doc(w.ID, CursorDocKind, "d")
+	v, err := crashed.Doc(ws, CursorDocKind, "d")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,9 +107,11 @@ func (f *fakeMembers) IsMember(ws uint32, seg string, pid uint32) bool {
 	return f.m[seg][pid]
 }
 
-func openStore(t *testing.T, dir string) (*store.Store, uint32) {
+// openStore opens a store with opts and returns it with its workspace, created when it has none.
+func openStore(t *testing.T, opts store.Options) (*store.Store, uint32) {
 	t.Helper()
-	st, err := store.Open(store.Options{Dir: dir, CacheBytes: 8 << 20})
+	opts.CacheBytes = 8 << 20
+	st, err := store.Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +131,7 @@ func openStore(t *testing.T, dir string) (*store.Store, uint32) {
 
 type env struct {
 	t       *testing.T
-	dir     string
+	opts    store.Options // where the store lives
 	st      *store.Store
 	ws      uint32
 	feed    *memFeed
@@ -141,9 +143,13 @@ type env struct {
 }
 
 func newEnv(t *testing.T) *env {
-	e := &env{t: t, feed: newMemFeed(), members: &fakeMembers{}}
-	e.dir = t.TempDir()
-	e.st, e.ws = openStore(t, e.dir)
+	return newEnvOn(t, store.Options{Dir: t.TempDir()})
+}
+
+// newEnvOn is newEnv with the store at opts (an in-memory file system, say).
+func newEnvOn(t *testing.T, opts store.Options) *env {
+	e := &env{t: t, opts: opts, feed: newMemFeed(), members: &fakeMembers{}}
+	e.st, e.ws = openStore(t, opts)
 	t.Cleanup(func() { e.st.Close() })
 	e.start()
 	t.Cleanup(func() {
@@ -176,7 +182,7 @@ func (e *env) restart() {
 	if err := e.st.Close(); err != nil {
 		e.t.Fatal(err)
 	}
-	e.st, _ = openStore(e.t, e.dir)
+	e.st, _ = openStore(e.t, e.opts)
 	e.start()
 }
 

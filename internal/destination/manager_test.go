@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/segd/segd/internal/store"
 )
 
 func TestDeadLettersAndReplay(t *testing.T) {
@@ -183,8 +185,7 @@ func TestPauseResumeAndStartLatest(t *testing.T) {
 func TestHTTPAndMetrics(t *testing.T) {
 	feed := newMemFeed()
 	e := &env{t: t, feed: feed, members: &fakeMembers{}}
-	e.dir = t.TempDir()
-	e.st, e.ws = openStore(t, e.dir)
+	e.st, e.ws = openStore(t, store.Options{Dir: t.TempDir()})
 	defer e.st.Close()
 	reg := prometheus.NewRegistry()
 	m, err := New(Options{Store: e.st, Feed: feed, Profiles: fakeProfiles{}, Registerer: reg,
