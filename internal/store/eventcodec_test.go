@@ -172,3 +172,23 @@ func TestFormatVersionUpgrade(t *testing.T) {
 		t.Fatalf("a newer version must be refused with ErrFormat, got %v", err)
 	}
 }
+
+// TestUnknownEnrichedCodeIsCorrupt: a code past the table is refused, not read as some name.
+func TestUnknownEnrichedCodeIsCorrupt(t *testing.T) {
+	ts := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	b := AppendEventValue(nil, &message.Message{Type: message.Track, Event: "E", Timestamp: ts, ReceivedAt: ts,
+		Enriched: map[string]string{"os": "iOS"}})
+	code := len(b) - 5 // ... 1 (count), code, 3 "iOS"
+	if b[code] != byte(enrichedCode("os")) {
+		t.Fatalf("layout changed: byte %d is %d", code, b[code])
+	}
+	b[code] = byte(len(enrichedKeys) + 1)
+	var m message.Message
+	if err := DecodeEventValue(b, &m); !errors.Is(err, errCorruptEvent) {
+		t.Errorf("DecodeEventValue: %v, want errCorruptEvent", err)
+	}
+	var f message.EventFields
+	if err := DecodeEventFields(b, &f); !errors.Is(err, errCorruptEvent) {
+		t.Errorf("DecodeEventFields: %v, want errCorruptEvent", err)
+	}
+}

@@ -20,8 +20,8 @@ const (
 	prefixCounter    = 'C'  // C ws name → uint64
 	prefixProfile    = 'P'  // P ws pid → Profile JSON
 	prefixIdentifier = 'I'  // I ws type 0x00 value → pid
-	prefixEvent      = 'E'  // E ws pid time seq → Event JSON
-	prefixDedupe     = 'D'  // D ws messageId → received(8) pid(4)
+	prefixEvent      = 'E'  // E ws pid time seq → event (binary, eventcodec.go)
+	prefixDedupe     = 'D'  // D ws messageId → received(8)
 	prefixDedupeAge  = 'A'  // A ws received(8) messageId → nil: written before 2026-12-03, dropped by ExpireDedupe
 	prefixRecord     = 'R'  // R ws type 0x00 id → Record JSON
 	prefixProfileRec = 'Q'  // Q ws pid type 0x00 id → nil
