@@ -139,10 +139,13 @@ func scanAll(ctx context.Context, st *store.Store, ws uint32, need *needs, from 
 	go func() {
 		defer close(groups)
 		var g group
+		var scratch []profeval.Prop // the group's properties until send packs them
 		send := func() error {
 			if g.events == nil {
 				return nil
 			}
+			profeval.PackProps(g.events)
+			scratch = scratch[:0]
 			select {
 			case groups <- g:
 			case <-ctx.Done():
@@ -160,7 +163,7 @@ func scanAll(ctx context.Context, st *store.Store, ws uint32, need *needs, from 
 				g = group{pid: pid, events: []profeval.Event{}}
 			}
 			g.maxSeq = max(g.maxSeq, seq)
-			e, ok, err := decodeNeeded(v, t, need, from, &f)
+			e, ok, err := decodeNeeded(v, t, need, from, &f, &scratch)
 			if ok {
 				g.events = append(g.events, e)
 			}

@@ -1,6 +1,9 @@
 package live
 
 import (
+	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +12,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/segd/segd/internal/index"
+	"github.com/segd/segd/internal/message"
 	"github.com/segd/segd/internal/profeval"
 	"github.com/segd/segd/internal/segql/parser"
 )
@@ -159,5 +163,91 @@ func TestCacheDroppedWithTheLastRealtimeSegment(t *testing.T) {
 	e.sync()
 	if got := e.live.Members(e.ws, "s2"); !got.Contains(e.pid("u1")) || got.GetCardinality() != 1 {
 		t.Fatalf("members of the new segment: %v", got.ToArray())
+	}
+}
+
+// A full scan and a per-profile load hand out the same events with the same properties: both
+// decode into a reused scratch array and move each profile's properties into an array of its
+// own (profeval.PackProps), so a profile that kept a slice of the scratch would see the next
+// profile's values.
+func TestScanAndLoadKeepEachProfilesProperties(t *testing.T) {
+	clk := &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+	e := newEnv(t, vfs.NewMem(), clk, &catalog{}, true)
+	defer e.close()
+	x, err := parser.ParseExpr(`count("Viewed" where category = "shoes" and price > 10) >= 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := newNeeds()
+	need.addTree(x)
+	want := map[uint32][]string{}
+	for u := range 40 {
+		user := fmt.Sprintf("u%d", u)
+		var ms []message.Message
+		for i := range u%5 + 1 {
+			ms = append(ms, e.track(user, "Viewed", clk.Now().Add(time.Duration(i)*time.Minute),
+				map[string]any{"category": fmt.Sprintf("c%d-%d", u, i), "price": float64(100*u + i), "ignored": "z"}))
+		}
+		e.send(ms...)
+		pid := e.pid(user)
+		for i := range u%5 + 1 {
+			want[pid] = append(want[pid], fmt.Sprintf("category=c%d-%d price=%d", u, i, 100*u+i))
+		}
+	}
+	describe := func(evs []profeval.Event) []string {
+		var out []string
+		for _, ev := range evs {
+			out = append(out, fmt.Sprintf("category=%v price=%v", ev.Get("category"), ev.Get("price")))
+			if ev.Get("ignored") != nil || len(ev.Props) != 2 {
+				t.Errorf("kept properties %v", ev.Props)
+			}
+		}
+		return out
+	}
+	scanned := 0
+	if err := scanAll(context.Background(), e.st, e.ws, need, time.Time{}, func(pid uint32, d *profileData) {
+		scanned++
+		if got := describe(d.events.Events()); !slices.Equal(got, want[pid]) {
+			t.Errorf("scan: profile %d has %v, want %v", pid, got, want[pid])
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if scanned != len(want) {
+		t.Fatalf("scanned %d profiles, want %d", scanned, len(want))
+	}
+	for pid, w := range want {
+		d, err := load(e.st, e.ws, pid, need, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := describe(d.events.Events()); !slices.Equal(got, w) {
+			t.Errorf("load: profile %d has %v, want %v", pid, got, w)
+		}
+	}
+}
+
+// Equal short texts and numbers kept by the cache share one box: the data word of the
+// interface is the same pointer, and the value is unchanged.
+func TestShareValueBoxesOnce(t *testing.T) {
+	data := func(v any) uintptr { return (*[2]uintptr)(unsafe.Pointer(&v))[1] }
+	for _, v := range []any{"shoes", 12.5, 1e300, "a text of some length"} {
+		var a, b any
+		switch x := v.(type) {
+		case string:
+			a, b = shareValue(strings.Clone(x)), shareValue(strings.Clone(x))
+		case float64:
+			a, b = shareValue(any(x+0)), shareValue(any(x*1))
+		}
+		if a != v || b != v {
+			t.Fatalf("shareValue(%v) = %v, %v", v, a, b)
+		}
+		if data(a) != data(b) {
+			t.Errorf("%v: two boxes", v)
+		}
+	}
+	long := strings.Repeat("z", maxSharedText+1)
+	if shareValue(long) != long || shareBytes([]byte("Viewed")) != "Viewed" {
+		t.Fatal("long text or bytes changed")
 	}
 }

@@ -1,8 +1,11 @@
 package live
 
 import (
+	"hash/maphash"
+	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unique"
 
@@ -100,15 +103,24 @@ func (n *needs) readsTrait(k string) bool { return n == nil || n.traits[k] }
 // the event was decoded from (the decoder's strings are slices of the whole batch body, so
 // keeping one would keep all of it).
 func (n *needs) event(e *index.Event) profeval.Event {
-	// one pass over the event's properties: a kept one is looked up once, for its shared
-	// name, and collected on the stack; the event gets a slice of the exact size
 	var buf [16]profeval.Prop
-	kept := buf[:0]
+	out, _ := n.eventInto(e, buf[:0])
+	out.Props = slices.Clip(slices.Clone(out.Props))
+	return out
+}
+
+// eventInto is event with the kept properties appended to scratch, which it returns: the
+// event's Props are a slice of it, valid until scratch is reused. Loads
+// decode a profile's events this way and then move all their properties into one array
+// (profeval.PackProps) instead of allocating them event by event.
+func (n *needs) eventInto(e *index.Event, scratch []profeval.Prop) (profeval.Event, []profeval.Prop) {
+	// one pass over the event's properties: a kept one is looked up once, for its shared name
+	start := len(scratch)
 	keep := func(k string, v any) {
 		if n == nil {
-			kept = append(kept, profeval.Prop{Name: share(k), Value: shareValue(v)})
+			scratch = append(scratch, profeval.Prop{Name: share(k), Value: shareValue(v)})
 		} else if name, ok := n.props[k]; ok {
-			kept = append(kept, profeval.Prop{Name: name, Value: shareValue(v)})
+			scratch = append(scratch, profeval.Prop{Name: name, Value: shareValue(v)})
 		}
 	}
 	for k, v := range e.Props {
@@ -118,19 +130,82 @@ func (n *needs) event(e *index.Event) profeval.Event {
 		keep(p.Name, p.Value)
 	}
 	out := profeval.Event{Kind: e.Kind.String(), Name: n.intern(e.Name), Time: e.Time}
-	if len(kept) > 0 {
-		out.Props = slices.Clone(kept)
+	if len(scratch) > start {
+		out.Props = scratch[start:len(scratch):len(scratch)]
 	}
-	return out
+	return out, scratch
 }
 
-// shareValue returns v with a text shared (see share); other values as they are.
+// shareValue returns v as the cache keeps it: a short text shared (see share) and boxed
+// once, a number boxed once, longer texts copied, other values as they are. Millions of
+// cached events hold the same few values (categories, plans, prices); a box of their own
+// each would be millions of objects for the collector to mark.
 func shareValue(v any) any {
-	if s, ok := v.(string); ok {
-		return share(s)
+	switch x := v.(type) {
+	case string:
+		if len(x) > maxSharedText {
+			return strings.Clone(x)
+		}
+		return textBoxOf(maphash.String(boxSeed, x), x).v
+	case float64:
+		bits := math.Float64bits(x)
+		slot := &numberBoxes[(bits*0x9e3779b97f4a7c15)>>(64-boxBits)]
+		if b := slot.Load(); b != nil && b.bits == bits {
+			return b.v
+		}
+		slot.Store(&numberBox{bits: bits, v: v}) // v is the decoder's box: keep it
+		return v
 	}
 	return v
 }
+
+// textBoxOf returns the box of the text s, whose hash is h.
+func textBoxOf(h uint64, s string) *textBox {
+	slot := &textBoxes[h&(boxSlots-1)]
+	if b := slot.Load(); b != nil && b.text == s {
+		return b
+	}
+	t := share(s)
+	b := &textBox{text: t, v: t}
+	slot.Store(b)
+	return b
+}
+
+// shareBytes is share for a text in bytes: it allocates nothing for a text in textBoxes.
+func shareBytes(b []byte) string {
+	if len(b) > maxSharedText {
+		return string(b)
+	}
+	h := maphash.Bytes(boxSeed, b)
+	if t := textBoxes[h&(boxSlots-1)].Load(); t != nil && t.text == string(b) {
+		return t.text
+	}
+	return textBoxOf(h, string(b)).text
+}
+
+// textBoxes and numberBoxes are lossy caches of boxed values, shared by every Live of the
+// process (a box holds only its value): a slot keeps the last value hashed to it, so
+// frequent values stay and rare ones come and go. Slots are replaced whole, atomically.
+const (
+	boxBits  = 14
+	boxSlots = 1 << boxBits
+)
+
+type textBox struct {
+	text string
+	v    any
+}
+
+type numberBox struct {
+	bits uint64
+	v    any
+}
+
+var (
+	boxSeed     = maphash.MakeSeed()
+	textBoxes   [boxSlots]atomic.Pointer[textBox]
+	numberBoxes [boxSlots]atomic.Pointer[numberBox]
+)
 
 // intern returns the needs' copy of a name, or a shared copy.
 func (n *needs) intern(s string) string {
@@ -142,10 +217,13 @@ func (n *needs) intern(s string) string {
 	return share(s)
 }
 
+// maxSharedText is the longest text share keeps one copy of.
+const maxSharedText = 64
+
 // share returns a copy of s that does not point into a larger string: one copy per distinct
 // value for short texts (names, categories, plans), a private copy of longer ones.
 func share(s string) string {
-	if len(s) <= 64 {
+	if len(s) <= maxSharedText {
 		return unique.Make(s).Value()
 	}
 	return strings.Clone(s)

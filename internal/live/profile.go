@@ -330,9 +330,10 @@ func load(st *store.Store, ws, pid uint32, need *needs, from time.Time) (*profil
 	var events []profeval.Event
 	var maxSeq uint64
 	var f message.EventFields
+	var scratch []profeval.Prop
 	err = st.ProfileEventsRaw(ws, pid, func(seq uint64, t time.Time, v []byte) error {
 		maxSeq = max(maxSeq, seq)
-		e, ok, err := decodeNeeded(v, t, need, from, &f)
+		e, ok, err := decodeNeeded(v, t, need, from, &f, &scratch)
 		if ok {
 			events = append(events, e)
 		}
@@ -341,6 +342,7 @@ func load(st *store.Store, ws, pid uint32, need *needs, from time.Time) (*profil
 	if err != nil {
 		return nil, fmt.Errorf("live: load events of %d: %w", pid, err)
 	}
+	profeval.PackProps(events)
 	recs, err := st.Records(ws, pid)
 	if err != nil {
 		return nil, fmt.Errorf("live: load records of %d: %w", pid, err)
@@ -356,7 +358,7 @@ func load(st *store.Store, ws, pid uint32, need *needs, from time.Time) (*profil
 
 // decodeNeeded decodes a stored event if it is visible to the language and need keeps it
 // (every visible event when need is nil), reading only its header and name to decide.
-func decodeNeeded(v []byte, t time.Time, need *needs, from time.Time, f *message.EventFields) (profeval.Event, bool, error) {
+func decodeNeeded(v []byte, t time.Time, need *needs, from time.Time, f *message.EventFields, scratch *[]profeval.Prop) (profeval.Event, bool, error) {
 	typ, ok := store.StoredEventType(v)
 	if !ok {
 		return profeval.Event{}, false, errors.New("store: corrupt event value")
@@ -372,9 +374,11 @@ func decodeNeeded(v []byte, t time.Time, need *needs, from time.Time, f *message
 	if need != nil && !need.keeps(kind, string(f.Event), t, from) {
 		return profeval.Event{}, false, nil
 	}
-	e, ok, err := index.FromFields(0, f, need.propFilter(), nil)
+	e, ok, err := index.FromFields(0, f, need.propFilter(), shareBytes)
 	if err != nil || !ok {
 		return profeval.Event{}, false, err
 	}
-	return need.event(&e), true, nil
+	out, grown := need.eventInto(&e, *scratch)
+	*scratch = grown
+	return out, true, nil
 }

@@ -74,6 +74,27 @@ func EventOf(e reference.Event, keep func(name string) bool) Event {
 	return out
 }
 
+// PackProps moves the properties of events into one new array: a profile's events then hold
+// one allocation for all their properties instead of one each (the collector marks objects,
+// and a cache holds millions of events).
+func PackProps(events []Event) {
+	n := 0
+	for i := range events {
+		n += len(events[i].Props)
+	}
+	if n == 0 {
+		return
+	}
+	all := make([]Prop, 0, n)
+	for i := range events {
+		if len(events[i].Props) > 0 {
+			start := len(all)
+			all = append(all, events[i].Props...)
+			events[i].Props = all[start:len(all):len(all)]
+		}
+	}
+}
+
 // Reference returns the event as the reference evaluator reads it.
 func (e *Event) Reference() reference.Event {
 	props := make(map[string]any, len(e.Props))
@@ -193,6 +214,7 @@ func (p *Profile) DropBefore(t time.Time) int {
 	p.events = slices.Delete(p.events, 0, i)
 	if cap(p.events) > 64 && len(p.events) < cap(p.events)/4 {
 		p.events = slices.Clip(slices.Clone(p.events)) // give back what a busier past grew
+		PackProps(p.events)
 	}
 	p.dirty = true
 	return i
