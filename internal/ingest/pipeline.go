@@ -378,7 +378,10 @@ func (p *Pipeline) preparePart(ws uint32, msgs []message.Message, prep []prepare
 			buf = make([]byte, 0, chunk)
 		}
 		start := len(buf)
-		buf = store.AppendEventValue(buf, &msgs[i])
+		var err error
+		if buf, err = p.opts.Store.AppendEvent(buf, ws, &msgs[i]); err != nil {
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
 		prep[i].value = buf[start:len(buf):len(buf)]
 	}
 	check, err := p.opts.Store.SeenBefore(ws, ids)

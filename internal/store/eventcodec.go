@@ -13,12 +13,13 @@ import (
 // Events are stored in a compact binary form rather than JSON: the write path encodes hundreds
 // of thousands per second and the index rebuild decodes millions.
 //
-//	byte      format (2; 1 is still read)
+//	byte      format (2, or 3 when the event refers to shared texts; 1 is still read)
 //	byte      type code (1 identify, 2 track, 3 page, 4 screen, 5 group, 6 alias)
 //	8 × str   messageId, userId, anonymousId, previousId, groupId, event, name, category
 //	4 × time  timestamp, originalTimestamp, sentAt, receivedAt
 //	5 × json  properties, traits, context, integrations, extra
 //	uvarint n, then n × (key, str value)   enriched
+//	format 3 only: uvarint n, then n × uvarint id   shared context members
 //
 // str is a uvarint length and the bytes; time is a flag byte (0 = zero time, 1 = set) followed
 // by a varint of Unix nanoseconds when set; json is a uvarint length (0 = absent) and the JSON
@@ -26,10 +27,13 @@ import (
 // other than 0 or 1 is corrupt). An enriched key is a uvarint code: c ≥ 1 is enrichedKeys[c-1],
 // 0 is followed by the key as a str. Format 1 wrote every key as a str; the names were a
 // quarter of a typical web event's bytes, all of which the store writes several times over
-// (log, memtable, flush, compactions).
+// (log, memtable, flush, compactions). Format 3 events leave some context members out of the
+// context's JSON and list them as ids of the workspace's text dictionary instead (texts.go);
+// each text is the member's name, a 0 byte and its value's JSON.
 const (
-	eventFormat  = 2
-	eventFormat1 = 1
+	eventFormat       = 2
+	eventFormat1      = 1
+	eventFormatShared = 3
 )
 
 // enrichedKeys are the enriched fields' names by code (code = position + 1). Stored codes
@@ -60,7 +64,7 @@ func enrichedCode(k string) uint64 {
 
 // validEventHeader reports whether b starts with a known format and call type.
 func validEventHeader(b []byte) bool {
-	return len(b) >= 2 && (b[0] == eventFormat || b[0] == eventFormat1) && b[1] != 0 && int(b[1]) < len(codeTypes)
+	return len(b) >= 2 && (b[0] == eventFormat || b[0] == eventFormat1 || b[0] == eventFormatShared) && b[1] != 0 && int(b[1]) < len(codeTypes)
 }
 
 // readEnrichedKey reads an enriched field's name as the format stores it.
@@ -85,16 +89,59 @@ var typeCodes = map[message.Type]byte{message.Identify: 1, message.Track: 2, mes
 var codeTypes = [...]message.Type{1: message.Identify, 2: message.Track, 3: message.Page,
 	4: message.Screen, 5: message.Group, 6: message.Alias}
 
-// AppendEventValue appends the stored form of m (WriteKey is not stored).
+// AppendEventValue appends the stored form of m (WriteKey is not stored) with its whole
+// context in it; Store.AppendEvent refers to the workspace's shared texts instead.
 func AppendEventValue(dst []byte, m *message.Message) []byte {
-	dst = append(dst, eventFormat, typeCodes[m.Type])
+	return appendEventValue(dst, m, nil, 0)
+}
+
+// AppendEvent appends the stored form of m, an event of workspace ws, to dst: the context
+// members that events share (sharedContextMembers) as references to the workspace's text
+// dictionary, new texts added to it. Safe for concurrent use.
+func (s *Store) AppendEvent(dst []byte, ws uint32, m *message.Message) ([]byte, error) {
+	var shared []uint32
+	var omitted uint8 // bit i: sharedContextMembers[i] is referred to
+	var buf [512]byte
+	for i, name := range sharedContextMembers {
+		v, ok := m.Context[name]
+		if !ok {
+			continue
+		}
+		text := appendCanonicalJSON(append(append(buf[:0], name...), 0), v)
+		if len(text) < minSharedText {
+			continue
+		}
+		id, err := s.textID(ws, text)
+		if err != nil {
+			return dst, err
+		}
+		if id != 0 {
+			if shared == nil {
+				shared = make([]uint32, 0, len(sharedContextMembers))
+			}
+			shared = append(shared, id)
+			omitted |= 1 << i
+		}
+	}
+	return appendEventValue(dst, m, shared, omitted), nil
+}
+
+// appendEventValue appends the stored form of m; shared lists the dictionary ids of the
+// context members left out of the context's JSON (format 3), if any, and omitted which
+// members they are (bit i: sharedContextMembers[i]).
+func appendEventValue(dst []byte, m *message.Message, shared []uint32, omitted uint8) []byte {
+	format := byte(eventFormat)
+	if len(shared) > 0 {
+		format = eventFormatShared
+	}
+	dst = append(dst, format, typeCodes[m.Type])
 	for _, s := range [...]string{m.MessageID, m.UserID, m.AnonymousID, m.PreviousID, m.GroupID, m.Event, m.Name, m.Category} {
 		dst = binrec.AppendString(dst, s)
 	}
 	for _, t := range [...]time.Time{m.Timestamp, m.OriginalTimestamp, m.SentAt, m.ReceivedAt} {
 		dst = binrec.AppendTime(dst, t)
 	}
-	for _, obj := range [...]map[string]any{m.Properties, m.Traits, m.Context, m.Integrations, m.Extra} {
+	for i, obj := range [...]map[string]any{m.Properties, m.Traits, m.Context, m.Integrations, m.Extra} {
 		if obj == nil {
 			dst = append(dst, 0)
 			continue
@@ -103,7 +150,11 @@ func AppendEventValue(dst []byte, m *message.Message) []byte {
 		start := len(dst)
 		dst = append(dst, make([]byte, binary.MaxVarintLen32)...)
 		body := len(dst)
-		dst = appendJSON(dst, obj)
+		if i == 2 && len(shared) > 0 {
+			dst = appendContextExcept(dst, obj, omitted)
+		} else {
+			dst = appendJSON(dst, obj)
+		}
 		n := len(dst) - body
 		var lenBuf [binary.MaxVarintLen32]byte
 		ln := binary.PutUvarint(lenBuf[:], uint64(n))
@@ -120,13 +171,26 @@ func AppendEventValue(dst []byte, m *message.Message) []byte {
 		}
 		dst = binrec.AppendString(dst, v)
 	}
+	if len(shared) > 0 {
+		dst = binary.AppendUvarint(dst, uint64(len(shared)))
+		for _, id := range shared {
+			dst = binary.AppendUvarint(dst, uint64(id))
+		}
+	}
 	return dst
 }
 
 var errCorruptEvent = errors.New("store: corrupt event value")
 
-// DecodeEventValue decodes a stored event into m. The result shares no memory with b.
+// DecodeEventValue decodes a stored event that refers to no shared texts (one that
+// AppendEventValue wrote) into m. The result shares no memory with b.
 func DecodeEventValue(b []byte, m *message.Message) error {
+	return (*Store)(nil).decodeEvent(0, b, m)
+}
+
+// decodeEvent decodes a stored event of workspace ws into m, its shared context members
+// from the workspace's dictionary (none when s is nil). The result shares no memory with b.
+func (s *Store) decodeEvent(ws uint32, b []byte, m *message.Message) error {
 	if !validEventHeader(b) {
 		return errCorruptEvent
 	}
@@ -166,6 +230,12 @@ func DecodeEventValue(b []byte, m *message.Message) error {
 		for i := uint64(0); i < n; i++ {
 			k := string(readEnrichedKey(&r, b[0]))
 			m.Enriched[k] = r.String()
+		}
+	}
+	if b[0] == eventFormatShared {
+		var err error
+		if m.Context, err = s.decodeShared(ws, &r, m.Context); err != nil {
+			return err
 		}
 	}
 	return r.Err()

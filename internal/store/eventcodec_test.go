@@ -139,8 +139,8 @@ func TestReadsEventFormat1(t *testing.T) {
 	}
 }
 
-// TestFormatVersionUpgrade checks that a version 1 directory is upgraded in place and that an
-// unknown version is refused.
+// TestFormatVersionUpgrade checks that version 1 and 2 directories are upgraded in place and
+// that an unknown version is refused.
 func TestFormatVersionUpgrade(t *testing.T) {
 	fs := vfs.NewMem()
 	setVersion := func(v uint32) {
@@ -156,17 +156,19 @@ func TestFormatVersionUpgrade(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	setVersion(1)
-	st, err := Open(Options{Dir: "/d", FS: fs})
-	if err != nil {
-		t.Fatalf("version 1 must open: %v", err)
+	for _, old := range []uint32{1, 2} {
+		setVersion(old)
+		st, err := Open(Options{Dir: "/d", FS: fs})
+		if err != nil {
+			t.Fatalf("version %d must open: %v", old, err)
+		}
+		v, closer, err := st.db.Get(keyFormatVersion)
+		if err != nil || binary.BigEndian.Uint32(v) != FormatVersion {
+			t.Fatalf("version after upgrade from %d: %x %v", old, v, err)
+		}
+		closer.Close()
+		st.Close()
 	}
-	v, closer, err := st.db.Get(keyFormatVersion)
-	if err != nil || binary.BigEndian.Uint32(v) != FormatVersion {
-		t.Fatalf("version after upgrade: %x %v", v, err)
-	}
-	closer.Close()
-	st.Close()
 	setVersion(FormatVersion + 1)
 	if _, err := Open(Options{Dir: "/d", FS: fs}); !errors.Is(err, ErrFormat) {
 		t.Fatalf("a newer version must be refused with ErrFormat, got %v", err)

@@ -6,10 +6,11 @@ import (
 )
 
 // FormatVersion is the on-disk format version, stored under keyFormatVersion. Open refuses a
-// data directory written with a different version, except that it upgrades version 1 (whose
-// data version 2 reads as it is: only new event values differ, see eventcodec.go) by
-// rewriting the version; an older segd then refuses the directory instead of misreading it.
-const FormatVersion = 2
+// data directory written with a different version, except that it upgrades versions 1 and 2
+// (whose data version 3 reads as it is: only new event values differ, see eventcodec.go, and
+// version 3 adds the text dictionaries, texts.go) by rewriting the version; an older segd
+// then refuses the directory instead of misreading it.
+const FormatVersion = 3
 
 // Key prefixes. Every key of workspace data starts with its prefix byte and the workspace id as
 // 4 big-endian bytes, so a workspace's data of one kind is one contiguous range.
@@ -28,6 +29,7 @@ const (
 	prefixMerge      = 'G'  // G ws seq → Merge JSON
 	prefixSuppress   = 'X'  // X ws sha256(type:value) → nil
 	prefixDoc        = 'O'  // O ws kind 0x00 id → JSON document owned by another package (segments, ...)
+	prefixText       = 'U'  // U ws id(4) → name 0x00 JSON: a context member events share (texts.go)
 )
 
 var keyFormatVersion = []byte{prefixMeta, 'v', 'e', 'r', 's', 'i', 'o', 'n'}

@@ -136,7 +136,7 @@ func (s *Store) Events(ws, pid uint32, before time.Time, limit int) ([]StoredEve
 	var out []StoredEvent
 	for it.Last(); it.Valid() && (limit <= 0 || len(out) < limit); it.Prev() {
 		var e StoredEvent
-		if err := DecodeEventValue(it.Value(), &e.Message); err != nil {
+		if err := s.decodeEvent(ws, it.Value(), &e.Message); err != nil {
 			return nil, fmt.Errorf("store: decode event: %w", err)
 		}
 		e.Seq = binary.BigEndian.Uint64(it.Key()[len(prefix)+8:])
@@ -161,7 +161,7 @@ func (s *Store) ScanEvents(ws uint32, fn func(pid uint32, seq uint64, m *message
 	prefix := wsKey(prefixEvent, ws, 0)
 	return scan(s.db, prefix, func(k, v []byte) error {
 		m := new(message.Message)
-		if err := DecodeEventValue(v, m); err != nil {
+		if err := s.decodeEvent(ws, v, m); err != nil {
 			return fmt.Errorf("store: decode event: %w", err)
 		}
 		pid := binary.BigEndian.Uint32(k[5:9])

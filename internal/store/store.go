@@ -71,6 +71,7 @@ type Store struct {
 	seen       seenLog              // messageIds of the latest Txns, for SeenBefore's answers
 	keyCache   sync.Map             // string(hashedKey) → APIKey, for Authenticate; cleared on every key write
 	suppressed map[suppressRef]bool // the erasure block-list, loaded at Open; guarded by mu
+	texts      texts                // the workspaces' text dictionaries (texts.go), loaded at Open
 	// anySuppressed is set once the block-list has an entry: until then a message's
 	// identifiers need no hashing to be checked against it
 	anySuppressed atomic.Bool
@@ -162,6 +163,10 @@ func Open(opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.loadTexts(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := s.startFilter(); err != nil {
 		db.Close()
 		return nil, err
@@ -210,7 +215,7 @@ func (s *Store) checkVersion() error {
 	switch {
 	case got == FormatVersion:
 		return nil
-	case got == 1:
+	case got == 1 || got == 2:
 		return s.db.Set(keyFormatVersion, binary.BigEndian.AppendUint32(nil, FormatVersion), pebble.Sync)
 	}
 	return fmt.Errorf("%w: found %s, this segd writes %d", ErrFormat, found, FormatVersion)
