@@ -168,3 +168,29 @@ func openMem(t *testing.T) *Store {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+// The write cache keys identifiers by hash: equal identifiers share one, and identifiers that
+// differ in workspace, type or value (also with type and value swapped) do not.
+func TestIdentifierHash(t *testing.T) {
+	refs := []idRef{{1, "userId", "u1"}, {2, "userId", "u1"}, {1, "email", "u1"}, {1, "userId", "u2"},
+		{1, "u1", "userId"}, {1, "userId", ""}, {1, "", "userId"}, {0, "userId", "u1"}, {1, "userIdu", "1"}}
+	seen := map[idHash]idRef{}
+	for _, r := range refs {
+		h := r.hash()
+		if o, ok := seen[h]; ok {
+			t.Errorf("%v and %v share a hash", r, o)
+		}
+		seen[h] = r
+		if again := (idRef{r.ws, string([]byte(r.typ)), string([]byte(r.value))}).hash(); again != h {
+			t.Errorf("%v: hash differs for an equal identifier", r)
+		}
+	}
+	var c writeCache
+	c.noteIdentifier(refs[0], 7)
+	if pid, ok := c.identifier(idRef{1, "userId", "u1"}); !ok || pid != 7 {
+		t.Errorf("cached identifier: %d %v", pid, ok)
+	}
+	if _, ok := c.identifier(refs[1]); ok {
+		t.Error("another workspace's identifier found")
+	}
+}
