@@ -3,6 +3,7 @@ package live
 import (
 	"hash/maphash"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -146,29 +147,45 @@ func shareValue(v any) any {
 		if len(x) > maxSharedText {
 			return strings.Clone(x)
 		}
-		return textBoxOf(maphash.String(boxSeed, x), x).v
+		_, v := sharedText(maphash.String(boxSeed, x), x)
+		return v
 	case float64:
 		bits := math.Float64bits(x)
 		slot := &numberBoxes[(bits*0x9e3779b97f4a7c15)>>(64-boxBits)]
-		if b := slot.Load(); b != nil && b.bits == bits {
-			return b.v
+		old := slot.Load()
+		if old != nil && old.bits == bits {
+			return old.v
 		}
-		slot.Store(&numberBox{bits: bits, v: v}) // v is the decoder's box: keep it
+		if replaces(old == nil) {
+			slot.Store(&numberBox{bits: bits, v: v}) // v is the decoder's box: keep it
+		}
 		return v
 	}
 	return v
 }
 
-// textBoxOf returns the box of the text s, whose hash is h.
-func textBoxOf(h uint64, s string) *textBox {
+// sharedText returns the shared copy of the text s, whose hash is h, and that copy boxed:
+// from textBoxes when it is there.
+func sharedText(h uint64, s string) (string, any) {
 	slot := &textBoxes[h&(boxSlots-1)]
-	if b := slot.Load(); b != nil && b.text == s {
-		return b
+	old := slot.Load()
+	if old != nil && old.text == s {
+		return old.text, old.v
 	}
 	t := share(s)
-	b := &textBox{text: t, v: t}
-	slot.Store(b)
-	return b
+	if replaces(old == nil) {
+		b := &textBox{text: t, v: t}
+		slot.Store(b)
+		return t, b.v
+	}
+	return t, t
+}
+
+// replaces decides whether a value missing from its box slot takes it: always an empty slot,
+// one time in four an occupied one, so that a stream of distinct values (order ids, exact
+// prices) neither allocates a box for each nor keeps evicting the frequent ones for good.
+func replaces(empty bool) bool {
+	return empty || rand.Uint32()&3 == 0
 }
 
 // shareBytes is share for a text in bytes: it allocates nothing for a text in textBoxes.
@@ -180,7 +197,8 @@ func shareBytes(b []byte) string {
 	if t := textBoxes[h&(boxSlots-1)].Load(); t != nil && t.text == string(b) {
 		return t.text
 	}
-	return textBoxOf(h, string(b)).text
+	t, _ := sharedText(h, string(b))
+	return t
 }
 
 // textBoxes and numberBoxes are lossy caches of boxed values, shared by every Live of the
