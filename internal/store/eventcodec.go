@@ -99,7 +99,8 @@ func AppendEventValue(dst []byte, m *message.Message) []byte {
 // members that events share (sharedContextMembers) as references to the workspace's text
 // dictionary, new texts added to it. Safe for concurrent use.
 func (s *Store) AppendEvent(dst []byte, ws uint32, m *message.Message) ([]byte, error) {
-	var shared []uint32
+	var ids [len(sharedContextMembers)]uint32
+	shared := ids[:0]
 	var omitted uint8 // bit i: sharedContextMembers[i] is referred to
 	var buf [512]byte
 	for i, name := range sharedContextMembers {
@@ -116,9 +117,6 @@ func (s *Store) AppendEvent(dst []byte, ws uint32, m *message.Message) ([]byte, 
 			return dst, err
 		}
 		if id != 0 {
-			if shared == nil {
-				shared = make([]uint32, 0, len(sharedContextMembers))
-			}
 			shared = append(shared, id)
 			omitted |= 1 << i
 		}
