@@ -20,6 +20,7 @@ import (
 //	5 × json  properties, traits, context, integrations, extra
 //	uvarint n, then n × (key, str value)   enriched
 //	format 3 only: uvarint n, then n × uvarint id   shared context members
+//	format 3 only: byte                             context.page members copied from properties
 //
 // str is a uvarint length and the bytes; time is a flag byte (0 = zero time, 1 = set) followed
 // by a varint of Unix nanoseconds when set; json is a uvarint length (0 = absent) and the JSON
@@ -29,7 +30,10 @@ import (
 // quarter of a typical web event's bytes, all of which the store writes several times over
 // (log, memtable, flush, compactions). Format 3 events leave some context members out of the
 // context's JSON and list them as ids of the workspace's text dictionary instead (texts.go);
-// each text is the member's name, a 0 byte and its value's JSON.
+// each text is the member's name, a 0 byte and its value's JSON. Their last byte, when not 0,
+// says that context.page was left out too because each of its members repeats the property
+// of the same name (analytics.js sends a page call's url, path, title, referrer and search
+// twice): bit i is the member pageCopies[i].
 const (
 	eventFormat       = 2
 	eventFormat1      = 1
@@ -92,16 +96,26 @@ var codeTypes = [...]message.Type{1: message.Identify, 2: message.Track, 3: mess
 // AppendEventValue appends the stored form of m (WriteKey is not stored) with its whole
 // context in it; Store.AppendEvent refers to the workspace's shared texts instead.
 func AppendEventValue(dst []byte, m *message.Message) []byte {
-	return appendEventValue(dst, m, nil, 0)
+	return appendEventValue(dst, m, contextRefs{})
 }
+
+// contextRefs says what a format 3 event leaves out of its context's JSON: the shared members
+// (ids, and omitted: bit i is sharedContextMembers[i]) and the members of context.page that
+// copy properties (page: bit i is pageCopies[i]).
+type contextRefs struct {
+	ids     []uint32
+	omitted uint8
+	page    uint8
+}
+
+func (c *contextRefs) any() bool { return len(c.ids) > 0 || c.page != 0 }
 
 // AppendEvent appends the stored form of m, an event of workspace ws, to dst: the context
 // members that events share (sharedContextMembers) as references to the workspace's text
 // dictionary, new texts added to it. Safe for concurrent use.
 func (s *Store) AppendEvent(dst []byte, ws uint32, m *message.Message) ([]byte, error) {
 	var ids [len(sharedContextMembers)]uint32
-	shared := ids[:0]
-	var omitted uint8 // bit i: sharedContextMembers[i] is referred to
+	refs := contextRefs{ids: ids[:0], page: pageCopyMask(m)}
 	var buf [512]byte
 	for i, name := range sharedContextMembers {
 		v, ok := m.Context[name]
@@ -117,19 +131,17 @@ func (s *Store) AppendEvent(dst []byte, ws uint32, m *message.Message) ([]byte, 
 			return dst, err
 		}
 		if id != 0 {
-			shared = append(shared, id)
-			omitted |= 1 << i
+			refs.ids = append(refs.ids, id)
+			refs.omitted |= 1 << i
 		}
 	}
-	return appendEventValue(dst, m, shared, omitted), nil
+	return appendEventValue(dst, m, refs), nil
 }
 
-// appendEventValue appends the stored form of m; shared lists the dictionary ids of the
-// context members left out of the context's JSON (format 3), if any, and omitted which
-// members they are (bit i: sharedContextMembers[i]).
-func appendEventValue(dst []byte, m *message.Message, shared []uint32, omitted uint8) []byte {
+// appendEventValue appends the stored form of m, in format 3 when refs leaves something out.
+func appendEventValue(dst []byte, m *message.Message, refs contextRefs) []byte {
 	format := byte(eventFormat)
-	if len(shared) > 0 {
+	if refs.any() {
 		format = eventFormatShared
 	}
 	dst = append(dst, format, typeCodes[m.Type])
@@ -148,8 +160,8 @@ func appendEventValue(dst []byte, m *message.Message, shared []uint32, omitted u
 		start := len(dst)
 		dst = append(dst, make([]byte, binary.MaxVarintLen32)...)
 		body := len(dst)
-		if i == 2 && len(shared) > 0 {
-			dst = appendContextExcept(dst, obj, omitted)
+		if i == 2 && refs.any() {
+			dst = appendContextExcept(dst, obj, &refs)
 		} else {
 			dst = appendJSON(dst, obj)
 		}
@@ -169,11 +181,12 @@ func appendEventValue(dst []byte, m *message.Message, shared []uint32, omitted u
 		}
 		dst = binrec.AppendString(dst, v)
 	}
-	if len(shared) > 0 {
-		dst = binary.AppendUvarint(dst, uint64(len(shared)))
-		for _, id := range shared {
+	if refs.any() {
+		dst = binary.AppendUvarint(dst, uint64(len(refs.ids)))
+		for _, id := range refs.ids {
 			dst = binary.AppendUvarint(dst, uint64(id))
 		}
+		dst = append(dst, refs.page)
 	}
 	return dst
 }
@@ -231,8 +244,7 @@ func (s *Store) decodeEvent(ws uint32, b []byte, m *message.Message) error {
 		}
 	}
 	if b[0] == eventFormatShared {
-		var err error
-		if m.Context, err = s.decodeShared(ws, &r, m.Context); err != nil {
+		if err := s.decodeRefs(ws, &r, m); err != nil {
 			return err
 		}
 	}

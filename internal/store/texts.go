@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -33,13 +34,12 @@ const minSharedText = 24
 // it is full are stored in their events. A variable for tests.
 var maxSharedTexts = 1 << 16
 
-// appendContextExcept is appendJSON of a context without the shared members omitted selects
-// (bit i: sharedContextMembers[i]).
-func appendContextExcept(dst []byte, ctx map[string]any, omitted uint8) []byte {
+// appendContextExcept is appendJSON of a context without the members refs leaves out.
+func appendContextExcept(dst []byte, ctx map[string]any, refs *contextRefs) []byte {
 	dst = append(dst, '{')
 	first := true
 	for k, v := range ctx {
-		if omits(omitted, k) {
+		if omits(refs.omitted, k) || k == "page" && refs.page != 0 {
 			continue
 		}
 		if !first {
@@ -86,17 +86,21 @@ func appendCanonicalJSON(dst []byte, v any) []byte {
 	return appendJSON(dst, v)
 }
 
-// decodeShared reads a format 3 event's shared members from r into ctx (which it creates
-// when nil) and returns it.
-func (s *Store) decodeShared(ws uint32, r *binrec.Reader, ctx map[string]any) (map[string]any, error) {
+// decodeRefs reads what a format 3 event left out of its context from r and puts it back
+// into m.Context (which it creates when nil; m.Properties must be decoded already).
+func (s *Store) decodeRefs(ws uint32, r *binrec.Reader, m *message.Message) error {
 	n := r.Uvarint()
-	if r.Err() != nil || n == 0 || n > uint64(len(sharedContextMembers)) {
-		return ctx, errCorruptEvent
+	if r.Err() != nil || n > uint64(len(sharedContextMembers)) {
+		return errCorruptEvent
+	}
+	ctx := m.Context
+	if ctx == nil {
+		ctx = map[string]any{}
 	}
 	for range n {
 		id := r.Uvarint()
 		if r.Err() != nil {
-			return ctx, errCorruptEvent
+			return errCorruptEvent
 		}
 		var text string
 		ok := false
@@ -105,18 +109,78 @@ func (s *Store) decodeShared(ws uint32, r *binrec.Reader, ctx map[string]any) (m
 		}
 		name, raw, found := strings.Cut(text, "\x00")
 		if !ok || !found {
-			return ctx, fmt.Errorf("%w: refers to text %d, not in workspace %d's dictionary", errCorruptEvent, id, ws)
+			return fmt.Errorf("%w: refers to text %d, not in workspace %d's dictionary", errCorruptEvent, id, ws)
 		}
 		v, err := message.ParseTrustedJSON([]byte(raw))
 		if err != nil {
-			return ctx, fmt.Errorf("%w: text %d: %v", errCorruptEvent, id, err)
-		}
-		if ctx == nil {
-			ctx = map[string]any{}
+			return fmt.Errorf("%w: text %d: %v", errCorruptEvent, id, err)
 		}
 		ctx[name] = v
 	}
-	return ctx, nil
+	page := r.Byte()
+	if r.Err() != nil || n == 0 && page == 0 || page >= 1<<len(pageCopies) {
+		return errCorruptEvent
+	}
+	if page != 0 {
+		p := make(map[string]any, len(pageCopies))
+		for i, k := range pageCopies {
+			if page&(1<<i) == 0 {
+				continue
+			}
+			v, ok := m.Properties[k]
+			if !ok {
+				return fmt.Errorf("%w: context.page.%s copies a property the event lacks", errCorruptEvent, k)
+			}
+			p[k] = v
+		}
+		ctx["page"] = p
+	}
+	m.Context = ctx
+	return nil
+}
+
+// pageCopies are the members of context.page an event may leave out because its properties
+// hold the same values (format 3's last byte; positions are stored: append only).
+var pageCopies = [...]string{"path", "referrer", "search", "title", "url"}
+
+// pageCopyMask returns the format 3 page byte for m: the members of a non-empty context.page
+// when each of them is one of pageCopies and equals the property of the same name (text,
+// number, boolean or null), else 0 (context.page is stored as it is).
+func pageCopyMask(m *message.Message) uint8 {
+	p, ok := m.Context["page"].(map[string]any)
+	if !ok || len(p) == 0 || len(m.Properties) == 0 {
+		return 0
+	}
+	var mask uint8
+	for k, v := range p {
+		i := slices.Index(pageCopies[:], k)
+		if i < 0 || !sameScalar(v, m.Properties[k]) {
+			return 0
+		}
+		if _, ok := m.Properties[k]; !ok {
+			return 0
+		}
+		mask |= 1 << i
+	}
+	return mask
+}
+
+// sameScalar reports whether a and b are the same text, number, boolean or null.
+func sameScalar(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && math.Float64bits(x) == math.Float64bits(y)
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case nil:
+		return b == nil
+	}
+	return false
 }
 
 func omits(omitted uint8, k string) bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -174,4 +175,60 @@ func TestSharedTextDurableWithItsEvent(t *testing.T) {
 		t.Fatalf("after a crash: %v", err)
 	}
 	sameJSON(t, "after a crash", got, m)
+}
+
+// A page call's context.page that repeats its properties is rebuilt from them; one that
+// differs in any member, has another member, or a non-scalar value is stored as it is.
+func TestContextPageCopiesProperties(t *testing.T) {
+	st, err := Open(Options{Dir: "/d", FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ts := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	page := func(props, ctxPage map[string]any) message.Message {
+		return message.Message{Type: message.Page, MessageID: "p", AnonymousID: "a", Name: "Home", Timestamp: ts, ReceivedAt: ts,
+			Properties: props, Context: map[string]any{"locale": "en-US", "page": ctxPage}}
+	}
+	props := func() map[string]any {
+		return map[string]any{"path": "/shoes", "url": "https://shop.example.com/shoes?c=red", "title": "Shoes",
+			"referrer": "https://www.google.com/", "search": "?c=red", "extra": 3.0}
+	}
+	copied := props()
+	delete(copied, "extra")
+	cases := []struct {
+		name   string
+		m      message.Message
+		copies bool
+	}{
+		{"copy", page(props(), copied), true},
+		{"subset", page(props(), map[string]any{"path": "/shoes", "title": "Shoes"}), true},
+		{"differs", page(props(), map[string]any{"path": "/shoes", "title": "Other"}), false},
+		{"other member", page(props(), map[string]any{"path": "/shoes", "hash": "#top"}), false},
+		{"property absent", page(map[string]any{"path": "/shoes"}, map[string]any{"path": "/shoes", "title": nil}), false},
+		{"null both", page(map[string]any{"title": nil}, map[string]any{"title": nil}), true},
+		{"zero signs", page(map[string]any{"search": 0.0}, map[string]any{"search": math.Copysign(0, -1)}), false},
+		{"object", page(map[string]any{"search": map[string]any{}}, map[string]any{"search": map[string]any{}}), false},
+		{"empty page", page(props(), map[string]any{}), false},
+	}
+	for _, c := range cases {
+		v, err := st.AppendEvent(nil, 1, &c.m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := v[0] == eventFormatShared && v[len(v)-1] != 0; got != c.copies {
+			t.Errorf("%s: page left out %v, want %v", c.name, got, c.copies)
+		}
+		if c.copies && bytes.Contains(v, []byte(`"page"`)) {
+			t.Errorf("%s: the value still holds context.page", c.name)
+		}
+		var got message.Message
+		if err := st.decodeEvent(1, v, &got); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		sameJSON(t, c.name, got, c.m)
+		if z, ok := got.Context["page"].(map[string]any)["search"].(float64); ok && c.name == "zero signs" && !math.Signbit(z) {
+			t.Errorf("zero signs: context.page.search lost its sign")
+		}
+	}
 }
