@@ -29,7 +29,7 @@ import (
 // 0 is followed by the key as a str. Format 1 wrote every key as a str; the names were a
 // quarter of a typical web event's bytes, all of which the store writes several times over
 // (log, memtable, flush, compactions). Format 3 events leave some context members out of the
-// context's JSON and list them as ids of the workspace's text dictionary instead (texts.go);
+// context's JSON and list them as ids of the workspace's text dictionary instead (contextrefs.go);
 // each text is the member's name, a 0 byte and its value's JSON. Their last byte, when not 0,
 // says that context.page was left out too because each of its members repeats the property
 // of the same name (analytics.js sends a page call's url, path, title, referrer and search

@@ -8,7 +8,7 @@ import (
 // FormatVersion is the on-disk format version, stored under keyFormatVersion. Open refuses a
 // data directory written with a different version, except that it upgrades versions 1 and 2
 // (whose data version 3 reads as it is: only new event values differ, see eventcodec.go, and
-// version 3 adds the text dictionaries, texts.go) by rewriting the version; an older segd
+// version 3 adds the text dictionaries, contextrefs.go) by rewriting the version; an older segd
 // then refuses the directory instead of misreading it.
 const FormatVersion = 3
 
@@ -29,7 +29,7 @@ const (
 	prefixMerge      = 'G'  // G ws seq → Merge JSON
 	prefixSuppress   = 'X'  // X ws sha256(type:value) → nil
 	prefixDoc        = 'O'  // O ws kind 0x00 id → JSON document owned by another package (segments, ...)
-	prefixText       = 'U'  // U ws id(4) → name 0x00 JSON: a context member events share (texts.go)
+	prefixText       = 'U'  // U ws id(4) → name 0x00 JSON: a context member events share (contextrefs.go)
 )
 
 var keyFormatVersion = []byte{prefixMeta, 'v', 'e', 'r', 's', 'i', 'o', 'n'}

@@ -71,7 +71,7 @@ type Store struct {
 	seen       seenLog              // messageIds of the latest Txns, for SeenBefore's answers
 	keyCache   sync.Map             // string(hashedKey) → APIKey, for Authenticate; cleared on every key write
 	suppressed map[suppressRef]bool // the erasure block-list, loaded at Open; guarded by mu
-	texts      texts                // the workspaces' text dictionaries (texts.go), loaded at Open
+	texts      texts                // the workspaces' text dictionaries (contextrefs.go), loaded at Open
 	// anySuppressed is set once the block-list has an entry: until then a message's
 	// identifiers need no hashing to be checked against it
 	anySuppressed atomic.Bool

@@ -14,6 +14,9 @@ import (
 	"github.com/segd/segd/internal/message"
 )
 
+// What a format 3 event leaves out of its context (eventcodec.go): shared members and page
+// copies.
+//
 // Shared context members. A browser or app sends the same long context members with every
 // event of a device: the user agent string (a third of a typical web event's stored bytes),
 // the user-agent client hints, the library, app, OS and screen. An event refers to such a
