@@ -39,54 +39,9 @@ var maxSharedTexts = 1 << 16
 
 // appendContextExcept is appendJSON of a context without the members refs leaves out.
 func appendContextExcept(dst []byte, ctx map[string]any, refs *contextRefs) []byte {
-	dst = append(dst, '{')
-	first := true
-	for k, v := range ctx {
-		if omits(refs.omitted, k) || k == "page" && refs.page != 0 {
-			continue
-		}
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = appendJSONString(dst, k)
-		dst = append(dst, ':')
-		dst = appendJSON(dst, v)
-	}
-	return append(dst, '}')
-}
-
-// appendCanonicalJSON is appendJSON with the members of objects in name order, so that equal
-// values give equal texts.
-func appendCanonicalJSON(dst []byte, v any) []byte {
-	switch x := v.(type) {
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		dst = append(dst, '{')
-		for i, k := range keys {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendJSONString(dst, k)
-			dst = append(dst, ':')
-			dst = appendCanonicalJSON(dst, x[k])
-		}
-		return append(dst, '}')
-	case []any:
-		dst = append(dst, '[')
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendCanonicalJSON(dst, e)
-		}
-		return append(dst, ']')
-	}
-	return appendJSON(dst, v)
+	return appendObject(dst, ctx, func(k string) bool {
+		return omits(refs.omitted, k) || k == "page" && refs.page != 0
+	})
 }
 
 // decodeRefs reads what a format 3 event left out of its context from r and puts it back

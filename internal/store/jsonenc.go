@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -10,7 +11,13 @@ import (
 // appendJSON appends v (a value as encoding/json decodes into `any`) as JSON. It is a
 // reflection-free encoder for the hot write path: map keys are written in map order (not
 // sorted), which is fine for storage. Values of other types fall back to encoding/json.
-func appendJSON(dst []byte, v any) []byte {
+func appendJSON(dst []byte, v any) []byte { return appendJSONValue(dst, v, false) }
+
+// appendCanonicalJSON is appendJSON with the members of objects in name order, so that equal
+// values give equal texts.
+func appendCanonicalJSON(dst []byte, v any) []byte { return appendJSONValue(dst, v, true) }
+
+func appendJSONValue(dst []byte, v any, sorted bool) []byte {
 	switch x := v.(type) {
 	case nil:
 		return append(dst, "null"...)
@@ -28,25 +35,17 @@ func appendJSON(dst []byte, v any) []byte {
 	case int64:
 		return strconv.AppendInt(dst, x, 10)
 	case map[string]any:
-		dst = append(dst, '{')
-		first := true
-		for k, val := range x {
-			if !first {
-				dst = append(dst, ',')
-			}
-			first = false
-			dst = appendJSONString(dst, k)
-			dst = append(dst, ':')
-			dst = appendJSON(dst, val)
+		if sorted {
+			return appendSortedObject(dst, x)
 		}
-		return append(dst, '}')
+		return appendObject(dst, x, nil)
 	case []any:
 		dst = append(dst, '[')
 		for i, val := range x {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSON(dst, val)
+			dst = appendJSONValue(dst, val, sorted)
 		}
 		return append(dst, ']')
 	case map[string]string:
@@ -69,6 +68,44 @@ func appendJSON(dst []byte, v any) []byte {
 		}
 		return append(dst, b...)
 	}
+}
+
+// appendObject appends m as a JSON object in map order, without the members skip selects
+// (none when skip is nil).
+func appendObject(dst []byte, m map[string]any, skip func(name string) bool) []byte {
+	dst = append(dst, '{')
+	first := true
+	for k, val := range m {
+		if skip != nil && skip(k) {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = appendJSONString(dst, k)
+		dst = append(dst, ':')
+		dst = appendJSONValue(dst, val, false)
+	}
+	return append(dst, '}')
+}
+
+func appendSortedObject(dst []byte, m map[string]any) []byte {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	dst = append(dst, '{')
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, k)
+		dst = append(dst, ':')
+		dst = appendJSONValue(dst, m[k], true)
+	}
+	return append(dst, '}')
 }
 
 // appendJSONFloat formats like encoding/json (shortest representation that round-trips).
