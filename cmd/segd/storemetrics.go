@@ -27,10 +27,14 @@ var (
 	descStallTime  = prometheus.NewDesc("segd_store_write_stall_seconds_total", "Time writes were held back (ended stalls).", nil, nil)
 	descDedupeSkip = prometheus.NewDesc("segd_store_dedupe_reads_saved_total",
 		"Dedupe checks of a messageId the in-memory filter answered (absent) without reading the store.", nil, nil)
+	descSharedTexts = prometheus.NewDesc("segd_store_shared_texts",
+		"Context members (user agents, libraries, ...) stored once and referred to by events, all workspaces.", nil, nil)
+	descFullDicts = prometheus.NewDesc("segd_store_full_text_dictionaries",
+		"Workspaces whose dictionary of shared context members is full (65,536): new members are stored in every event again.", nil, nil)
 )
 
 func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descBlockCache, descMemtables, descDisk, descCompactions, descReadAmp, descDebt, descCompacting, descWritten, descFlushed, descCompacted, descDedupeSkip, descStalls, descStallTime} {
+	for _, d := range []*prometheus.Desc{descBlockCache, descMemtables, descDisk, descCompactions, descReadAmp, descDebt, descCompacting, descWritten, descFlushed, descCompacted, descDedupeSkip, descStalls, descStallTime, descSharedTexts, descFullDicts} {
 		ch <- d
 	}
 }
@@ -50,4 +54,6 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descDedupeSkip, prometheus.CounterValue, float64(s.DedupeReadsSaved))
 	ch <- prometheus.MustNewConstMetric(descStalls, prometheus.CounterValue, float64(s.WriteStalls))
 	ch <- prometheus.MustNewConstMetric(descStallTime, prometheus.CounterValue, s.WriteStallTime.Seconds())
+	ch <- prometheus.MustNewConstMetric(descSharedTexts, prometheus.GaugeValue, float64(s.SharedTexts))
+	ch <- prometheus.MustNewConstMetric(descFullDicts, prometheus.GaugeValue, float64(s.FullTextDictionaries))
 }

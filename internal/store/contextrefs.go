@@ -187,6 +187,19 @@ func (t *texts) add(ws, id uint32, text string) {
 	t.byID[ws] = append(t.byID[ws], text)
 }
 
+// count returns how many texts all dictionaries hold and how many dictionaries are full.
+func (t *texts) count() (n, full int) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, all := range t.byID {
+		n += len(all)
+		if len(all) >= maxSharedTexts {
+			full++
+		}
+	}
+	return n, full
+}
+
 // textID returns the id of text in the workspace's dictionary, adding it when it is new; 0
 // when the dictionary is full. A new entry is written to the store before textID returns, so
 // it precedes in the log every commit that refers to it: a durable event's texts are durable.

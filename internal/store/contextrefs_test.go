@@ -79,6 +79,9 @@ func TestSharedContextMembers(t *testing.T) {
 	if n := len(st.texts.byID[ws]); n != 3 {
 		t.Errorf("dictionary has %d texts: %q", n, st.texts.byID[ws])
 	}
+	if s := st.Stats(); s.SharedTexts != 3 || s.FullTextDictionaries != 0 {
+		t.Errorf("stats: %d shared texts, %d full dictionaries", s.SharedTexts, s.FullTextDictionaries)
+	}
 	// another workspace has its own dictionary: its ids do not resolve here
 	if err := st.decodeEvent(ws+1, values[0], new(message.Message)); !errors.Is(err, errCorruptEvent) {
 		t.Errorf("decoding with another workspace's dictionary: %v, want errCorruptEvent", err)
@@ -140,6 +143,9 @@ func TestSharedTextsFull(t *testing.T) {
 			t.Fatal(err)
 		}
 		sameJSON(t, "full dictionary", got, m)
+	}
+	if s := st.Stats(); s.SharedTexts != 1 || s.FullTextDictionaries != 1 {
+		t.Errorf("stats: %d shared texts, %d full dictionaries", s.SharedTexts, s.FullTextDictionaries)
 	}
 }
 

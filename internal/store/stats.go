@@ -26,6 +26,10 @@ type Stats struct {
 	// DedupeReadsSaved counts the dedupe checks the in-memory filter answered without reading
 	// the store (seenfilter.go).
 	DedupeReadsSaved int64
+	// SharedTexts counts the shared context members stored for all workspaces, and
+	// FullTextDictionaries the workspaces whose dictionary is full (contextrefs.go): their new
+	// members are stored in each event again.
+	SharedTexts, FullTextDictionaries int
 	// WriteStalls counts the times the storage engine held writes back (memtables waiting to be
 	// flushed, too many files in L0) and WriteStallTime their total length (ended stalls).
 	WriteStalls    int64
@@ -37,7 +41,8 @@ type Stats struct {
 func (s *Store) Stats() Stats {
 	m := s.db.Metrics()
 	total := m.Total()
-	return Stats{BlockCacheBytes: m.BlockCache.Size, MemtableBytes: int64(m.MemTable.Size),
+	texts, full := s.texts.count()
+	return Stats{SharedTexts: texts, FullTextDictionaries: full, BlockCacheBytes: m.BlockCache.Size, MemtableBytes: int64(m.MemTable.Size),
 		DiskBytes: int64(m.DiskSpaceUsage()), Compactions: m.Compact.Count, ReadAmp: m.ReadAmp(),
 		CompactionDebt: m.Compact.EstimatedDebt, CompactionsRunning: m.Compact.NumInProgress,
 		WrittenBytes: m.WAL.BytesIn, FlushedBytes: total.TableBytesFlushed, CompactedBytes: total.TableBytesCompacted,
