@@ -156,6 +156,8 @@ type texts struct {
 	mu   sync.RWMutex
 	ids  map[uint32]map[string]uint32 // ws → text → id
 	byID map[uint32][]string          // ws → texts by id-1
+	// warned has the workspaces whose full dictionary was logged (once per process)
+	warned map[uint32]bool
 }
 
 func textKey(ws, id uint32) []byte {
@@ -163,7 +165,7 @@ func textKey(ws, id uint32) []byte {
 }
 
 func (s *Store) loadTexts() error {
-	s.texts.ids, s.texts.byID = map[uint32]map[string]uint32{}, map[uint32][]string{}
+	s.texts.ids, s.texts.byID, s.texts.warned = map[uint32]map[string]uint32{}, map[uint32][]string{}, map[uint32]bool{}
 	return scan(s.db, []byte{prefixText}, func(k, v []byte) error {
 		if len(k) != 9 {
 			return fmt.Errorf("store: malformed text key %x", k)
@@ -217,6 +219,11 @@ func (s *Store) textID(ws uint32, text []byte) (uint32, error) {
 	}
 	n := len(s.texts.byID[ws])
 	if n >= maxSharedTexts {
+		if !s.texts.warned[ws] {
+			s.texts.warned[ws] = true
+			s.stalls.log.Warn("store: the workspace's dictionary of shared context members is full; new ones are stored in every event",
+				"workspace", ws, "texts", n)
+		}
 		return 0, nil
 	}
 	id = uint32(n + 1)

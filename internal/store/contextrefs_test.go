@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,12 +126,13 @@ func TestSharedContextMembers(t *testing.T) {
 func TestSharedTextsFull(t *testing.T) {
 	defer func(n int) { maxSharedTexts = n }(maxSharedTexts)
 	maxSharedTexts = 1
-	st, err := Open(Options{Dir: "/d", FS: vfs.NewMem()})
+	var log bytes.Buffer
+	st, err := Open(Options{Dir: "/d", FS: vfs.NewMem(), Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	for i, ua := range []string{testUA, testUA + " other"} {
+	for i, ua := range []string{testUA, testUA + " other", testUA + " third"} {
 		m := webEvent("m", map[string]any{"userAgent": ua})
 		v, err := st.AppendEvent(nil, 1, &m)
 		if err != nil {
@@ -146,6 +149,9 @@ func TestSharedTextsFull(t *testing.T) {
 	}
 	if s := st.Stats(); s.SharedTexts != 1 || s.FullTextDictionaries != 1 {
 		t.Errorf("stats: %d shared texts, %d full dictionaries", s.SharedTexts, s.FullTextDictionaries)
+	}
+	if n := strings.Count(log.String(), "dictionary of shared context members is full"); n != 1 {
+		t.Errorf("the full dictionary was logged %d times, want once:\n%s", n, log.String())
 	}
 }
 

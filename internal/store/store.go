@@ -36,7 +36,8 @@ type Options struct {
 	FS vfs.FS
 	// CacheBytes is Pebble's block cache size.
 	CacheBytes int64
-	// Logger receives the storage engine's warnings (write stalls); slog.Default() when nil.
+	// Logger receives the store's warnings (write stalls, a full dictionary of shared context
+	// members); slog.Default() when nil.
 	Logger *slog.Logger
 }
 
