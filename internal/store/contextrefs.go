@@ -112,10 +112,8 @@ func pageCopyMask(m *message.Message) uint8 {
 	var mask uint8
 	for k, v := range p {
 		i := slices.Index(pageCopies[:], k)
-		if i < 0 || !sameScalar(v, m.Properties[k]) {
-			return 0
-		}
-		if _, ok := m.Properties[k]; !ok {
+		prop, ok := m.Properties[k]
+		if i < 0 || !ok || !sameScalar(v, prop) {
 			return 0
 		}
 		mask |= 1 << i
@@ -221,7 +219,7 @@ func (s *Store) textID(ws uint32, text []byte) (uint32, error) {
 	if n >= maxSharedTexts {
 		if !s.texts.warned[ws] {
 			s.texts.warned[ws] = true
-			s.stalls.log.Warn("store: the workspace's dictionary of shared context members is full; new ones are stored in every event",
+			s.log.Warn("store: the workspace's dictionary of shared context members is full; new ones are stored in every event",
 				"workspace", ws, "texts", n)
 		}
 		return 0, nil

@@ -13,7 +13,7 @@ import (
 // Events are stored in a compact binary form rather than JSON: the write path encodes hundreds
 // of thousands per second and the index rebuild decodes millions.
 //
-//	byte      format (2, or 3 when the event refers to shared texts; 1 is still read)
+//	byte      format (2, or 3 when part of the context is left out; 1 is still read)
 //	byte      type code (1 identify, 2 track, 3 page, 4 screen, 5 group, 6 alias)
 //	8 × str   messageId, userId, anonymousId, previousId, groupId, event, name, category
 //	4 × time  timestamp, originalTimestamp, sentAt, receivedAt

@@ -91,7 +91,7 @@ func appendObject(dst []byte, m map[string]any, skip func(name string) bool) []b
 }
 
 func appendSortedObject(dst []byte, m map[string]any) []byte {
-	keys := make([]string, 0, len(m))
+	keys := make([]string, 0, 8) // on the stack for the usual small objects (ingestion's hot path)
 	for k := range m {
 		keys = append(keys, k)
 	}

@@ -84,6 +84,7 @@ type Store struct {
 	filterDone chan struct{}
 
 	stalls *writeStalls
+	log    *slog.Logger // Options.Logger
 }
 
 // writeStalls counts the times Pebble held writes back (too many memtables waiting to be
@@ -155,7 +156,7 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", opts.Dir, err)
 	}
-	s := &Store{db: db, counters: map[string]uint64{}, suppressed: map[suppressRef]bool{}, stalls: stalls}
+	s := &Store{db: db, counters: map[string]uint64{}, suppressed: map[suppressRef]bool{}, stalls: stalls, log: opts.Logger}
 	if err := s.checkVersion(); err != nil {
 		db.Close()
 		return nil, err
