@@ -115,7 +115,8 @@ func indexRecord(r *store.Record) index.Record {
 	return index.Record{Type: r.Type, ID: r.ID, Profile: r.Profile, Time: r.Timestamp, Attrs: r.Attributes}
 }
 
-// apply is the pipeline's OnCommit: it runs in commit order on the commit goroutine.
+// apply is the pipeline's OnCommit: it runs in commit order on the pipeline's publisher
+// goroutine, possibly before the commit's fsync completes (see ingest.Options.OnCommit).
 func (v *views) apply(changes []ingest.Change) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()

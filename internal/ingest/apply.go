@@ -25,7 +25,7 @@ const (
 	ProfileCreated                   // Profile is new
 )
 
-// Change is one applied write, delivered to OnCommit after it is durable.
+// Change is one applied write, delivered to OnCommit once the store shows it (see Options.OnCommit).
 type Change struct {
 	WS      uint32
 	Kind    ChangeKind

@@ -5,8 +5,9 @@
 // A replicated log (NATS JetStream) will be another implementation of the same interface.
 //
 // After each commit the applied changes go, in commit order, to the OnCommit subscriber (the
-// in-memory index and the live evaluator, wired in cmd/segd). ingest must not import live,
-// engine or httpapi.
+// in-memory index and the live evaluator, wired in cmd/segd) as soon as the store shows them,
+// while their fsync is still in flight; callers are acknowledged once it completes. ingest must
+// not import live, engine or httpapi.
 package ingest
 
 import (
@@ -75,8 +76,12 @@ type Options struct {
 	Store *store.Store
 	// Rules returns the identity rules of a workspace.
 	Rules func(ws uint32) identity.Rules
-	// OnCommit receives the changes of each durable commit, in order, before callers are
-	// acknowledged. It must be fast; it runs on the commit goroutine.
+	// OnCommit receives the changes of each commit, in order, once the store shows them (reads
+	// see the writes) and before callers are acknowledged. The commit's fsync may still be in
+	// flight: a slow disk then delays the acknowledgements but not what the subscriber derives
+	// from the writes. Anything the subscriber writes to the store is ordered after them in the
+	// WAL, so it is durable only if they are. It must be fast; it runs on one goroutine, in
+	// parallel with the application of the next groups.
 	OnCommit func([]Change)
 	// MaxGroup caps the messages applied in one transaction.
 	MaxGroup int
@@ -174,16 +179,23 @@ func (p *Pipeline) enqueue(ctx context.Context, r *request) error {
 	}
 }
 
+// inFlight bounds the groups applied to the store whose fsync has not completed: while the disk
+// is slow, up to this many more groups are applied and published to OnCommit.
+const inFlight = 64
+
 // run is the commit goroutine. Groups are applied one at a time, in order; while one group's
-// WAL fsync is in flight the next group is already being applied (the acker goroutine waits
-// for each fsync, then publishes the group's changes and answers its requests, in order).
+// WAL fsync is in flight the next groups are already being applied. The publisher goroutine
+// hands each applied group's changes to OnCommit without waiting for its fsync; the acker
+// goroutine then waits for the fsync and answers the group's requests, in order.
 func (p *Pipeline) run() {
 	defer p.stopped.Done()
-	acks := make(chan pendingGroup, 2)
+	applied := make(chan pendingGroup, inFlight)
+	acks := make(chan pendingGroup, inFlight)
 	ackDone := make(chan struct{})
+	go p.publish(applied, acks)
 	go p.ack(acks, ackDone)
 	defer func() {
-		close(acks)
+		close(applied)
 		<-ackDone
 	}()
 	for {
@@ -195,7 +207,7 @@ func (p *Pipeline) run() {
 			for {
 				select {
 				case r := <-p.reqs:
-					p.commit([]*request{r}, acks)
+					p.commit([]*request{r}, applied)
 				default:
 					return
 				}
@@ -213,7 +225,7 @@ func (p *Pipeline) run() {
 				break fill
 			}
 		}
-		p.commit(group, acks)
+		p.commit(group, applied)
 	}
 }
 
@@ -225,6 +237,20 @@ type pendingGroup struct {
 	merges  int
 	wait    func() error
 	start   time.Time
+}
+
+// publish hands each applied group's changes to OnCommit, in order, then passes the group on
+// to the acker. It does not wait for fsyncs: the store already shows the writes to readers, and
+// a failed fsync stops the store from taking writes until segd restarts and replays its WAL,
+// which rebuilds everything OnCommit's subscriber holds in memory.
+func (p *Pipeline) publish(applied <-chan pendingGroup, acks chan<- pendingGroup) {
+	defer close(acks)
+	for g := range applied {
+		if len(g.changes) > 0 {
+			p.opts.OnCommit(g.changes)
+		}
+		acks <- g
+	}
 }
 
 func (p *Pipeline) ack(acks <-chan pendingGroup, done chan<- struct{}) {
@@ -244,16 +270,13 @@ func (p *Pipeline) ack(acks <-chan pendingGroup, done chan<- struct{}) {
 		p.metrics.commitSeconds.Observe(time.Since(g.start).Seconds())
 		p.metrics.groupSize.Observe(float64(len(g.group)))
 		p.metrics.merges.Add(float64(g.merges))
-		if len(g.changes) > 0 {
-			p.opts.OnCommit(g.changes)
-		}
 		for i, r := range g.group {
 			r.done <- g.errs[i]
 		}
 	}
 }
 
-func (p *Pipeline) commit(group []*request, acks chan<- pendingGroup) {
+func (p *Pipeline) commit(group []*request, applied chan<- pendingGroup) {
 	start := time.Now()
 	tx := p.opts.Store.Begin()
 	a := &applier{opts: &p.opts, now: p.opts.Now().UTC(), resolvers: map[uint32]*identity.Resolver{}}
@@ -276,7 +299,7 @@ func (p *Pipeline) commit(group []*request, acks chan<- pendingGroup) {
 		p.failAll(group, fmt.Errorf("%w: %v", ErrUnavailable, err))
 		return
 	}
-	acks <- pendingGroup{group: group, errs: errs, changes: a.changes, merges: a.merges, wait: wait, start: start}
+	applied <- pendingGroup{group: group, errs: errs, changes: a.changes, merges: a.merges, wait: wait, start: start}
 }
 
 func (p *Pipeline) failAll(group []*request, err error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/segd/segd/internal/message"
 	"github.com/segd/segd/internal/store"
+	"github.com/segd/segd/internal/store/storetest"
 )
 
 type fixture struct {
@@ -361,5 +362,70 @@ func TestConcurrentRetriesStoredOnce(t *testing.T) {
 	}
 	if n, _ := f.st.CountEvents(f.ws); n != ids {
 		t.Fatalf("%d events stored, want %d", n, ids)
+	}
+}
+
+// TestPublishesBeforeFsync: while the WAL's fsync hangs, the writes of later commits still
+// reach OnCommit (so what is derived from them is not delayed by a slow disk), but no caller is
+// acknowledged until the fsync of its commit completes; then every one is.
+func TestPublishesBeforeFsync(t *testing.T) {
+	gate := storetest.NewSyncGate()
+	st, err := store.Open(store.Options{Dir: "/data", FS: gate.FS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _, err := st.CreateWorkspace("default", store.Keys{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	published := make(chan []Change, 64)
+	p, err := NewPipeline(Options{Store: st, OnCommit: func(cs []Change) { published <- cs }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	defer p.Close()
+	defer gate.Release() // before Close, which waits for the acknowledgements
+	gate.Hold()
+	const n = 5
+	acked := make(chan int, n)
+	for i := 0; i < n; i++ {
+		m := message.Message{Type: message.Track, Event: "Clicked", MessageID: fmt.Sprint("slow", i), UserID: fmt.Sprint("u", i),
+			Timestamp: t0, ReceivedAt: t0}
+		wait, err := p.AppendAsync(context.Background(), w.ID, []message.Message{m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			if _, err := wait(); err != nil {
+				t.Error(err)
+			}
+			acked <- i
+		}()
+		// every commit is published while the first fsync still hangs
+		select {
+		case cs := <-published:
+			if cs[len(cs)-1].Kind != EventAdded || cs[len(cs)-1].Event.UserID != fmt.Sprint("u", i) {
+				t.Fatalf("published %+v for message %d", cs[len(cs)-1], i)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("message %d was not published while the fsync hangs", i)
+		}
+	}
+	if gate.Held() == 0 {
+		t.Fatal("no fsync was held")
+	}
+	select {
+	case i := <-acked:
+		t.Fatalf("message %d acknowledged before its fsync completed", i)
+	case <-time.After(100 * time.Millisecond):
+	}
+	gate.Release()
+	for want := 0; want < n; want++ {
+		select {
+		case <-acked:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("only %d of %d acknowledged after the fsync completed", want, n)
+		}
 	}
 }

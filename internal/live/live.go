@@ -145,6 +145,7 @@ type Live struct {
 	cache  *cache
 	timers *timers
 	scan   scanState
+	synced []chan struct{} // Sync calls to answer once the next flush is durable; worker only
 	scanCh chan scanChunk
 	scanWG sync.WaitGroup // the scan goroutine: Close waits for it (it reads the store)
 	errs   atomic.Int64
@@ -210,6 +211,10 @@ func (l *Live) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	// what start changed (timers due meanwhile, backfills) is durable before Start returns
+	if err := l.mem.Synced(); err != nil {
+		return err
+	}
 	go l.run()
 	return nil
 }
@@ -243,7 +248,8 @@ func (l *Live) startWorkspace(ctx context.Context, ws uint32) error {
 	return l.flush()
 }
 
-// Apply queues the changes of one durable commit; call it in commit order (it returns at
+// Apply queues the changes of one commit, which may still be syncing (see
+// ingest.Options.OnCommit); call it in commit order (it returns at
 // once unless MaxQueue commits or MaxQueueChanges changes are waiting). The slice is retained.
 func (l *Live) Apply(changes []Change) {
 	if len(changes) == 0 {
@@ -397,6 +403,23 @@ func (l *Live) run() {
 			l.errs.Add(1)
 			l.opts.Logger.Error("live: flush membership", "err", err)
 		}
+		for _, ch := range syncs {
+			if l.scan.running {
+				l.scan.waiters = append(l.scan.waiters, ch) // Sync includes the timer scan
+			} else {
+				l.synced = append(l.synced, ch)
+			}
+		}
+		if len(l.synced) > 0 {
+			// Sync returns once what it waited for is durable, not only evaluated
+			ready := l.synced
+			l.synced = nil
+			l.mem.AfterSynced(func() {
+				for _, ch := range ready {
+					close(ch)
+				}
+			})
+		}
 		l.evaluated(queued)
 		l.observe()
 		if took := time.Since(t0); took > slowStep {
@@ -406,13 +429,6 @@ func (l *Live) run() {
 			}
 			l.opts.Logger.Debug("live: slow step", "took", took, "items", len(items), "changes", changes, "timers_fired", fired,
 				"load", t1.Sub(t0), "timers", t2.Sub(t1)+t4.Sub(t3), "apply", t3.Sub(t2), "flush", time.Since(t4))
-		}
-		for _, ch := range syncs {
-			if l.scan.running {
-				l.scan.waiters = append(l.scan.waiters, ch) // Sync includes the timer scan
-			} else {
-				close(ch)
-			}
 		}
 		if len(items) > 0 {
 			continue // more may have arrived meanwhile
@@ -453,9 +469,7 @@ func (l *Live) applyRest(ctx context.Context) {
 		// Start re-arms every segment from a fresh scan: this one need not finish.
 		l.scan.cancel()
 		l.scan.running, l.scan.profiles, l.timers.touched = false, nil, nil
-		for _, w := range l.scan.waiters {
-			close(w)
-		}
+		l.synced = append(l.synced, l.scan.waiters...)
 		l.scan.waiters = nil
 	}
 	rearm := rearmSet{}
@@ -465,7 +479,7 @@ func (l *Live) applyRest(ctx context.Context) {
 		}
 		switch {
 		case it.sync != nil:
-			close(it.sync)
+			l.synced = append(l.synced, it.sync)
 		case it.seg != nil:
 			_ = l.segmentChanged(ctx, it.seg, rearm)
 		default:
@@ -476,19 +490,26 @@ func (l *Live) applyRest(ctx context.Context) {
 	if err := l.flush(); err != nil {
 		l.opts.Logger.Error("live: flush membership", "err", err)
 	}
+	_ = l.mem.Synced() // a failure is logged by the membership log and counted by flushSynced
+	for _, ch := range l.synced {
+		close(ch)
+	}
+	l.synced = nil
 }
 
-// flush makes the staged membership changes and the timer writes durable in one batch.
+// flush writes the staged membership changes and the timer writes in one batch. It does not
+// wait for the fsync: the changes reach consumers once it completes (membership.Log), while
+// evaluation goes on.
 func (l *Live) flush() error {
 	t := l.timers
-	err := l.mem.Flush(func(b *store.DocBatch) {
+	err := l.mem.FlushNoWait(func(b *store.DocBatch) {
 		for k, due := range t.dels {
 			b.Delete(k.ws, kindTimer, timerID(due, k.seg.Value(), k.pid))
 		}
 		for k, due := range t.puts {
 			b.Put(k.ws, kindTimer, timerID(due, k.seg.Value(), k.pid), nil)
 		}
-	})
+	}, l.flushSynced)
 	if err == nil {
 		l.stats.timerPuts.Add(int64(len(t.puts)))
 		l.stats.timerDeletes.Add(int64(len(t.dels)))
@@ -496,6 +517,13 @@ func (l *Live) flush() error {
 		clear(t.puts)
 	}
 	return err
+}
+
+// flushSynced reports a flush whose fsync failed (membership.Log logs it).
+func (l *Live) flushSynced(err error) {
+	if err != nil {
+		l.errs.Add(1)
+	}
 }
 
 // Errors is the number of failed flushes (for metrics).

@@ -121,9 +121,8 @@ func (l *Live) applyScan(wait bool) {
 			}
 		}
 		if !l.scan.running {
-			for _, w := range l.scan.waiters {
-				close(w)
-			}
+			// answered after the next flush is durable
+			l.synced = append(l.synced, l.scan.waiters...)
 			l.scan.waiters = nil
 		}
 	}

@@ -112,6 +112,9 @@ type Log struct {
 	notify chan struct{} // closed and replaced after each flush that wrote changes
 
 	pending []pendingChange // staged, not yet durable; writer only
+
+	synced  chan struct{} // closed when the last flush's fsync has completed (under mu)
+	syncErr error         // the first failed fsync of a flush (under mu)
 }
 
 type wsState struct {
@@ -315,14 +318,32 @@ func (l *Log) Stage(ws uint32, seg string, pid uint32, enter bool, eventTime tim
 func (l *Log) Pending() int { return len(l.pending) }
 
 // Flush writes the staged changes, size points and due snapshots in one synced batch and wakes
-// the waiters. extra, if not nil, adds writes of the caller to the same batch.
+// the waiters; it returns once they are durable. extra, if not nil, adds writes of the caller to
+// the same batch.
 func (l *Log) Flush(extra func(*store.DocBatch)) error {
+	if err := l.FlushNoWait(extra, nil); err != nil {
+		return err
+	}
+	return l.Synced()
+}
+
+// FlushNoWait is Flush without waiting for the fsync: it returns once the batch is applied to
+// the store, and the changes become durable (LastSeq, Read, Wait and Notify see them) when the
+// fsync completes, in the order of the flushes. So the writer goes on evaluating while a slow
+// disk syncs. done, if not nil, is called after that fsync with its result, on another
+// goroutine, in flush order. A failed fsync stops every later flush from becoming durable (the
+// store refuses writes until segd restarts).
+func (l *Log) FlushNoWait(extra func(*store.DocBatch), done func(error)) error {
 	b := l.st.NewDocBatch()
 	if extra != nil {
 		extra(b)
 	}
 	if len(l.pending) == 0 {
-		return b.Commit(false)
+		if err := b.Commit(false); err != nil {
+			return err
+		}
+		l.afterSync(func() error { return nil }, nil, done)
+		return nil
 	}
 	now := l.opts.Now()
 	type segRef struct {
@@ -354,21 +375,72 @@ func (l *Log) Flush(extra func(*store.DocBatch)) error {
 		}
 	}
 	l.mu.Unlock()
-	if err := b.Commit(true); err != nil {
+	wait, err := b.CommitNoWait()
+	if err != nil {
 		return err
 	}
 	l.mu.Lock()
-	for ws, seq := range last {
-		l.ws[ws].durable = max(l.ws[ws].durable, seq)
-	}
 	for _, r := range snapped {
 		l.ws[r.ws].sinceSnp[r.seg] = 0
 	}
-	close(l.notify)
-	l.notify = make(chan struct{})
 	l.mu.Unlock()
 	l.pending = l.pending[:0]
+	l.afterSync(wait, last, done)
 	return nil
+}
+
+// afterSync waits, on its own goroutine and after every earlier flush's, for wait; then it
+// makes the changes up to last (sequence number per workspace) durable, wakes the waiters and
+// calls done. The writer calls it.
+func (l *Log) afterSync(wait func() error, last map[uint32]uint64, done func(error)) {
+	l.mu.Lock()
+	prev := l.synced
+	next := make(chan struct{})
+	l.synced = next
+	l.mu.Unlock()
+	go func() {
+		if prev != nil {
+			<-prev
+		}
+		err := wait()
+		l.mu.Lock()
+		if err != nil && l.syncErr == nil {
+			l.syncErr = err
+			l.opts.Logger.Error("membership: a flush did not become durable; no later change will until segd restarts", "err", err)
+		}
+		if l.syncErr == nil && len(last) > 0 {
+			for ws, seq := range last {
+				l.ws[ws].durable = max(l.ws[ws].durable, seq)
+			}
+			close(l.notify)
+			l.notify = make(chan struct{})
+		}
+		failed := l.syncErr
+		l.mu.Unlock()
+		if done != nil {
+			done(failed)
+		}
+		close(next)
+	}()
+}
+
+// AfterSynced calls fn, on another goroutine, once every flush so far is durable (or failed).
+// The writer calls it.
+func (l *Log) AfterSynced(fn func()) {
+	l.afterSync(func() error { return nil }, nil, func(error) { fn() })
+}
+
+// Synced waits until every flush so far is durable, and returns the first failed fsync.
+func (l *Log) Synced() error {
+	l.mu.RLock()
+	ch := l.synced
+	l.mu.RUnlock()
+	if ch != nil {
+		<-ch
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.syncErr
 }
 
 // putSnapshot adds the bitmap as current to seq; the caller holds mu. Pending changes of the

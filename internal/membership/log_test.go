@@ -2,12 +2,15 @@ package membership
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/segd/segd/internal/store"
+	"github.com/segd/segd/internal/store/storetest"
 )
 
 func openStore(t *testing.T, fs vfs.FS) *store.Store {
@@ -135,5 +138,86 @@ func TestWait(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("wait: %v", err)
+	}
+}
+
+// TestFlushNoWaitDurableAfterFsync: with the WAL's fsync hanging, FlushNoWait returns (the
+// writer goes on) but readers see none of the changes and nobody is woken; when the fsync
+// completes the changes are readable, Wait returns, and done is called in flush order.
+func TestFlushNoWaitDurableAfterFsync(t *testing.T) {
+	ctx := context.Background()
+	gate := storetest.NewSyncGate()
+	st := openStore(t, gate.FS)
+	defer st.Close()
+	w, _, err := st.CreateWorkspace("w", store.Keys{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	l, err := Open(Options{Store: st, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gate.Release() // before the deferred Close of the store
+	gate.Hold()
+	notify := l.Notify()
+	var order []int
+	var mu sync.Mutex
+	dones := make(chan struct{}, 3)
+	for i := 1; i <= 3; i++ {
+		l.Stage(w.ID, "s", uint32(i), true, now, Reason{Cause: "event"})
+		returned := make(chan error, 1)
+		go func() {
+			returned <- l.FlushNoWait(nil, func(err error) {
+				if err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				order = append(order, i)
+				mu.Unlock()
+				dones <- struct{}{}
+			})
+		}()
+		select {
+		case err := <-returned:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("flush %d waited for the hanging fsync", i)
+		}
+	}
+	if gate.Held() == 0 {
+		t.Fatal("no fsync was held")
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got := l.LastSeq(w.ID); got != 0 {
+		t.Fatalf("LastSeq %d before the fsync completed", got)
+	}
+	if cs, _ := l.ReadSegment(ctx, w.ID, "s", 0, 0); len(cs) != 0 {
+		t.Fatalf("%d changes readable before the fsync completed", len(cs))
+	}
+	select {
+	case <-notify:
+		t.Fatal("waiters woken before the fsync completed")
+	default:
+	}
+	gate.Release()
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := l.Wait(wctx, w.ID, 2); err != nil {
+		t.Fatalf("wait for the third change: %v", err)
+	}
+	if err := l.Synced(); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ := l.ReadSegment(ctx, w.ID, "s", 0, 0); len(cs) != 3 {
+		t.Fatalf("%d changes readable after the fsync, want 3", len(cs))
+	}
+	for range 3 {
+		<-dones
+	}
+	if !slices.Equal(order, []int{1, 2, 3}) {
+		t.Fatalf("done called in order %v", order)
 	}
 }

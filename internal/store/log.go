@@ -10,12 +10,13 @@ import (
 // caller that writes many documents per step (the membership log, the timer queue) pays one
 // fsync for all of them. A DocBatch is used by one goroutine.
 type DocBatch struct {
-	b *pebble.Batch
-	n int
+	db *pebble.DB
+	b  *pebble.Batch
+	n  int
 }
 
 // NewDocBatch starts an empty batch; Commit or Close releases it.
-func (s *Store) NewDocBatch() *DocBatch { return &DocBatch{b: s.db.NewBatch()} }
+func (s *Store) NewDocBatch() *DocBatch { return &DocBatch{db: s.db, b: s.db.NewBatch()} }
 
 // Put adds a document write.
 func (d *DocBatch) Put(ws uint32, kind, id string, v []byte) {
@@ -51,6 +52,28 @@ func (d *DocBatch) Commit(sync bool) error {
 		return fmt.Errorf("store: commit documents: %w", err)
 	}
 	return nil
+}
+
+// CommitNoWait writes the batch atomically, synced, and returns before the fsync: the writes
+// are visible to reads at once, and wait blocks until they are durable (it must be called
+// exactly once). Since the WAL is synced in order, a later write is durable only if this one is.
+func (d *DocBatch) CommitNoWait() (wait func() error, err error) {
+	if d.n == 0 {
+		d.b.Close()
+		return func() error { return nil }, nil
+	}
+	if err := d.db.ApplyNoSyncWait(d.b, pebble.Sync); err != nil {
+		d.b.Close()
+		return nil, fmt.Errorf("store: commit documents: %w", err)
+	}
+	return func() error {
+		err := d.b.SyncWait()
+		d.b.Close()
+		if err != nil {
+			return fmt.Errorf("store: commit documents (fsync): %w", err)
+		}
+		return nil
+	}, nil
 }
 
 // Close drops an uncommitted batch.
