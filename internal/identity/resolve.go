@@ -145,6 +145,11 @@ func (res *Resolver) Resolve(tx Txn, ws uint32, m *message.Message, now time.Tim
 		}
 	}
 
+	if owned(owners) {
+		// Every identifier is already the profile's (most messages): nothing to merge or
+		// attach, and the profile need not be read.
+		return Result{Profile: owners[0]}, nil
+	}
 	var out Result
 	var primary *store.Profile
 	if owners[0] != 0 {
@@ -220,6 +225,16 @@ func (res *Resolver) Resolve(tx Txn, ws uint32, m *message.Message, now time.Tim
 	}
 	out.Profile = primary.ID
 	return out, nil
+}
+
+// owned reports whether every identifier has the first one's owner.
+func owned(owners []uint32) bool {
+	for _, o := range owners {
+		if o == 0 || o != owners[0] {
+			return false
+		}
+	}
+	return true
 }
 
 func toIDs(in []store.Identifier) []ID {

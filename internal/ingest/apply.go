@@ -90,17 +90,19 @@ func (a *applier) message(tx *store.Txn, ws uint32, m *message.Message, prep *pr
 		a.merges++
 		a.changes = append(a.changes, Change{WS: ws, Kind: Merged, Profile: res.Merges[i].Into, Merge: &res.Merges[i]})
 	}
-	p, err := tx.Profile(ws, res.Profile)
-	if err != nil {
-		return Outcome{}, err
-	}
+	pid := res.Profile
 	if m.Type == message.Identify && len(m.Traits) > 0 {
+		// only traits need the profile read (events are stored under its id)
+		p, err := tx.Profile(ws, pid)
+		if err != nil {
+			return Outcome{}, err
+		}
 		if changed := setTraits(p, m.Traits, m.Timestamp); len(changed) > 0 {
 			tx.MarkDirty(ws, p)
-			a.changes = append(a.changes, Change{WS: ws, Kind: TraitsSet, Profile: p.ID, Traits: changed})
+			a.changes = append(a.changes, Change{WS: ws, Kind: TraitsSet, Profile: pid, Traits: changed})
 		}
 	}
-	seq, err := tx.AppendEncodedEvent(ws, p.ID, m.Timestamp, prep.value)
+	seq, err := tx.AppendEncodedEvent(ws, pid, m.Timestamp, prep.value)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -111,8 +113,8 @@ func (a *applier) message(tx *store.Txn, ws uint32, m *message.Message, prep *pr
 			return Outcome{}, err
 		}
 	}
-	a.changes = append(a.changes, Change{WS: ws, Kind: EventAdded, Profile: p.ID, Seq: seq, Event: m})
-	return Outcome{Status: Accepted, Profile: p.ID, Seq: seq}, nil
+	a.changes = append(a.changes, Change{WS: ws, Kind: EventAdded, Profile: pid, Seq: seq, Event: m})
+	return Outcome{Status: Accepted, Profile: pid, Seq: seq}, nil
 }
 
 // setTraits applies traits written at event time t: a trait changes only if t is not older than

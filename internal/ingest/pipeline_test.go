@@ -412,8 +412,10 @@ func TestPublishesBeforeFsync(t *testing.T) {
 			t.Fatalf("message %d was not published while the fsync hangs", i)
 		}
 	}
-	if gate.Held() == 0 {
-		t.Fatal("no fsync was held")
+	for deadline := time.Now().Add(5 * time.Second); gate.Held() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no fsync was held")
+		}
 	}
 	select {
 	case i := <-acked:
