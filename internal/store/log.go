@@ -10,13 +10,13 @@ import (
 // caller that writes many documents per step (the membership log, the timer queue) pays one
 // fsync for all of them. A DocBatch is used by one goroutine.
 type DocBatch struct {
-	db *pebble.DB
-	b  *pebble.Batch
-	n  int
+	s *Store
+	b *pebble.Batch
+	n int
 }
 
 // NewDocBatch starts an empty batch; Commit or Close releases it.
-func (s *Store) NewDocBatch() *DocBatch { return &DocBatch{db: s.db, b: s.db.NewBatch()} }
+func (s *Store) NewDocBatch() *DocBatch { return &DocBatch{s: s, b: s.db.NewBatch()} }
 
 // Put adds a document write.
 func (d *DocBatch) Put(ws uint32, kind, id string, v []byte) {
@@ -40,15 +40,18 @@ func (d *DocBatch) Len() int { return d.n }
 // Commit writes the batch atomically and releases it. With sync the commit is durable
 // (fsync) when Commit returns; without, it is durable at the next synced write or at Close.
 func (d *DocBatch) Commit(sync bool) error {
+	if sync {
+		wait, err := d.CommitNoWait()
+		if err != nil {
+			return err
+		}
+		return wait()
+	}
 	defer d.b.Close()
 	if d.n == 0 {
 		return nil
 	}
-	opt := pebble.NoSync
-	if sync {
-		opt = pebble.Sync
-	}
-	if err := d.b.Commit(opt); err != nil {
+	if err := d.b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("store: commit documents: %w", err)
 	}
 	return nil
@@ -57,12 +60,14 @@ func (d *DocBatch) Commit(sync bool) error {
 // CommitNoWait writes the batch atomically, synced, and returns before the fsync: the writes
 // are visible to reads at once, and wait blocks until they are durable (it must be called
 // exactly once). Since the WAL is synced in order, a later write is durable only if this one is.
+// A failed fsync marks the store failed (ErrStorageFailed) until restart.
 func (d *DocBatch) CommitNoWait() (wait func() error, err error) {
 	if d.n == 0 {
 		d.b.Close()
 		return func() error { return nil }, nil
 	}
-	if err := d.db.ApplyNoSyncWait(d.b, pebble.Sync); err != nil {
+	defer d.s.RecoverFatal(&err)
+	if err := d.s.db.ApplyNoSyncWait(d.b, pebble.Sync); err != nil {
 		d.b.Close()
 		return nil, fmt.Errorf("store: commit documents: %w", err)
 	}
@@ -70,7 +75,8 @@ func (d *DocBatch) CommitNoWait() (wait func() error, err error) {
 		err := d.b.SyncWait()
 		d.b.Close()
 		if err != nil {
-			return fmt.Errorf("store: commit documents (fsync): %w", err)
+			// as for a Txn: the WAL is in an unknown state, every later write is refused
+			return d.s.markFailed(fmt.Errorf("store: commit documents (fsync): %w", err))
 		}
 		return nil
 	}, nil
