@@ -179,8 +179,8 @@ func (p *Pipeline) enqueue(ctx context.Context, r *request) error {
 	}
 }
 
-// inFlight bounds the groups applied to the store whose fsync has not completed: while the disk
-// is slow, up to this many more groups are applied and published to OnCommit.
+// inFlight bounds the published groups waiting for their fsync (the acker's queue): while the
+// disk is slow, up to this many more groups are applied and published to OnCommit.
 const inFlight = 64
 
 // run is the commit goroutine. Groups are applied one at a time, in order; while one group's
@@ -189,7 +189,7 @@ const inFlight = 64
 // goroutine then waits for the fsync and answers the group's requests, in order.
 func (p *Pipeline) run() {
 	defer p.stopped.Done()
-	applied := make(chan pendingGroup, inFlight)
+	applied := make(chan pendingGroup, 2)
 	acks := make(chan pendingGroup, inFlight)
 	ackDone := make(chan struct{})
 	go p.publish(applied, acks)

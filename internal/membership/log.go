@@ -331,7 +331,8 @@ func (l *Log) Flush(extra func(*store.DocBatch)) error {
 // the store, and the changes become durable (LastSeq, Read, Wait and Notify see them) when the
 // fsync completes, in the order of the flushes. So the writer goes on evaluating while a slow
 // disk syncs. done, if not nil, is called after that fsync with its result, on another
-// goroutine, in flush order. A failed fsync stops every later flush from becoming durable (the
+// goroutine, in flush order; a flush without staged changes is not synced and does not call
+// it. A failed fsync stops every later flush from becoming durable (the
 // store refuses writes until segd restarts).
 func (l *Log) FlushNoWait(extra func(*store.DocBatch), done func(error)) error {
 	b := l.st.NewDocBatch()
@@ -339,11 +340,7 @@ func (l *Log) FlushNoWait(extra func(*store.DocBatch), done func(error)) error {
 		extra(b)
 	}
 	if len(l.pending) == 0 {
-		if err := b.Commit(false); err != nil {
-			return err
-		}
-		l.afterSync(func() error { return nil }, nil, done)
-		return nil
+		return b.Commit(false) // nothing to make durable or to wake anyone for
 	}
 	now := l.opts.Now()
 	type segRef struct {
