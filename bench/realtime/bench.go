@@ -16,10 +16,17 @@ import (
 const generatedFile = "rtbench-generated"
 
 type benchOptions struct {
-	Data      string
-	Bin       string
-	Runs      int
-	Duration  time.Duration
+	Data     string
+	Bin      string
+	Runs     int
+	Duration time.Duration
+	// PhaseEvents, when positive, makes each closed-loop throughput phase send that many
+	// events instead of sending for Duration: phases with and without segments then write
+	// the same data, so the store's flushes and compactions owe the same work.
+	PhaseEvents int
+	// Compact compacts the store before each closed-loop phase, so every one starts from
+	// the same state instead of inheriting what earlier phases left to compact.
+	Compact   bool
 	Customers int
 	DebugAddr string
 	LogLevel  string
@@ -110,29 +117,45 @@ func run(ctx context.Context, o benchOptions) error {
 		return b
 	}
 	// writeAmp reports what a phase of n events made the store write, per event, counting the
-	// flushes and compactions it left behind (until the store settles).
-	writeAmp := func(label string, b0 [5]float64, n float64) error {
+	// flushes and compactions it left behind (until the store settles), and what the store
+	// flushed and compacted while the phase ran (bEnd is read when it ends): a 20 s phase
+	// writes about one L0 compaction's worth, so when that compaction runs decides whose
+	// CPU time it takes.
+	writeAmp := func(label string, b0, bEnd [5]float64, n float64) error {
 		if err := settle(); err != nil {
 			return err
 		}
 		b1 := storeBytes()
-		say("  %s: store wrote %.0f bytes per event, flushed %.0f, compacted %.0f (until settled); timer documents written %.2f, deleted %.2f per event",
-			label, (b1[0]-b0[0])/n, (b1[1]-b0[1])/n, (b1[2]-b0[2])/n, (b1[3]-b0[3])/n, (b1[4]-b0[4])/n)
+		say("  %s: store wrote %.0f bytes per event, flushed %.0f, compacted %.0f (until settled; during the phase %.0f and %.0f); timer documents written %.2f, deleted %.2f per event",
+			label, (b1[0]-b0[0])/n, (b1[1]-b0[1])/n, (b1[2]-b0[2])/n, (bEnd[1]-b0[1])/n, (bEnd[2]-b0[2])/n, (b1[3]-b0[3])/n, (b1[4]-b0[4])/n)
 		return nil
+	}
+	// startClosedLoop readies the store for a closed-loop phase: compacted (with -compact)
+	// and settled.
+	startClosedLoop := func() error {
+		if o.Compact {
+			took, err := s.compact()
+			if err != nil {
+				return err
+			}
+			say("store compacted in %s", took.Round(time.Millisecond))
+		}
+		return settle()
 	}
 	// withoutSegments runs the closed-loop phases without segments: events/s and segd's CPU
 	// per event of each run.
 	withoutSegments := func(label, tag string) (rates, cpus []float64, err error) {
 		for i := range o.Runs {
-			if err := settle(); err != nil {
+			if err := startClosedLoop(); err != nil {
 				return nil, nil, err
 			}
 			say("throughput without real-time segments%s, run %d: sending", label, i+1)
 			c0, b0 := cpu(), storeBytes()
-			v := maxThroughput(s.url, o.Customers, 8, 500, o.Duration, fmt.Sprintf("%s%d-%d", tag, i, time.Now().UnixNano()))
-			perEvent := (cpu() - c0) / (v * o.Duration.Seconds()) * 1e6
-			say("throughput without real-time segments%s, run %d: %.0f events/s, segd CPU %.1f µs per event", label, i+1, v, perEvent)
-			if err := writeAmp("without segments", b0, v*o.Duration.Seconds()); err != nil {
+			n, took := maxThroughput(s.url, o.Customers, 8, 500, o.Duration, o.PhaseEvents, fmt.Sprintf("%s%d-%d", tag, i, time.Now().UnixNano()))
+			v := float64(n) / took.Seconds()
+			perEvent, bEnd := (cpu()-c0)/float64(n)*1e6, storeBytes()
+			say("throughput without real-time segments%s, run %d: %d events in %s, %.0f events/s, segd CPU %.1f µs per event", label, i+1, n, took.Round(time.Millisecond), v, perEvent)
+			if err := writeAmp("without segments", b0, bEnd, float64(n)); err != nil {
 				return nil, nil, err
 			}
 			rates, cpus = append(rates, v), append(cpus, perEvent)
@@ -214,13 +237,13 @@ func run(ctx context.Context, o benchOptions) error {
 	}
 	var with, withEff, cpuWith []float64
 	for i := range o.Runs {
-		if err := settle(); err != nil {
+		if err := startClosedLoop(); err != nil {
 			return err
 		}
 		say("throughput with 50 real-time segments, run %d: sending", i+1)
 		t, c0, b0 := time.Now(), cpu(), storeBytes()
-		v := maxThroughput(s.url, o.Customers, 8, 500, o.Duration, fmt.Sprintf("m%d-%d", i, time.Now().UnixNano()))
-		sendTime := time.Since(t)
+		n, sendTime := maxThroughput(s.url, o.Customers, 8, 500, o.Duration, o.PhaseEvents, fmt.Sprintf("m%d-%d", i, time.Now().UnixNano()))
+		v := float64(n) / sendTime.Seconds()
 		// Acknowledged is not evaluated: live queues up to MaxQueue commits. Count the time
 		// until live has caught up (a probe is visible) as part of the run.
 		for n := 0; ; n++ {
@@ -236,11 +259,11 @@ func run(ctx context.Context, o benchOptions) error {
 			}
 		}
 		drained := time.Since(t)
-		eff := v * sendTime.Seconds() / drained.Seconds()
-		perEvent := (cpu() - c0) / (v * sendTime.Seconds()) * 1e6
+		eff := float64(n) / drained.Seconds()
+		perEvent, bEnd := (cpu()-c0)/float64(n)*1e6, storeBytes()
 		say("throughput with 50 real-time segments, run %d: %.0f events/s acknowledged, live caught up %s after the last; %.0f events/s end to end; segd CPU %.1f µs per event",
 			i+1, v, (drained - sendTime).Round(time.Millisecond), eff, perEvent)
-		if err := writeAmp("with segments", b0, v*sendTime.Seconds()); err != nil {
+		if err := writeAmp("with segments", b0, bEnd, float64(n)); err != nil {
 			return err
 		}
 		with = append(with, v)
@@ -284,7 +307,14 @@ func run(ctx context.Context, o benchOptions) error {
 		return err
 	}
 
-	fmt.Printf("\n== medians of %d runs (customers %d, phase %s) ==\n", o.Runs, o.Customers, o.Duration)
+	closed := fmt.Sprintf("closed-loop phases of %s", o.Duration)
+	if o.PhaseEvents > 0 {
+		closed = fmt.Sprintf("closed-loop phases of %d events", o.PhaseEvents)
+	}
+	if o.Compact {
+		closed += ", each from a compacted store"
+	}
+	fmt.Printf("\n== medians of %d runs (customers %d, phase %s; %s) ==\n", o.Runs, o.Customers, o.Duration, closed)
 	for _, rate := range []int{5000, 20000} {
 		var a, p50, p99, miss []float64
 		for _, r := range results[rate] {

@@ -218,11 +218,18 @@ func fixedRate(url string, rc *receiver, customers int, rate int, d time.Duratio
 	return res
 }
 
-// maxThroughput sends as fast as conns connections can for d (closed loop) and returns
-// acknowledged events/s.
-func maxThroughput(url string, customers, conns, batch int, d time.Duration, tag string) float64 {
-	var sent atomic.Int64
+// maxThroughput sends as fast as conns connections can (closed loop) for d, or, when total is
+// positive, until total events are acknowledged, and returns the acknowledged events and how
+// long they took.
+func maxThroughput(url string, customers, conns, batch int, d time.Duration, total int, tag string) (int64, time.Duration) {
+	var sent, claimed atomic.Int64
 	deadline := time.Now().Add(d)
+	more := func() bool {
+		if total > 0 {
+			return claimed.Add(int64(batch)) <= int64(total)
+		}
+		return time.Now().Before(deadline)
+	}
 	var wg sync.WaitGroup
 	start := time.Now()
 	for c := 0; c < conns; c++ {
@@ -231,7 +238,7 @@ func maxThroughput(url string, customers, conns, batch int, d time.Duration, tag
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(c), uint64(time.Now().UnixNano())))
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: time.Minute}
-			for n := 0; time.Now().Before(deadline); n++ {
+			for n := 0; more(); n++ {
 				now := time.Now()
 				msgs := make([]map[string]any, batch)
 				for i := range msgs {
@@ -245,7 +252,7 @@ func maxThroughput(url string, customers, conns, batch int, d time.Duration, tag
 		}(c)
 	}
 	wg.Wait()
-	return float64(sent.Load()) / time.Since(start).Seconds()
+	return sent.Load(), time.Since(start)
 }
 
 // personalise sends rate GET /v1/profiles/segments requests/s for d with the read key and

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 type server struct {
 	cmd    *exec.Cmd
 	url    string
+	debug  string // segd's --debug-addr listener
 	client *http.Client
 }
 
@@ -41,9 +43,15 @@ func buildSegd() (string, error) {
 func startServer(bin, dir, debugAddr, logLevel string, timeout time.Duration) (*server, error) {
 	// The webhook receiver is on loopback: allow private destinations (refused by default).
 	args := []string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--analytics-every", "-1s", "--allow-private-destinations", "--log-level", logLevel}
-	if debugAddr != "" {
-		args = append(args, "--debug-addr", debugAddr)
+	if debugAddr == "" { // the benchmark compacts the store through it between phases
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		debugAddr = ln.Addr().String()
+		ln.Close()
 	}
+	args = append(args, "--debug-addr", debugAddr)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "SEGD_WRITE_KEY="+writeKey, "SEGD_ADMIN_TOKEN="+adminToken, "SEGD_READ_KEY="+readKey)
 	stdout, err := cmd.StdoutPipe()
@@ -58,7 +66,7 @@ func startServer(bin, dir, debugAddr, logLevel string, timeout time.Duration) (*
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd, client: &http.Client{Timeout: 10 * time.Minute}}
+	s := &server{cmd: cmd, debug: debugAddr, client: &http.Client{Timeout: 10 * time.Minute}}
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		if rest, ok := strings.CutPrefix(sc.Text(), "segd listening on "); ok {
@@ -225,6 +233,22 @@ func (s *server) settle(limit time.Duration) error {
 // settled store, so the phases compare their own costs. (Pebble's estimated debt does not
 // reach zero at rest: compactions start when a level's score passes 1.) It returns how long
 // it waited and whether the store settled.
+// compact has segd flush its store and compact everything into the bottom level
+// (POST /debug/store/compact), so the next phase starts owing no compaction for the
+// earlier phases' writes.
+func (s *server) compact() (time.Duration, error) {
+	resp, err := s.client.Post("http://"+s.debug+"/debug/store/compact", "", nil)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var out struct{ Seconds float64 }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("compact: %s (%v)", resp.Status, err)
+	}
+	return time.Duration(out.Seconds * float64(time.Second)), nil
+}
+
 func (s *server) settleStore(limit time.Duration) (time.Duration, bool, error) {
 	t0 := time.Now()
 	quiet := time.Time{}

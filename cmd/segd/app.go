@@ -197,7 +197,7 @@ func (a *app) serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.srv.Serve(ln) }()
 	if a.opts.DebugAddr != "" {
-		dbg := &http.Server{Addr: a.opts.DebugAddr, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
+		dbg := &http.Server{Addr: a.opts.DebugAddr, Handler: debugMux(a.store, a.opts.Logger), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := dbg.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				a.opts.Logger.Error("debug listener", "err", err)

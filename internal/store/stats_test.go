@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -74,5 +75,67 @@ func TestWriteStallsAreCountedAndLogged(t *testing.T) {
 	}
 	if out := buf.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "memtable count limit reached") || !strings.Contains(out, "writes resumed") {
 		t.Fatalf("log: %s", out)
+	}
+}
+
+// CompactAll leaves nothing in the memtables or L0: every table is in the bottom level and
+// the data reads back unchanged.
+func TestCompactAllMovesEverythingToTheBottom(t *testing.T) {
+	st, err := Open(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	w, _, err := st.CreateWorkspace("w", Keys{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for round := range 3 { // three flushes: three overlapping L0 tables
+		tx := st.Begin()
+		for i := range 500 {
+			m := message.Message{Type: message.Track, MessageID: fmt.Sprint("m", round, "-", i), UserID: fmt.Sprint("u", i%50), Event: "E",
+				Timestamp: at.Add(time.Duration(round*500+i) * time.Second), Properties: map[string]any{"pad": fmt.Sprintf("%0100d", i)}}
+			if _, err := tx.AppendEvent(w.ID, uint32(i%50+1), &m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.db.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx := st.Begin() // and some left in the memtable
+	m := message.Message{Type: message.Track, MessageID: "last", UserID: "u0", Event: "E", Timestamp: at}
+	if _, err := tx.AppendEvent(w.ID, 1, &m); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	above := func() (n int64) {
+		mt := st.db.Metrics()
+		for l := range len(mt.Levels) - 1 {
+			n += mt.Levels[l].TablesCount
+		}
+		return n
+	}
+	if n := above(); n == 0 {
+		t.Fatal("no table above the bottom level before compacting")
+	}
+	if err := st.CompactAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := above(); n != 0 {
+		t.Errorf("%d tables above the bottom level after CompactAll", n)
+	}
+	if mt := st.db.Metrics(); mt.Levels[len(mt.Levels)-1].TablesCount == 0 || mt.MemTable.Count > 1 {
+		t.Error("the bottom level is empty or the memtable was not flushed after CompactAll")
+	}
+	n := 0
+	if err := st.ScanEvents(w.ID, func(uint32, uint64, *message.Message) error { n++; return nil }); err != nil || n != 1501 {
+		t.Fatalf("scan after compacting: %d events, %v", n, err)
 	}
 }
