@@ -151,6 +151,15 @@ func Open(opts Options) (*Store, error) {
 	}
 	stalls := &writeStalls{log: opts.Logger}
 	po.EventListener = &pebble.EventListener{WriteStallBegin: stalls.begin, WriteStallEnd: stalls.end}
+	if opts.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		// what the engine does in the background, for an operator chasing its CPU or I/O
+		po.EventListener.CompactionEnd = func(i pebble.CompactionInfo) {
+			opts.Logger.Debug("store: compaction", "info", i.String())
+		}
+		po.EventListener.FlushEnd = func(i pebble.FlushInfo) {
+			opts.Logger.Debug("store: flush", "info", i.String())
+		}
+	}
 	po.EnsureDefaults()
 	db, err := pebble.Open(opts.Dir, po)
 	if err != nil {
