@@ -30,6 +30,11 @@ type profileData struct {
 	// after from (everything when need is nil).
 	need *needs
 	from time.Time
+
+	// key and elem place the data in the cache's map and LRU list (elem is nil while the
+	// data is not cached).
+	key  profKey
+	elem *list.Element
 }
 
 type recKey struct{ typ, id string }
@@ -141,10 +146,11 @@ func recordOf(r *store.Record) reference.Record {
 // applying those writes again is harmless (events are deduplicated by sequence number,
 // traits and records are idempotent).
 type cache struct {
-	st    *store.Store
-	max   int
-	ll    *list.List // front = most recent; values are *cacheEntry
-	items map[profKey]*list.Element
+	st  *store.Store
+	max int
+	ll  *list.List // front = most recent; values are *profileData
+	// items holds the data itself, so a lookup (several per change) reads no list element
+	items map[profKey]*profileData
 	// owner remembers which cached profile holds a record, so an upsert that moves a record
 	// to another profile removes it from the old one.
 	owner map[uint32]map[recKey]uint32
@@ -162,13 +168,8 @@ type cache struct {
 // with the properties no segment reads left out).
 const defaultCacheBytes = 2 << 30
 
-type cacheEntry struct {
-	key  profKey
-	data *profileData
-}
-
 func newCache(st *store.Store, max int) *cache {
-	return &cache{st: st, max: max, ll: list.New(), items: map[profKey]*list.Element{}, owner: map[uint32]map[recKey]uint32{},
+	return &cache{st: st, max: max, ll: list.New(), items: map[profKey]*profileData{}, owner: map[uint32]map[recKey]uint32{},
 		maxBytes: defaultCacheBytes}
 }
 
@@ -176,14 +177,13 @@ func newCache(st *store.Store, max int) *cache {
 // or when the cached copy was loaded for other needs or for later evaluations only.
 func (c *cache) get(ws, pid uint32, need *needs, at time.Time) (*profileData, error) {
 	k := profKey{ws, pid}
-	if e, ok := c.items[k]; ok {
-		d := e.Value.(*cacheEntry).data
+	if d, ok := c.items[k]; ok {
 		if d.serves(need, at) {
-			c.ll.MoveToFront(e)
+			c.ll.MoveToFront(d.elem)
 			c.hits++
 			return d, nil
 		}
-		c.evict(e)
+		c.evict(d)
 	}
 	c.misses++
 	d, err := load(c.st, ws, pid, need, at.Add(-cacheSlack))
@@ -207,8 +207,8 @@ func (c *cache) fresh(ws, pid uint32, need *needs, at time.Time) bool {
 
 // replace puts loaded data in the cache, in place of what it held for the profile.
 func (c *cache) replace(k profKey, d *profileData) {
-	if e, ok := c.items[k]; ok {
-		c.evict(e)
+	if cur, ok := c.items[k]; ok {
+		c.evict(cur)
 	}
 	c.misses++
 	c.put(k, d)
@@ -217,23 +217,25 @@ func (c *cache) replace(k profKey, d *profileData) {
 // warm adds data read by a scan when the cache has room for it and lacks the profile (or
 // holds it for other needs); it never evicts.
 func (c *cache) warm(k profKey, d *profileData) {
-	if e, ok := c.items[k]; ok {
-		if cur := e.Value.(*cacheEntry).data; cur.need == d.need || cur.need == nil {
+	if cur, ok := c.items[k]; ok {
+		if cur.need == d.need || cur.need == nil {
 			return
 		}
-		c.evict(e)
+		c.evict(cur)
 	}
 	if c.ll.Len() >= c.max || c.bytes+d.events.Bytes() > c.maxBytes {
 		return
 	}
-	c.items[k] = c.ll.PushBack(&cacheEntry{key: k, data: d})
+	d.key, d.elem = k, c.ll.PushBack(d)
+	c.items[k] = d
 	c.added(k, d)
 }
 
 func (c *cache) put(k profKey, d *profileData) {
-	c.items[k] = c.ll.PushFront(&cacheEntry{key: k, data: d})
+	d.key, d.elem = k, c.ll.PushFront(d)
+	c.items[k] = d
 	c.added(k, d)
-	c.trim(c.ll.Front())
+	c.trim(d.elem)
 }
 
 // added accounts for an entry just linked into the list: its records and events.
@@ -258,7 +260,7 @@ func (c *cache) trim(keep *list.Element) {
 		if b == keep {
 			break
 		}
-		c.evict(b)
+		c.evict(b.Value.(*profileData))
 	}
 }
 
@@ -271,15 +273,15 @@ func (c *cache) grew(n, bytes int) {
 	}
 }
 
-func (c *cache) evict(e *list.Element) {
-	ce := e.Value.(*cacheEntry)
-	c.ll.Remove(e)
-	delete(c.items, ce.key)
-	c.events -= ce.data.events.Len()
-	c.bytes -= ce.data.events.Bytes()
-	own := c.owner[ce.key.ws]
-	for rk := range ce.data.records {
-		if own[rk] == ce.key.pid {
+func (c *cache) evict(d *profileData) {
+	c.ll.Remove(d.elem)
+	d.elem = nil
+	delete(c.items, d.key)
+	c.events -= d.events.Len()
+	c.bytes -= d.events.Bytes()
+	own := c.owner[d.key.ws]
+	for rk := range d.records {
+		if own[rk] == d.key.pid {
 			delete(own, rk)
 		}
 	}
@@ -287,10 +289,7 @@ func (c *cache) evict(e *list.Element) {
 
 // peek returns the cached data without loading.
 func (c *cache) peek(ws, pid uint32) *profileData {
-	if e, ok := c.items[profKey{ws, pid}]; ok {
-		return e.Value.(*cacheEntry).data
-	}
-	return nil
+	return c.items[profKey{ws, pid}]
 }
 
 // dropWorkspace evicts every profile of ws (its last real-time segment is gone: nothing reads
@@ -298,8 +297,8 @@ func (c *cache) peek(ws, pid uint32) *profileData {
 func (c *cache) dropWorkspace(ws uint32) {
 	for e := c.ll.Front(); e != nil; {
 		next := e.Next()
-		if e.Value.(*cacheEntry).key.ws == ws {
-			c.evict(e)
+		if d := e.Value.(*profileData); d.key.ws == ws {
+			c.evict(d)
 		}
 		e = next
 	}
@@ -307,8 +306,8 @@ func (c *cache) dropWorkspace(ws uint32) {
 }
 
 func (c *cache) drop(ws, pid uint32) {
-	if e, ok := c.items[profKey{ws, pid}]; ok {
-		c.evict(e)
+	if d, ok := c.items[profKey{ws, pid}]; ok {
+		c.evict(d)
 	}
 }
 

@@ -68,7 +68,9 @@ func nextChange(c *compiled, d *profileData, at time.Time, loc *time.Location, e
 			return
 		}
 		for _, o := range c.offsets {
-			if i := sort.Search(n, func(i int) bool { return tm(i).Add(o).After(at) }); i < n {
+			// b+o > at exactly when b > at-o: one subtraction instead of one per probe
+			lim := at.Add(-o)
+			if i := sort.Search(n, func(i int) bool { return tm(i).After(lim) }); i < n {
 				consider(tm(i).Add(o))
 			}
 		}
