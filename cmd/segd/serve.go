@@ -18,7 +18,7 @@ func addServeFlags(cmd *cobra.Command, o *appOptions) {
 	cmd.Flags().StringVar(&o.BackupDir, "backup-dir", "", "directory under which online backups (POST /api/v1/backup) are written; empty: any absolute path")
 	cmd.Flags().Float64Var(&o.RateLimit, "rate-limit", 20000, "requests per second per key, with bursts of twice that (429 with Retry-After beyond); 0: unlimited")
 	cmd.Flags().BoolVar(&o.AllowPrivateDestinations, "allow-private-destinations", false, "let webhooks of every workspace target loopback, link-local and private addresses (off: refused, against request forgery)")
-	cmd.Flags().StringVar(&o.DebugAddr, "debug-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); off by default")
+	cmd.Flags().StringVar(&o.DebugAddr, "debug-addr", "", "serve Go's pprof profiles and POST /debug/store/compact on this address, without authentication (e.g. 127.0.0.1:6060); off by default")
 	cmd.Flags().DurationVar(&o.DedupeWindow, "dedupe-window", 7*24*time.Hour, "how long a messageId is remembered to drop retries")
 	cmd.Flags().DurationVar(&o.AnalyticsEvery, "analytics-every", 6*time.Hour, "how often computed traits (RFM, churn, CLV, stages) are recomputed; negative: only on demand")
 	cmd.Flags().StringVar(&o.LogLevel, "log-level", "info", "least severe log records written to stderr: debug, info, warn or error")
