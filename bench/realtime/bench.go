@@ -246,8 +246,8 @@ func run(ctx context.Context, o benchOptions) error {
 		v := float64(n) / sendTime.Seconds()
 		// Acknowledged is not evaluated: live queues up to MaxQueue commits. Count the time
 		// until live has caught up (a probe is visible) as part of the run.
-		for n := 0; ; n++ {
-			ok, err := probeLive(s, fmt.Sprintf("drain-%d-%d", time.Now().UnixNano(), n))
+		for k := 0; ; k++ {
+			ok, err := probeLive(s, fmt.Sprintf("drain-%d-%d", time.Now().UnixNano(), k))
 			if err != nil {
 				return err
 			}

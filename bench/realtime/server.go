@@ -227,12 +227,6 @@ func (s *server) settle(limit time.Duration) error {
 	}
 }
 
-// settleStore waits (at most limit) until the store has run no compaction for five seconds:
-// the writes of earlier phases (and of a backfill) leave compaction work behind, and a
-// throughput phase that starts with it pays for them. Every throughput phase starts from a
-// settled store, so the phases compare their own costs. (Pebble's estimated debt does not
-// reach zero at rest: compactions start when a level's score passes 1.) It returns how long
-// it waited and whether the store settled.
 // compact has segd flush its store and compact everything into the bottom level
 // (POST /debug/store/compact), so the next phase starts owing no compaction for the
 // earlier phases' writes.
@@ -242,13 +236,23 @@ func (s *server) compact() (time.Duration, error) {
 		return 0, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return 0, fmt.Errorf("compact: %s %s (a segd without POST /debug/store/compact needs -compact=false)", resp.Status, bytes.TrimSpace(body))
+	}
 	var out struct{ Seconds float64 }
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("compact: %s (%v)", resp.Status, err)
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return 0, fmt.Errorf("compact: reading the answer: %w", err)
 	}
 	return time.Duration(out.Seconds * float64(time.Second)), nil
 }
 
+// settleStore waits (at most limit) until the store has run no compaction for five seconds:
+// the writes of earlier phases (and of a backfill) leave compaction work behind, and a
+// throughput phase that starts with it pays for them. Every throughput phase starts from a
+// settled store, so the phases compare their own costs. (Pebble's estimated debt does not
+// reach zero at rest: compactions start when a level's score passes 1.) It returns how long
+// it waited and whether the store settled.
 func (s *server) settleStore(limit time.Duration) (time.Duration, bool, error) {
 	t0 := time.Now()
 	quiet := time.Time{}
