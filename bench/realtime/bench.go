@@ -118,9 +118,8 @@ func run(ctx context.Context, o benchOptions) error {
 	}
 	// writeAmp reports what a phase of n events made the store write, per event, counting the
 	// flushes and compactions it left behind (until the store settles), and what the store
-	// flushed and compacted while the phase ran (bEnd is read when it ends): a 20 s phase
-	// writes about one L0 compaction's worth, so when that compaction runs decides whose
-	// CPU time it takes.
+	// flushed and compacted while the phase ran (bEnd is read when it ends): a phase writes
+	// only a few L0 compactions' worth, so whether they run during it or after it shows.
 	writeAmp := func(label string, b0, bEnd [5]float64, n float64) error {
 		if err := settle(); err != nil {
 			return err

@@ -29,8 +29,8 @@ func main() {
 	flag.IntVar(&o.Runs, "runs", 3, "repetitions of each measurement (medians are reported)")
 	flag.StringVar(&o.LatencyLog, "latency-log", "", "write each fixed-rate probe's acknowledgement time and latency to this CSV file")
 	flag.DurationVar(&o.Duration, "duration", 20*time.Second, "length of each timed phase (the closed-loop ones too with -phase-events 0)")
-	flag.IntVar(&o.PhaseEvents, "phase-events", 1_000_000, "events each closed-loop throughput phase sends (0: send for -duration, as before 2026-12-03)")
-	flag.BoolVar(&o.Compact, "compact", true, "compact the store before each closed-loop phase (false: as before 2026-12-03)")
+	flag.IntVar(&o.PhaseEvents, "phase-events", 1_000_000, "events each closed-loop throughput phase sends (0: send for -duration, the method of the sessions before the eleventh)")
+	flag.BoolVar(&o.Compact, "compact", true, "compact the store before each closed-loop phase (false: the method of the sessions before the eleventh)")
 	flag.Parse()
 	if o.Data == "" {
 		fmt.Fprintln(os.Stderr, "realtime: -data is required")
