@@ -139,3 +139,24 @@ func TestCompactAllMovesEverythingToTheBottom(t *testing.T) {
 		t.Fatalf("scan after compacting: %d events, %v", n, err)
 	}
 }
+
+// At debug level the store logs the engine's flushes (and compactions); above it, nothing.
+func TestDebugLogsFlushes(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo} {
+		var buf bytes.Buffer
+		st, err := Open(Options{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: level}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := st.CreateWorkspace("w", Keys{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CompactAll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		if got := strings.Contains(buf.String(), "store: flush"); got != (level == slog.LevelDebug) {
+			t.Errorf("level %s: flush logged %v:\n%s", level, got, buf.String())
+		}
+	}
+}
