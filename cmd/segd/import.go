@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/segd/segd/internal/importer"
@@ -31,6 +32,7 @@ type importFlags struct {
 	batch     int
 	recType   string
 	cpuProf   string
+	logLevel  string
 }
 
 func newImportCmd() *cobra.Command {
@@ -51,6 +53,7 @@ import. Re-running the same file imports nothing twice.`,
 	cmd.PersistentFlags().StringVar(&f.errorsOut, "errors", "", "file for rejected lines (default FILE.errors when there are any)")
 	cmd.PersistentFlags().IntVar(&f.batch, "batch", 1000, "messages per write")
 	cmd.PersistentFlags().StringVar(&f.cpuProf, "cpuprofile", "", "write a Go CPU profile of the import to this file")
+	cmd.PersistentFlags().StringVar(&f.logLevel, "log-level", "error", "with --data: least severe log records of the store written to stderr (debug shows its flushes and compactions)")
 	events := &cobra.Command{Use: "events FILE.jsonl", Short: "Import Segment messages, one JSON object per line", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runImport(cmd, f, "events", args[0]) }}
 	profiles := &cobra.Command{Use: "profiles FILE.csv", Short: "Import profiles: identifier columns plus traits", Args: cobra.ExactArgs(1),
@@ -95,9 +98,13 @@ func runImport(cmd *cobra.Command, f importFlags, what, path string) error {
 	if f.url != "" {
 		s = remoteSinks(f.url, f.key)
 	} else {
+		logger, err := newLogger(f.logLevel)
+		if err != nil {
+			return err
+		}
 		// an offline import is the store's only writer and allocates as fast as serve does
 		setMemoryLimit(slog.New(slog.NewTextHandler(io.Discard, nil)))
-		s, err = localSinks(f.dataDir, f.workspace)
+		s, err = localSinks(f.dataDir, f.workspace, logger)
 		if err != nil {
 			return err
 		}
@@ -126,6 +133,12 @@ func runImport(cmd *cobra.Command, f importFlags, what, path string) error {
 	case "records":
 		rep, err = importer.Records(ctx, file, f.recType, s, opts)
 	}
+	// an offline import's store runs without a WAL: what it applied is durable only once
+	// the store is closed (flushed), so that comes before the report says "imported"
+	if cerr := s.close(); cerr != nil {
+		pp.Finish(rep)
+		return fmt.Errorf("import: %d lines were applied but could not be made durable; run the same import again (it skips what is stored): %w", rep.Imported, cerr)
+	}
 	pp.Finish(rep)
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "%s: %d lines, %d imported, %d skipped in %s\n", path, rep.Lines, rep.Imported, rep.Skipped, time.Since(start).Round(time.Millisecond))
@@ -149,9 +162,11 @@ func runImport(cmd *cobra.Command, f importFlags, what, path string) error {
 	return err
 }
 
-// localSinks write through the real pipeline into a stopped data directory.
-func localSinks(dir, workspace string) (sinks, error) {
-	st, err := store.Open(store.Options{Dir: dir})
+// localSinks write through the real pipeline into a stopped data directory, its store in
+// bulk-load mode (no WAL): a batch is applied when its wait returns and durable once close
+// has returned.
+func localSinks(dir, workspace string, logger *slog.Logger) (sinks, error) {
+	st, err := store.Open(store.Options{Dir: dir, BulkLoad: true, Logger: logger})
 	if err != nil {
 		return sinks{}, fmt.Errorf("%w (if segd serve is running on it, import with --url and --key instead)", err)
 	}
@@ -171,13 +186,14 @@ func localSinks(dir, workspace string) (sinks, error) {
 			return sinks{}, fmt.Errorf("workspace %q: %w", workspace, err)
 		}
 	}
-	p, err := ingest.NewPipeline(ingest.Options{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	p, err := ingest.NewPipeline(ingest.Options{Store: st, Logger: logger})
 	if err != nil {
 		st.Close()
 		return sinks{}, err
 	}
 	l := &localSink{p: p, ws: w.ID}
-	return sinks{Sink: l, RecordSink: l, close: func() error { p.Close(); return st.Close() }}, nil
+	// close runs once: runImport calls it to make the import durable, and again on return
+	return sinks{Sink: l, RecordSink: l, close: sync.OnceValue(func() error { p.Close(); return st.Close() })}, nil
 }
 
 type localSink struct {

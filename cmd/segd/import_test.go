@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/segd/segd/internal/store"
@@ -113,5 +118,61 @@ func TestImportEventsReportsExactLines(t *testing.T) {
 	}
 	if ev, _, _ := countAll(t, dir); ev != 2 {
 		t.Fatalf("%d events stored, want 2", ev)
+	}
+}
+
+// TestImportKilledMidwayThenRerunStoresEveryLineOnce SIGKILLs an offline import (its store
+// runs without a WAL) once its first memtable was flushed, then runs it again: the data
+// directory opens, and every line is stored exactly once, under one profile per user.
+func TestImportKilledMidwayThenRerunStoresEveryLineOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the segd binary")
+	}
+	bin := segdBinary(t)
+	dir := t.TempDir()
+	const lines, users = 150_000, 1000
+	file := filepath.Join(t.TempDir(), "events.jsonl")
+	var buf bytes.Buffer
+	pad := strings.Repeat("x", 1000) // ~165 MB of lines: about three 64 MB memtables
+	for i := range lines {
+		fmt.Fprintf(&buf, `{"type":"track","messageId":"m%d","userId":"u%d","event":"E","timestamp":"2025-01-01T00:00:00Z","properties":{"i":%d,"pad":"%s"}}`+"\n", i, i%users, i, pad)
+	}
+	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(bin, "import", "events", "--data", dir, "--log-level", "debug", file)
+	cmd.Stdout = io.Discard
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// the store logs each flush once it is done (at debug level): kill the import then
+	sc := bufio.NewScanner(stderr)
+	killed := false
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "store: flush") {
+			cmd.Process.Signal(syscall.SIGKILL)
+			killed = true
+			break
+		}
+	}
+	go io.Copy(io.Discard, stderr)
+	err := cmd.Wait()
+	if !killed {
+		t.Fatalf("the import logged no flush (exit: %v)", err)
+	}
+	before, _, _ := countAll(t, dir)
+	t.Logf("killed: %d of %d events were durable", before, lines)
+	if before == 0 || before >= lines {
+		t.Fatalf("%d events stored by the killed import: want some of the file's %d, not none or all", before, lines)
+	}
+
+	if out, err := runCLI(t, "import", "events", "--data", dir, file); err != nil {
+		t.Fatalf("re-run: %v\n%s", err, out)
+	}
+	events, profiles, _ := countAll(t, dir)
+	if events != lines || profiles != users {
+		t.Fatalf("after the re-run: %d events and %d profiles, want %d and %d", events, profiles, lines, users)
 	}
 }

@@ -57,7 +57,7 @@ func (s *Store) AppendLog(ws uint32, name string, entries [][]byte) (uint64, err
 			return 0, fmt.Errorf("store: append log %s: %w", name, err)
 		}
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := b.Commit(s.sync); err != nil {
 		return 0, fmt.Errorf("store: append log %s: %w", name, err)
 	}
 	return last + 1, nil

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/cockroachdb/pebble/v2"
 )
 
 // Key administration: listing a workspace's keys and revoking one without knowing its secret.
@@ -82,7 +80,7 @@ func (s *Store) RevokeKeyByName(ws uint32, name string) (KeyInfo, error) {
 	m := match[0]
 	m.k.Revoked = true
 	v, _ := json.Marshal(m.k)
-	if err := s.db.Set(m.key, v, pebble.Sync); err != nil {
+	if err := s.db.Set(m.key, v, s.sync); err != nil {
 		return KeyInfo{}, fmt.Errorf("store: revoke key: %w", err)
 	}
 	s.keyCache.Clear()

@@ -67,7 +67,7 @@ func (d *DocBatch) CommitNoWait() (wait func() error, err error) {
 		return func() error { return nil }, nil
 	}
 	defer d.s.RecoverFatal(&err)
-	if err := d.s.db.ApplyNoSyncWait(d.b, pebble.Sync); err != nil {
+	if err := d.s.applyNoSyncWait(d.b); err != nil {
 		d.b.Close()
 		return nil, fmt.Errorf("store: commit documents: %w", err)
 	}

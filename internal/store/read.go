@@ -303,7 +303,7 @@ func (s *Store) ExpireDedupe(ctx context.Context, ws uint32, cutoff time.Time) (
 		if pending == 0 {
 			return nil
 		}
-		if err := b.Commit(pebble.Sync); err != nil {
+		if err := b.Commit(s.sync); err != nil {
 			return err
 		}
 		done, pending = done+pending, 0
@@ -353,7 +353,7 @@ func (s *Store) dropLegacyDedupeAge(ws uint32) error {
 	if err := it.Close(); err != nil || !found {
 		return err
 	}
-	return s.db.DeleteRange(prefix, prefixEnd(prefix), pebble.Sync)
+	return s.db.DeleteRange(prefix, prefixEnd(prefix), s.sync)
 }
 
 // ---- documents owned by other packages ----
@@ -379,7 +379,7 @@ func (s *Store) Docs(ws uint32, kind string, fn func(id string, v []byte) error)
 
 // PutDoc writes a document durably.
 func (s *Store) PutDoc(ws uint32, kind, id string, v []byte) error {
-	return s.db.Set(docKey(ws, kind, id), v, pebble.Sync)
+	return s.db.Set(docKey(ws, kind, id), v, s.sync)
 }
 
 // PutDocLazy writes a document without waiting for the disk: it becomes durable with the
@@ -391,7 +391,7 @@ func (s *Store) PutDocLazy(ws uint32, kind, id string, v []byte) error {
 
 // DeleteDoc removes a document durably.
 func (s *Store) DeleteDoc(ws uint32, kind, id string) error {
-	return s.db.Delete(docKey(ws, kind, id), pebble.Sync)
+	return s.db.Delete(docKey(ws, kind, id), s.sync)
 }
 
 // fillStats sets the profile's event count and first/last seen from its stored events (they

@@ -95,7 +95,7 @@ func (t *Txn) CommitNoWait() (wait func() error, err error) {
 		t.Discard()
 		return nil, err
 	}
-	if err := t.s.db.ApplyNoSyncWait(sorted, pebble.Sync); err != nil {
+	if err := t.s.applyNoSyncWait(sorted); err != nil {
 		sorted.Close()
 		t.Discard()
 		return nil, fmt.Errorf("store: commit: %w", err)
