@@ -246,7 +246,8 @@ func (ev *evaluator) distinctCodes(s source, col *index.Column, member denseSet,
 				m = make([]uint64, size)
 				masks[wk] = m
 			}
-			for r := s.lo + lo; r < s.lo+hi; r++ {
+			// rows past the end of codes have no text (a column ends at its last value)
+			for r := s.lo + lo; r < min(s.lo+hi, len(codes)); r++ {
 				c := codes[r]
 				if c == 0 {
 					continue
@@ -281,7 +282,7 @@ func (ev *evaluator) distinctCodes(s source, col *index.Column, member denseSet,
 	}
 	parts := make([][]uint64, ev.workers)
 	err := ev.chunks(s.hi-s.lo, "event scan", func(wk, lo, hi int) {
-		for r := s.lo + lo; r < s.lo+hi; r++ {
+		for r := s.lo + lo; r < min(s.lo+hi, len(codes)); r++ {
 			c := codes[r]
 			if c == 0 {
 				continue

@@ -305,7 +305,8 @@ func fastRow(x ast.Expr, col *index.Column, lf leaf, c clock) rowPred {
 				return constRow(false)
 			}
 			codes := col.Codes
-			return func(r int) bool { return codes[r] == code }
+			// a column's arrays end at its last row with a value (as Column.Get knows)
+			return func(r int) bool { return r < len(codes) && codes[r] == code }
 		case lit.Kind == index.Number && n.Op != ast.Neq:
 			nums, set, op := col.Nums, col.NumSet, n.Op
 			return func(r int) bool {
@@ -330,7 +331,7 @@ func fastRow(x ast.Expr, col *index.Column, lf leaf, c clock) rowPred {
 		if codes == nil {
 			return constRow(false)
 		}
-		return func(r int) bool { return want[codes[r]] }
+		return func(r int) bool { return r < len(codes) && want[codes[r]] }
 	case *ast.TextMatch:
 		m, err := textMatcher(n.Op, n.Value.Value)
 		if err != nil {
@@ -347,13 +348,13 @@ func fastRow(x ast.Expr, col *index.Column, lf leaf, c clock) rowPred {
 		if n.Op == ast.Contains && col.HasOthers() {
 			// a row without text may hold a list, which contains tests element-wise
 			return func(r int) bool {
-				if c := codes[r]; c != 0 {
-					return want[c]
+				if r < len(codes) && codes[r] != 0 {
+					return want[codes[r]]
 				}
 				return lf.pred(col.Get(r))
 			}
 		}
-		return func(r int) bool { return want[codes[r]] }
+		return func(r int) bool { return r < len(codes) && want[codes[r]] }
 	}
 	return nil
 }
