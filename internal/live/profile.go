@@ -51,7 +51,7 @@ func newProfileData(live bool, traits map[string]any, events []profeval.Event, r
 	d := &profileData{live: live, traits: traits, events: profeval.NewProfile(traits, events, nil),
 		records: records, recsChanged: true}
 	for i := range events {
-		if hasTimeProp(&events[i]) {
+		if hasTimeProp(events[i].Props) {
 			d.propTimes++
 		}
 	}
@@ -61,7 +61,7 @@ func newProfileData(live bool, traits map[string]any, events []profeval.Event, r
 // addEvent appends an event (any time order).
 func (d *profileData) addEvent(e profeval.Event) {
 	d.events.Add(e)
-	if hasTimeProp(&e) {
+	if hasTimeProp(e.Props) {
 		d.propTimes++
 	}
 }
@@ -84,8 +84,8 @@ func (d *profileData) dropOld(now time.Time) int {
 	d.from = from
 	if n > 0 && d.propTimes > 0 {
 		d.propTimes = 0
-		for i, evs := 0, d.events.Events(); i < len(evs); i++ {
-			if hasTimeProp(&evs[i]) {
+		for i := range d.events.Len() {
+			if hasTimeProp(d.events.Props(i)) {
 				d.propTimes++
 			}
 		}
@@ -93,8 +93,8 @@ func (d *profileData) dropOld(now time.Time) int {
 	return n
 }
 
-func hasTimeProp(e *profeval.Event) bool {
-	for _, p := range e.Props {
+func hasTimeProp(props []profeval.Prop) bool {
+	for _, p := range props {
 		if _, ok := timeValue(p.Value); ok {
 			return true
 		}

@@ -56,13 +56,13 @@ func nextChange(c *compiled, d *profileData, at time.Time, loc *time.Location, e
 	// same dependency index decides which segments an arriving event re-evaluates), the
 	// traits and record types it names. Event times come sorted per group, so the smallest
 	// candidate of each offset is one binary search away.
-	evs := d.events.Events()
+	evs := d.events
 	group := func(ps []int32, all bool) {
 		n := len(ps)
-		tm := func(i int) time.Time { return evs[ps[i]].Time }
+		tm := func(i int) time.Time { return evs.Time(int(ps[i])) }
 		if all {
-			n = len(evs)
-			tm = func(i int) time.Time { return evs[i].Time }
+			n = evs.Len()
+			tm = evs.Time
 		}
 		if n == 0 {
 			return
@@ -110,9 +110,9 @@ func nextChange(c *compiled, d *profileData, at time.Time, loc *time.Location, e
 	}
 	// Time-valued properties (rare) are offered one by one.
 	if d.propTimes > 0 {
-		for i := range evs {
-			e := &evs[i]
-			if !c.readsEvent(e) {
+		for i := range evs.Len() {
+			e := evs.Event(i)
+			if !c.readsEvent(&e) {
 				continue
 			}
 			for _, p := range e.Props {

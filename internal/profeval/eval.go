@@ -41,6 +41,8 @@ type Evaluator struct {
 	times []time.Time
 	// seq holds a sequence's step times, reused from one sequence to the next.
 	seq [][]time.Time
+	// eb is the event a filter reads (see bag).
+	eb eventBag
 }
 
 // NewEvaluator returns an evaluator of p at o.At (o.Segment is the default segment name).
@@ -208,7 +210,7 @@ func (p *Profile) first(ps []int32, all bool, s *span) int {
 		if !all {
 			j = int(ps[i])
 		}
-		t := p.events[j].Time
+		t := p.events[j].time()
 		if s.loIn {
 			return !t.Before(s.lo)
 		}
@@ -258,12 +260,12 @@ func (it *iter) count() (int, bool) {
 		return 0, false
 	}
 	p, s := it.e.p, &it.s
-	end := sort.Search(it.n-it.i, func(k int) bool { return !s.below(p.events[it.ps[it.i+k]].Time) })
+	end := sort.Search(it.n-it.i, func(k int) bool { return !s.below(p.events[it.ps[it.i+k]].time()) })
 	return end, true
 }
 
 // next returns the next event, or nil at the end (or on an error, in it.err).
-func (it *iter) next() *Event {
+func (it *iter) next() *event {
 	p, s, t := it.e.p, &it.s, it.t
 	for ; it.err == nil && it.i < it.n; it.i++ {
 		j := it.i
@@ -271,12 +273,13 @@ func (it *iter) next() *Event {
 			j = int(it.ps[it.i])
 		}
 		ev := &p.events[j]
-		if !s.below(ev.Time) {
+		at := ev.time()
+		if !s.below(at) {
 			it.i = it.n
 			return nil
 		}
 		if !s.exact {
-			in, err := it.e.c.Within(ev.Time, s.w, true)
+			in, err := it.e.c.Within(at, s.w, true)
 			if err != nil {
 				it.err = err
 				return nil
@@ -287,11 +290,11 @@ func (it *iter) next() *Event {
 		}
 		switch t.Kind {
 		case ast.PageEvent, ast.ScreenEvent:
-			if t.Name != "" && !reference.IsText(ev.Get("name"), t.Name) {
+			if t.Name != "" && !reference.IsText(p.get(ev, "name"), t.Name) {
 				continue
 			}
 		case ast.AnyEvent:
-			if ev.Kind != "track" && ev.Kind != "page" && ev.Kind != "screen" {
+			if ev.kind == kindOther {
 				continue
 			}
 		}
@@ -336,21 +339,35 @@ func (e *Evaluator) test(x ast.Expr, bag Bag) (bool, error) {
 // mapOf returns a bag as the reference's map: a MapBag as it is, an event's properties in a
 // map the evaluator reuses (with the page or screen name as "name" by Event.Get's rule).
 func (e *Evaluator) mapOf(bag Bag) map[string]any {
-	ev, ok := bag.(*Event)
-	if !ok {
-		return bag.(MapBag)
+	var props []Prop
+	var kind, name string
+	switch b := bag.(type) {
+	case MapBag:
+		return b
+	case *eventBag:
+		props, kind, name = b.p.propsOf(b.ev), kindNames[b.ev.kind], b.p.names[b.ev.name]
+	case *Event:
+		props, kind, name = b.Props, b.Kind, b.Name
+	default:
+		panic(fmt.Sprintf("profeval: bag of type %T", bag))
 	}
 	if e.scratch == nil {
 		e.scratch = map[string]any{}
 	}
 	clear(e.scratch)
-	for _, p := range ev.Props {
+	for _, p := range props {
 		e.scratch[p.Name] = p.Value
 	}
-	if _, ok := e.scratch["name"]; !ok && ev.Kind != "track" && ev.Name != "" {
-		e.scratch["name"] = ev.Name
+	if _, ok := e.scratch["name"]; !ok && kind != "track" && name != "" {
+		e.scratch["name"] = name
 	}
 	return e.scratch
+}
+
+// bag returns ev as a Bag for filters; it is valid until the next call.
+func (e *Evaluator) bag(ev *event) Bag {
+	e.eb = eventBag{e.p, ev}
+	return &e.eb
 }
 
 func (e *Evaluator) eventAgg(fn ast.AggFunc, of *ast.Ident, t *ast.EventTarget, where ast.Expr, w ast.Window, op ast.CompareOp, want float64) (bool, error) {
@@ -368,7 +385,7 @@ func (e *Evaluator) eventAgg(fn ast.AggFunc, of *ast.Ident, t *ast.EventTarget, 
 	n := 0
 	wh := e.where(where)
 	for ev := it.next(); ev != nil; ev = it.next() {
-		ok, err := e.matchWhere(ev, &wh)
+		ok, err := e.matchWhere(e.bag(ev), &wh)
 		if err != nil {
 			return false, err
 		}
@@ -377,7 +394,7 @@ func (e *Evaluator) eventAgg(fn ast.AggFunc, of *ast.Ident, t *ast.EventTarget, 
 		}
 		n++
 		if of != nil {
-			vals = append(vals, ev.Get(of.Name))
+			vals = append(vals, e.p.get(ev, of.Name))
 		}
 	}
 	if it.err != nil {
@@ -417,12 +434,12 @@ func (e *Evaluator) seen(n *ast.Seen) (bool, error) {
 	it := e.iter(n.Event, s)
 	wh := e.where(n.Where)
 	for ev := it.next(); ev != nil; ev = it.next() {
-		ok, err := e.matchWhere(ev, &wh)
+		ok, err := e.matchWhere(e.bag(ev), &wh)
 		if err != nil {
 			return false, err
 		}
 		if ok {
-			best, found = ev.Time, true
+			best, found = ev.time(), true
 			if !n.Last {
 				break // the first match in time order is the earliest
 			}
@@ -456,12 +473,12 @@ func (e *Evaluator) sequence(n *ast.Sequence) (bool, error) {
 		it := e.iter(st.Event, upto)
 		wh := e.where(st.Where)
 		for ev := it.next(); ev != nil; ev = it.next() {
-			ok, err := e.matchWhere(ev, &wh)
+			ok, err := e.matchWhere(e.bag(ev), &wh)
 			if err != nil {
 				return false, err
 			}
 			if ok {
-				times[i] = append(times[i], ev.Time)
+				times[i] = append(times[i], ev.time())
 			}
 		}
 		if it.err != nil {
@@ -601,7 +618,7 @@ func (e *Evaluator) NextFlip(t *Tree, x ast.Expr) (flip time.Time, ok bool, err 
 		if !it.all {
 			last = int(it.ps[last])
 		}
-		if e.p.events[last].Time.After(e.at) {
+		if e.p.events[last].time().After(e.at) {
 			return time.Time{}, false, nil
 		}
 	}
@@ -623,16 +640,16 @@ func (e *Evaluator) NextFlip(t *Tree, x ast.Expr) (flip time.Time, ok bool, err 
 	vals := e.vals[:0]
 	wh := e.where(where)
 	for ev := it.next(); ev != nil; ev = it.next() {
-		match, err := e.matchWhere(ev, &wh)
+		match, err := e.matchWhere(e.bag(ev), &wh)
 		if err != nil {
 			return time.Time{}, false, err
 		}
 		if !match {
 			continue
 		}
-		times = append(times, ev.Time)
+		times = append(times, ev.time())
 		if of != nil {
-			v := ev.Get(of.Name)
+			v := e.p.get(ev, of.Name)
 			if fn == ast.Sum && !nonNegative(v) {
 				return time.Time{}, false, nil
 			}
@@ -678,7 +695,7 @@ func (e *Evaluator) countFlip(ps []int32, op ast.CompareOp, want float64, length
 	if left == 0 {
 		return time.Time{}
 	}
-	return e.p.events[ps[left-1]].Time.Add(length)
+	return e.p.events[ps[left-1]].time().Add(length)
 }
 
 // nonNegative reports whether v adds nothing negative to a sum (the reference sums numbers

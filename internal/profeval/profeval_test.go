@@ -77,20 +77,28 @@ func TestAddOutOfOrder(t *testing.T) {
 	}
 }
 
-// DropBefore gives back the capacity of a slice a busier past grew, and keeps the rest.
+// DropBefore gives back the capacity of the arrays a busier past grew (events and their
+// properties), and keeps the rest with their properties.
 func TestDropBeforeShrinks(t *testing.T) {
 	var evs []Event
 	for i := range 1000 {
-		evs = append(evs, ev("A", i))
+		e := ev("A", i)
+		e.Props = []Prop{{"i", float64(i)}, {"odd", i%2 == 1}}
+		evs = append(evs, e)
 	}
 	p := NewProfile(map[string]any{}, evs, nil)
 	if n := p.DropBefore(t0.Add(990 * time.Minute)); n != 990 {
 		t.Fatalf("dropped %d", n)
 	}
-	if p.Len() != 10 || cap(p.events) > 64 || p.events[0].Time != t0.Add(990*time.Minute) {
-		t.Fatalf("after dropping: %d events, capacity %d, first at %v", p.Len(), cap(p.events), p.events[0].Time)
+	if p.Len() != 10 || cap(p.events) > 64 || cap(p.props) > 64 || !p.Time(0).Equal(t0.Add(990*time.Minute)) {
+		t.Fatalf("after dropping: %d events, capacity %d (properties %d), first at %v", p.Len(), cap(p.events), cap(p.props), p.Time(0))
 	}
-	if got, _ := Holds(p, mustParse(t, `count("A") = 10`), Options{At: t0.Add(2000 * time.Minute)}); !got {
+	for i := range p.Len() {
+		if got := p.Props(i); len(got) != 2 || got[0].Value != float64(990+i) || got[1].Value != (i%2 == 1) {
+			t.Fatalf("event %d kept properties %v", i, got)
+		}
+	}
+	if got, _ := Holds(p, mustParse(t, `count("A" where i >= 995) = 5`), Options{At: t0.Add(2000 * time.Minute)}); !got {
 		t.Fatal("the kept events are not all there")
 	}
 }

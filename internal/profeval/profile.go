@@ -121,12 +121,50 @@ type Profile struct {
 	Traits  map[string]any
 	Records []reference.Record
 
-	events []Event
-	bytes  int // memory the events hold, estimated (see eventBytes)
+	events []event
+	props  []Prop   // the events' properties (and, after drops, some no event refers to)
+	live   int      // how many of props events refer to
+	names  []string // the events' names, by event.name
+	bytes  int      // memory the events hold, estimated (see eventBytes)
 	// groups maps a group key (see key) to the positions of its events in events, ascending.
 	groups map[string][]int32
 	dirty  bool // groups must be rebuilt (an event was inserted before the end)
 }
+
+// event is how a Profile keeps an Event: 24 bytes and no pointers. A cache holds millions of
+// events; as Events (80 bytes, four pointers each) they were most of what the collector
+// marked, and the binary searches over event times touched three times the memory.
+type event struct {
+	t    int64  // Unix nanoseconds
+	off  uint32 // properties: props[off : off+n]
+	n    uint32
+	name uint32 // names[name]
+	kind uint8
+}
+
+const (
+	kindOther uint8 = iota
+	kindTrack
+	kindPage
+	kindScreen
+)
+
+var kindNames = [...]string{kindTrack: "track", kindPage: "page", kindScreen: "screen"}
+
+func kindOf(k string) uint8 {
+	switch k {
+	case "track":
+		return kindTrack
+	case "page":
+		return kindPage
+	case "screen":
+		return kindScreen
+	}
+	return kindOther
+}
+
+// time is the event's time.
+func (ev *event) time() time.Time { return time.Unix(0, ev.t).UTC() }
 
 // group keys: track events by name, page and screen calls by kind.
 const (
@@ -146,22 +184,66 @@ func key(e *Event) (string, bool) {
 	return "", false
 }
 
-// NewProfile returns a profile holding events (in any order; the slice is taken over).
-func NewProfile(traits map[string]any, events []Event, records []reference.Record) *Profile {
-	p := &Profile{Traits: traits, Records: records, events: events, dirty: true}
-	for i := range events {
-		p.bytes += eventBytes(&events[i])
+func (p *Profile) key(ev *event) (string, bool) {
+	switch ev.kind {
+	case kindTrack:
+		return p.names[ev.name], true
+	case kindPage:
+		return pageKey, true
+	case kindScreen:
+		return screenKey, true
 	}
-	sort.SliceStable(p.events, func(i, j int) bool { return p.events[i].Time.Before(p.events[j].Time) })
+	return "", false
+}
+
+// NewProfile returns a profile holding events (in any order; their properties are copied).
+func NewProfile(traits map[string]any, events []Event, records []reference.Record) *Profile {
+	p := &Profile{Traits: traits, Records: records, dirty: true}
+	sorted := make([]int, len(events))
+	for i := range sorted {
+		sorted[i] = i
+	}
+	sort.SliceStable(sorted, func(i, j int) bool { return events[sorted[i]].Time.Before(events[sorted[j]].Time) })
+	p.events = make([]event, 0, len(events))
+	n := 0
+	for i := range events {
+		n += len(events[i].Props)
+	}
+	p.props = make([]Prop, 0, n)
+	for _, i := range sorted {
+		p.events = append(p.events, p.store(&events[i]))
+	}
 	return p
 }
 
-// Add inserts an event at its time (after events of the same time).
+// store converts e, its properties appended to p.props.
+func (p *Profile) store(e *Event) event {
+	p.bytes += eventBytes(e)
+	ev := event{t: e.Time.UnixNano(), off: uint32(len(p.props)), n: uint32(len(e.Props)), name: p.nameIndex(e.Name), kind: kindOf(e.Kind)}
+	p.props = append(p.props, e.Props...)
+	p.live += len(e.Props)
+	return ev
+}
+
+// nameIndex returns the position of name in p.names, adding it if needed (a profile's
+// events have few distinct names).
+func (p *Profile) nameIndex(name string) uint32 {
+	for i, n := range p.names {
+		if n == name {
+			return uint32(i)
+		}
+	}
+	p.names = append(p.names, name)
+	return uint32(len(p.names) - 1)
+}
+
+// Add inserts an event at its time (after events of the same time); its properties are
+// copied.
 func (p *Profile) Add(e Event) {
-	p.bytes += eventBytes(&e)
+	ev := p.store(&e)
 	n := len(p.events)
-	if n == 0 || !e.Time.Before(p.events[n-1].Time) {
-		p.events = append(p.events, e)
+	if n == 0 || ev.t >= p.events[n-1].t {
+		p.events = append(p.events, ev)
 		if !p.dirty && p.groups != nil {
 			if k, ok := key(&e); ok {
 				p.groups[k] = append(p.groups[k], int32(n))
@@ -169,21 +251,22 @@ func (p *Profile) Add(e Event) {
 		}
 		return
 	}
-	i := sort.Search(n, func(i int) bool { return e.Time.Before(p.events[i].Time) })
-	p.events = slices.Insert(p.events, i, e)
+	i := sort.Search(n, func(i int) bool { return ev.t < p.events[i].t })
+	p.events = slices.Insert(p.events, i, ev)
 	p.dirty = true
 }
 
-// Bytes estimates the memory the events hold, the slice's spare capacity included (appending
-// doubles it; DropBefore gives it back when a quarter is used).
+// Bytes estimates the memory the events hold, the spare capacity of the arrays included
+// (appending doubles them; DropBefore gives it back when a quarter is used).
 func (p *Profile) Bytes() int {
-	return p.bytes + (cap(p.events)-len(p.events))*int(unsafe.Sizeof(Event{}))
+	return p.bytes + (cap(p.events)-len(p.events))*int(unsafe.Sizeof(event{})) +
+		(cap(p.props)-p.live)*int(unsafe.Sizeof(Prop{}))
 }
 
-// eventBytes estimates the memory of one event: the Event, its position in a group, its
+// eventBytes estimates the memory of one event: the event, its position in a group, its
 // properties and their boxed values (names are shared); strings count their bytes.
 func eventBytes(e *Event) int {
-	n := int(unsafe.Sizeof(Event{})) + 4 + len(e.Props)*int(unsafe.Sizeof(Prop{}))
+	n := int(unsafe.Sizeof(event{})) + 4 + len(e.Props)*int(unsafe.Sizeof(Prop{}))
 	for _, p := range e.Props {
 		switch v := p.Value.(type) {
 		case string:
@@ -199,25 +282,92 @@ func eventBytes(e *Event) int {
 // Len is the number of events.
 func (p *Profile) Len() int { return len(p.events) }
 
-// Events returns the events sorted by time; the caller must not modify the slice.
-func (p *Profile) Events() []Event { return p.events }
+// Time returns the time of the i-th event (in time order).
+func (p *Profile) Time(i int) time.Time { return p.events[i].time() }
+
+// Props returns the properties of the i-th event; the caller must not modify them.
+func (p *Profile) Props(i int) []Prop { return p.propsOf(&p.events[i]) }
+
+func (p *Profile) propsOf(ev *event) []Prop {
+	return p.props[ev.off : ev.off+ev.n : ev.off+ev.n]
+}
+
+// Event returns the i-th event (its Props are the profile's: do not modify them).
+func (p *Profile) Event(i int) Event {
+	ev := &p.events[i]
+	out := Event{Kind: kindNames[ev.kind], Name: p.names[ev.name], Time: ev.time()}
+	if ev.n > 0 {
+		out.Props = p.propsOf(ev)
+	}
+	return out
+}
+
+// Events returns the events sorted by time, as Events (a copy, for tests and tools).
+func (p *Profile) Events() []Event {
+	out := make([]Event, len(p.events))
+	for i := range out {
+		out[i] = p.Event(i)
+	}
+	return out
+}
+
+// get returns the value of a property of ev as filters see it: Event.Get's rule.
+func (p *Profile) get(ev *event, name string) any {
+	for _, pr := range p.propsOf(ev) {
+		if pr.Name == name {
+			return pr.Value
+		}
+	}
+	if name == "name" && ev.kind != kindTrack {
+		if n := p.names[ev.name]; n != "" {
+			return n
+		}
+	}
+	return nil
+}
+
+// eventBag is an event seen as a Bag.
+type eventBag struct {
+	p  *Profile
+	ev *event
+}
+
+func (b *eventBag) Get(name string) any { return b.p.get(b.ev, name) }
 
 // DropBefore removes the events older than t and reports how many it removed.
 func (p *Profile) DropBefore(t time.Time) int {
-	i := sort.Search(len(p.events), func(i int) bool { return !p.events[i].Time.Before(t) })
+	tn := t.UnixNano()
+	i := sort.Search(len(p.events), func(i int) bool { return p.events[i].t >= tn })
 	if i == 0 {
 		return 0
 	}
 	for j := range i {
-		p.bytes -= eventBytes(&p.events[j])
+		ev := p.events[j]
+		e := Event{Props: p.propsOf(&ev)}
+		p.bytes -= eventBytes(&e)
+		p.live -= int(ev.n)
 	}
 	p.events = slices.Delete(p.events, 0, i)
 	if cap(p.events) > 64 && len(p.events) < cap(p.events)/4 {
 		p.events = slices.Clip(slices.Clone(p.events)) // give back what a busier past grew
-		PackProps(p.events)
+	}
+	if len(p.props) > 64 && p.live < len(p.props)/2 {
+		p.packProps()
 	}
 	p.dirty = true
 	return i
+}
+
+// packProps moves the properties events refer to into a new array of their size.
+func (p *Profile) packProps() {
+	props := make([]Prop, 0, p.live)
+	for i := range p.events {
+		ev := &p.events[i]
+		off := uint32(len(props))
+		props = append(props, p.propsOf(ev)...)
+		ev.off = off
+	}
+	p.props = props
 }
 
 func (p *Profile) index() {
@@ -232,7 +382,7 @@ func (p *Profile) index() {
 		}
 	}
 	for i := range p.events {
-		if k, ok := key(&p.events[i]); ok {
+		if k, ok := p.key(&p.events[i]); ok {
 			p.groups[k] = append(p.groups[k], int32(i))
 		}
 	}
