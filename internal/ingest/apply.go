@@ -21,7 +21,7 @@ const (
 	Merged                           // Merge.From now counts as Merge.Into
 	Erased                           // Profile and all it had are gone
 	RecordUpserted                   // Record stored (Record.Profile is its profile)
-	RecordDeleted                    // Record removed
+	RecordDeleted                    // Record removed (or moved away from Profile: an upsert to another profile follows)
 	ProfileCreated                   // Profile is new
 )
 
@@ -179,8 +179,17 @@ func (a *applier) record(tx *store.Txn, ws uint32, in *RecordInput) (uint32, err
 		ts = a.now
 	}
 	r := &store.Record{Type: in.Type, ID: in.ID, Profile: res.Profile, Attributes: in.Attributes, Timestamp: ts.UTC(), Updated: a.now}
+	old, err := tx.Record(ws, in.Type, in.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return 0, err
+	}
 	if err := tx.PutRecord(ws, r); err != nil {
 		return 0, err
+	}
+	if old != nil && old.Profile != r.Profile {
+		// the record moves to another profile: subscribers see it leave the old one first
+		// (live re-evaluates that profile's record segments even when it holds no copy of it)
+		a.changes = append(a.changes, Change{WS: ws, Kind: RecordDeleted, Profile: old.Profile, Record: old})
 	}
 	a.changes = append(a.changes, Change{WS: ws, Kind: RecordUpserted, Profile: res.Profile, Record: r})
 	return res.Profile, nil

@@ -64,7 +64,7 @@ func TestDifferentialPolarity(t *testing.T) {
 }
 
 func TestDifferentialLiveEqualsBatch(t *testing.T) {
-	seeds := 6
+	seeds := 40
 	if testing.Short() {
 		seeds = 2
 	}
