@@ -167,9 +167,9 @@ func TestCacheDroppedWithTheLastRealtimeSegment(t *testing.T) {
 }
 
 // A full scan and a per-profile load hand out the same events with the same properties: both
-// decode into a reused scratch array and move each profile's properties into an array of its
-// own (profeval.PackProps), so a profile that kept a slice of the scratch would see the next
-// profile's values.
+// decode into a reused scratch array (the scan packs each profile's properties into an array
+// of their own before handing them over, the profile copies them), so a profile that kept a
+// slice of the scratch would see the next profile's values.
 func TestScanAndLoadKeepEachProfilesProperties(t *testing.T) {
 	clk := &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
 	e := newEnv(t, vfs.NewMem(), clk, &catalog{}, true)

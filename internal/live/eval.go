@@ -328,7 +328,9 @@ func (l *Live) updateCache(ch *Change) {
 				d.maxSeq = ch.Seq
 				if e, ok := changeEvent(ch); ok {
 					b := d.events.Bytes()
-					d.addEvent(d.need.event(&e))
+					var ev profeval.Event
+					ev, c.scratch = d.need.eventInto(&e, c.scratch[:0])
+					d.addEvent(ev) // copies the properties: the buffer serves the next event
 					n := 1
 					if d.events.Len()%dropEvery == 0 {
 						n -= d.dropOld(l.opts.Now())

@@ -111,9 +111,9 @@ func (n *needs) event(e *index.Event) profeval.Event {
 }
 
 // eventInto is event with the kept properties appended to scratch, which it returns: the
-// event's Props are a slice of it, valid until scratch is reused. Loads
-// decode a profile's events this way and then move all their properties into one array
-// (profeval.PackProps) instead of allocating them event by event.
+// event's Props are a slice of it, valid until scratch is reused. Loads and the cache's
+// updates decode events this way instead of allocating properties event by event (a
+// profeval.Profile copies the properties of the events it takes).
 func (n *needs) eventInto(e *index.Event, scratch []profeval.Prop) (profeval.Event, []profeval.Prop) {
 	// one pass over the event's properties: a kept one is looked up once, for its shared name
 	start := len(scratch)

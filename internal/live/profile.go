@@ -157,6 +157,9 @@ type cache struct {
 
 	hits, misses uint64
 
+	// scratch holds the kept properties of an event being added (Profile.Add copies them)
+	scratch []profeval.Prop
+
 	// events counts the decoded events held and bytes estimates their memory; the cache also
 	// evicts while bytes exceeds maxBytes, so that a few very active profiles cannot hold
 	// unbounded memory.
@@ -341,7 +344,6 @@ func load(st *store.Store, ws, pid uint32, need *needs, from time.Time) (*profil
 	if err != nil {
 		return nil, fmt.Errorf("live: load events of %d: %w", pid, err)
 	}
-	profeval.PackProps(events)
 	recs, err := st.Records(ws, pid)
 	if err != nil {
 		return nil, fmt.Errorf("live: load records of %d: %w", pid, err)

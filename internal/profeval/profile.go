@@ -74,9 +74,9 @@ func EventOf(e reference.Event, keep func(name string) bool) Event {
 	return out
 }
 
-// PackProps moves the properties of events into one new array: a profile's events then hold
-// one allocation for all their properties instead of one each (the collector marks objects,
-// and a cache holds millions of events).
+// PackProps moves the properties of events into one new array of their own, so that events
+// decoded into a reused buffer can be handed to another goroutine (a Profile copies the
+// properties of the events it takes, so events passed straight to it need not be packed).
 func PackProps(events []Event) {
 	n := 0
 	for i := range events {
