@@ -64,7 +64,7 @@ func TestDifferentialPolarity(t *testing.T) {
 }
 
 func TestDifferentialLiveEqualsBatch(t *testing.T) {
-	seeds := 40
+	seeds := 150
 	if testing.Short() {
 		seeds = 2
 	}
