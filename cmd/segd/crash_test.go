@@ -24,6 +24,15 @@ var buildOnce struct {
 	err  error
 }
 
+// TestMain removes the binary the tests built (a directory under the temp dir each run).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildOnce.path != "" {
+		os.RemoveAll(filepath.Dir(buildOnce.path))
+	}
+	os.Exit(code)
+}
+
 func segdBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
