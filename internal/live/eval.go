@@ -363,40 +363,21 @@ func (l *Live) updateCache(ch *Change) {
 		if r == nil {
 			return
 		}
-		rk := recKey{r.Type, r.ID}
-		own := c.owner[ch.WS]
-		if ch.Kind == RecordDeleted {
-			// The change names the profile the record leaves. The owner map may name another:
-			// a load reads the store as it is now, so the profile the record moves to can hold
-			// it already (and own it) when this change is applied.
-			if d := c.peek(ch.WS, ch.Profile); d != nil {
-				d.setRecord(rk, nil)
-			}
-			if own[rk] == ch.Profile {
-				delete(own, rk)
-			}
+		// The write path names every profile a record leaves (a move comes as a deletion from
+		// the old profile, then the upsert), so each change touches only the cached copy of
+		// the profile it names. A copy loaded after later writes may briefly hold a record an
+		// older change then removes or adds: the later changes restore it.
+		d := c.peek(ch.WS, ch.Profile)
+		if d == nil {
 			return
 		}
-		if prev, ok := own[rk]; ok {
-			if d := c.peek(ch.WS, prev); d != nil {
-				d.setRecord(rk, nil)
-			}
-			delete(own, rk)
-			if prev != r.Profile {
-				// The record moved: its old profile may leave record segments.
-				s := l.segs(ch.WS)
-				l.evaluate(ch.WS, prev, newSegSet(s, s.byRecord[r.Type]...), l.opts.Now(), membership.Reason{Cause: "record", Record: r.Type + "/" + r.ID}, l.opts.Now())
-			}
+		rk := recKey{r.Type, r.ID}
+		if ch.Kind == RecordDeleted {
+			d.setRecord(rk, nil)
+			return
 		}
-		if d := c.peek(ch.WS, r.Profile); d != nil {
-			rec := recordOf(r)
-			d.setRecord(rk, &rec)
-			if own == nil {
-				own = map[recKey]uint32{}
-				c.owner[ch.WS] = own
-			}
-			own[rk] = r.Profile
-		}
+		rec := recordOf(r)
+		d.setRecord(rk, &rec)
 	case Merged:
 		c.drop(ch.WS, ch.MergeFrom)
 		c.drop(ch.WS, ch.Profile)

@@ -151,9 +151,6 @@ type cache struct {
 	ll  *list.List // front = most recent; values are *profileData
 	// items holds the data itself, so a lookup (several per change) reads no list element
 	items map[profKey]*profileData
-	// owner remembers which cached profile holds a record, so an upsert that moves a record
-	// to another profile removes it from the old one.
-	owner map[uint32]map[recKey]uint32
 
 	hits, misses uint64
 
@@ -172,7 +169,7 @@ type cache struct {
 const defaultCacheBytes = 2 << 30
 
 func newCache(st *store.Store, max int) *cache {
-	return &cache{st: st, max: max, ll: list.New(), items: map[profKey]*profileData{}, owner: map[uint32]map[recKey]uint32{},
+	return &cache{st: st, max: max, ll: list.New(), items: map[profKey]*profileData{},
 		maxBytes: defaultCacheBytes}
 }
 
@@ -231,26 +228,18 @@ func (c *cache) warm(k profKey, d *profileData) {
 	}
 	d.key, d.elem = k, c.ll.PushBack(d)
 	c.items[k] = d
-	c.added(k, d)
+	c.added(d)
 }
 
 func (c *cache) put(k profKey, d *profileData) {
 	d.key, d.elem = k, c.ll.PushFront(d)
 	c.items[k] = d
-	c.added(k, d)
+	c.added(d)
 	c.trim(d.elem)
 }
 
-// added accounts for an entry just linked into the list: its records and events.
-func (c *cache) added(k profKey, d *profileData) {
-	own := c.owner[k.ws]
-	if own == nil {
-		own = map[recKey]uint32{}
-		c.owner[k.ws] = own
-	}
-	for rk := range d.records {
-		own[rk] = k.pid
-	}
+// added accounts for an entry just linked into the list: its events.
+func (c *cache) added(d *profileData) {
 	c.events += d.events.Len()
 	c.bytes += d.events.Bytes()
 }
@@ -282,12 +271,6 @@ func (c *cache) evict(d *profileData) {
 	delete(c.items, d.key)
 	c.events -= d.events.Len()
 	c.bytes -= d.events.Bytes()
-	own := c.owner[d.key.ws]
-	for rk := range d.records {
-		if own[rk] == d.key.pid {
-			delete(own, rk)
-		}
-	}
 }
 
 // peek returns the cached data without loading.
@@ -305,7 +288,6 @@ func (c *cache) dropWorkspace(ws uint32) {
 		}
 		e = next
 	}
-	delete(c.owner, ws)
 }
 
 func (c *cache) drop(ws, pid uint32) {
