@@ -20,7 +20,7 @@ type Txn interface {
 	MoveEvents(ws, from, into uint32) (int64, error)
 	ProfileRecords(ws, pid uint32) ([][2]string, error)
 	Record(ws uint32, typ, id string) (*store.Record, error)
-	PutRecord(ws uint32, r *store.Record) error
+	PutRecord(ws uint32, r *store.Record) (old *store.Record, err error)
 	AppendMerge(ws uint32, m *store.Merge) error
 	Suppressed(ws uint32, typ, value string) (bool, error)
 }
@@ -298,7 +298,7 @@ func merge(tx Txn, ws uint32, into, from *store.Profile, m *message.Message, lin
 			return mg, err
 		}
 		r.Profile = into.ID
-		if err := tx.PutRecord(ws, r); err != nil {
+		if _, err := tx.PutRecord(ws, r); err != nil {
 			return mg, err
 		}
 	}

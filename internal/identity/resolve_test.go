@@ -48,9 +48,11 @@ func (t *memTxn) SetIdentifier(_ uint32, typ, value string, pid uint32) error {
 func (t *memTxn) MoveEvents(uint32, uint32, uint32) (int64, error)     { return 0, nil }
 func (t *memTxn) ProfileRecords(uint32, uint32) ([][2]string, error)   { return nil, nil }
 func (t *memTxn) Record(uint32, string, string) (*store.Record, error) { return nil, store.ErrNotFound }
-func (t *memTxn) PutRecord(uint32, *store.Record) error                { return errors.New("unused") }
-func (t *memTxn) AppendMerge(uint32, *store.Merge) error               { return nil }
-func (t *memTxn) Suppressed(uint32, string, string) (bool, error)      { return false, nil }
+func (t *memTxn) PutRecord(uint32, *store.Record) (*store.Record, error) {
+	return nil, errors.New("unused")
+}
+func (t *memTxn) AppendMerge(uint32, *store.Merge) error          { return nil }
+func (t *memTxn) Suppressed(uint32, string, string) (bool, error) { return false, nil }
 
 // TestKnownIdentifiersReadNoProfile: a message whose identifiers all belong to one profile
 // resolves to it without reading the profile (the write path's common case); a message that

@@ -179,11 +179,8 @@ func (a *applier) record(tx *store.Txn, ws uint32, in *RecordInput) (uint32, err
 		ts = a.now
 	}
 	r := &store.Record{Type: in.Type, ID: in.ID, Profile: res.Profile, Attributes: in.Attributes, Timestamp: ts.UTC(), Updated: a.now}
-	old, err := tx.Record(ws, in.Type, in.ID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return 0, err
-	}
-	if err := tx.PutRecord(ws, r); err != nil {
+	old, err := tx.PutRecord(ws, r)
+	if err != nil {
 		return 0, err
 	}
 	if old != nil && old.Profile != r.Profile {

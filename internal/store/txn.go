@@ -438,25 +438,26 @@ func (t *Txn) Record(ws uint32, typ, id string) (*Record, error) {
 	return r, json.Unmarshal(v, r)
 }
 
-// PutRecord upserts r (moving its profile link if the profile changed).
-func (t *Txn) PutRecord(ws uint32, r *Record) error {
-	old, err := t.Record(ws, r.Type, r.ID)
+// PutRecord upserts r (moving its profile link if the profile changed) and returns the record
+// it replaced, nil when there was none.
+func (t *Txn) PutRecord(ws uint32, r *Record) (old *Record, err error) {
+	old, err = t.Record(ws, r.Type, r.ID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return err
+		return nil, err
 	}
 	if old != nil && old.Profile != r.Profile {
 		if err := t.b.Delete(profileRecordKey(ws, old.Profile, r.Type, r.ID), nil); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	v, err := json.Marshal(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := t.b.Set(recordKey(ws, r.Type, r.ID), v, nil); err != nil {
-		return err
+		return nil, err
 	}
-	return t.b.Set(profileRecordKey(ws, r.Profile, r.Type, r.ID), nil, nil)
+	return old, t.b.Set(profileRecordKey(ws, r.Profile, r.Type, r.ID), nil, nil)
 }
 
 // DeleteRecord removes a record; it returns the deleted record, or ErrNotFound.
