@@ -172,18 +172,6 @@ const (
 	screenKey = "\x00screen"
 )
 
-func key(e *Event) (string, bool) {
-	switch e.Kind {
-	case "track":
-		return e.Name, true
-	case "page":
-		return pageKey, true
-	case "screen":
-		return screenKey, true
-	}
-	return "", false
-}
-
 func (p *Profile) key(ev *event) (string, bool) {
 	switch ev.kind {
 	case kindTrack:
@@ -196,21 +184,18 @@ func (p *Profile) key(ev *event) (string, bool) {
 	return "", false
 }
 
-// NewProfile returns a profile holding events (in any order; their properties are copied).
+// NewProfile returns a profile holding events, given in any order (the slice is sorted in
+// place; the properties are copied).
 func NewProfile(traits map[string]any, events []Event, records []reference.Record) *Profile {
 	p := &Profile{Traits: traits, Records: records, dirty: true}
-	sorted := make([]int, len(events))
-	for i := range sorted {
-		sorted[i] = i
-	}
-	sort.SliceStable(sorted, func(i, j int) bool { return events[sorted[i]].Time.Before(events[sorted[j]].Time) })
+	slices.SortStableFunc(events, func(a, b Event) int { return a.Time.Compare(b.Time) })
 	p.events = make([]event, 0, len(events))
 	n := 0
 	for i := range events {
 		n += len(events[i].Props)
 	}
 	p.props = make([]Prop, 0, n)
-	for _, i := range sorted {
+	for i := range events {
 		p.events = append(p.events, p.store(&events[i]))
 	}
 	return p
@@ -245,7 +230,7 @@ func (p *Profile) Add(e Event) {
 	if n == 0 || ev.t >= p.events[n-1].t {
 		p.events = append(p.events, ev)
 		if !p.dirty && p.groups != nil {
-			if k, ok := key(&e); ok {
+			if k, ok := p.key(&ev); ok {
 				p.groups[k] = append(p.groups[k], int32(n))
 			}
 		}
@@ -257,7 +242,8 @@ func (p *Profile) Add(e Event) {
 }
 
 // Bytes estimates the memory the events hold, the spare capacity of the arrays included
-// (appending doubles them; DropBefore gives it back when a quarter is used).
+// (appending doubles them; DropBefore gives it back when a quarter of the events' array or
+// half of the properties' is used).
 func (p *Profile) Bytes() int {
 	return p.bytes + (cap(p.events)-len(p.events))*int(unsafe.Sizeof(event{})) +
 		(cap(p.props)-p.live)*int(unsafe.Sizeof(Prop{}))
