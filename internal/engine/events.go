@@ -247,7 +247,8 @@ func (ev *evaluator) distinctCodes(s source, col *index.Column, member denseSet,
 				masks[wk] = m
 			}
 			// rows past the end of codes have no text (a column ends at its last value)
-			for r := s.lo + lo; r < min(s.lo+hi, len(codes)); r++ {
+			end := min(s.lo+hi, len(codes))
+			for r := s.lo + lo; r < end; r++ {
 				c := codes[r]
 				if c == 0 {
 					continue
@@ -282,7 +283,8 @@ func (ev *evaluator) distinctCodes(s source, col *index.Column, member denseSet,
 	}
 	parts := make([][]uint64, ev.workers)
 	err := ev.chunks(s.hi-s.lo, "event scan", func(wk, lo, hi int) {
-		for r := s.lo + lo; r < min(s.lo+hi, len(codes)); r++ {
+		end := min(s.lo+hi, len(codes))
+		for r := s.lo + lo; r < end; r++ {
 			c := codes[r]
 			if c == 0 {
 				continue
