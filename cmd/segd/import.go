@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -137,7 +138,8 @@ func runImport(cmd *cobra.Command, f importFlags, what, path string) error {
 	// the store is closed (flushed), so that comes before the report says "imported"
 	if cerr := s.close(); cerr != nil {
 		pp.Finish(rep)
-		return fmt.Errorf("import: %d lines were applied but could not be made durable; run the same import again (it skips what is stored): %w", rep.Imported, cerr)
+		cerr = fmt.Errorf("import: %d lines were applied but could not be made durable; run the same import again (it skips what is stored): %w", rep.Imported, cerr)
+		return errors.Join(cerr, err) // and why the import itself stopped, if it did
 	}
 	pp.Finish(rep)
 	out := cmd.OutOrStdout()

@@ -40,8 +40,8 @@ type Options struct {
 	// members); slog.Default() when nil.
 	Logger *slog.Logger
 	// BulkLoad is for an offline import into a data directory nothing else has open: the
-	// write-ahead log is off, so a commit is not durable when it returns but only once Flush
-	// or Close has returned; a crash before that loses every write since the previous flush
+	// write-ahead log is off, so a commit is not durable when it returns but only once Close
+	// has returned (it flushes the memtables); a crash before that loses every write since the previous flush
 	// (the import is then re-run, and its messageIds make that add nothing twice). Writing
 	// each event to the log as well as to a table cost a fifth of an import's CPU time.
 	BulkLoad bool
@@ -94,7 +94,6 @@ type Store struct {
 	// sync is how writes are committed: synced to the WAL, or with Options.BulkLoad (no WAL)
 	// not, as Pebble refuses a synced write without a WAL.
 	sync *pebble.WriteOptions
-	bulk bool // Options.BulkLoad
 }
 
 // writeStalls counts the times Pebble held writes back (too many memtables waiting to be
@@ -177,8 +176,8 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", opts.Dir, err)
 	}
 	s := &Store{db: db, counters: map[string]uint64{}, suppressed: map[suppressRef]bool{}, stalls: stalls, log: opts.Logger,
-		sync: pebble.Sync, bulk: opts.BulkLoad}
-	if s.bulk {
+		sync: pebble.Sync}
+	if opts.BulkLoad {
 		s.sync = pebble.NoSync
 	}
 	if err := s.checkVersion(); err != nil {
@@ -251,7 +250,7 @@ func (s *Store) checkVersion() error {
 func (s *Store) Close() error {
 	s.stopFilter()
 	<-s.filterDone
-	if err := s.Flush(); err != nil {
+	if err := s.flushBulk(); err != nil {
 		s.db.Close()
 		return err
 	}
@@ -262,16 +261,19 @@ func (s *Store) Close() error {
 // SyncWait then waits for it. With Options.BulkLoad there is no WAL to sync, and SyncWait
 // returns at once.
 func (s *Store) applyNoSyncWait(b *pebble.Batch) error {
-	if s.bulk {
+	if s.bulkLoad() {
 		return s.db.Apply(b, pebble.NoSync)
 	}
 	return s.db.ApplyNoSyncWait(b, pebble.Sync)
 }
 
-// Flush makes every committed write durable. Commits are durable anyway unless the store was
-// opened with Options.BulkLoad; then Flush writes the memtables out to tables.
-func (s *Store) Flush() error {
-	if !s.bulk {
+// bulkLoad reports whether the store was opened with Options.BulkLoad (its writes unsynced).
+func (s *Store) bulkLoad() bool { return !s.sync.Sync }
+
+// flushBulk makes every committed write of a store opened with Options.BulkLoad durable by
+// writing the memtables out to tables (other stores' commits are durable already).
+func (s *Store) flushBulk() error {
+	if !s.bulkLoad() {
 		return nil
 	}
 	if err := s.Failed(); err != nil {
