@@ -394,17 +394,6 @@ func (l *Live) exitAll(ws, pid uint32, at time.Time, why membership.Reason) {
 	}
 }
 
-// evaluate re-evaluates the real-time segments in segs (and, transitively, the real-time
-// segments that use one that changed) for one profile at time at, in dependency order.
-func (l *Live) evaluate(ws, pid uint32, segs segSet, at time.Time, why membership.Reason, eventTime time.Time) {
-	j := l.prepareJob(ws, pid, segs, at, why, eventTime)
-	if j == nil {
-		return
-	}
-	l.compute(j)
-	l.commit(j)
-}
-
 // unmoved reports whether data that can move c's value for pid only in direction p leaves
 // the profile's membership as it is: the profile is already where p can only take it (or p
 // reaches nothing), and the stored membership is the value at `at` of the data before the
