@@ -6,16 +6,21 @@ import "unique"
 // every (segment, profile): an evaluation touches the timers of one profile for each of its
 // segments, and with 50 segments over 20,000 profiles one million-entry map cost a cache miss
 // per lookup (a tenth of segd's CPU under steady ingestion). Here the profile is looked up once
-// (the last one is remembered) and its few segments are scanned in a short slice.
+// and its few segments are scanned in a short slice. The last two profiles looked up are
+// remembered: an evaluation alternates between its profile and the segment-wide boundary
+// timers (boundaryPID), which defeated a memory of one.
 //
 // Every method, get included (it remembers the last profile), writes: worker only.
 type timerIndex struct {
 	profiles map[profKey]*profileTimers
 	n        int // pending timers
 
-	last    profKey
-	lastPT  *profileTimers
-	hasLast bool
+	recent [2]recentTimers // recent[0] the last profile looked up
+}
+
+type recentTimers struct {
+	ref profKey
+	pt  *profileTimers // nil: the slot is empty
 }
 
 type profileTimers []segTimer
@@ -41,8 +46,12 @@ func newTimerIndex() timerIndex {
 
 func (x *timerIndex) profile(k timerKey, create bool) *profileTimers {
 	ref := profKey{k.ws, k.pid}
-	if x.hasLast && x.last == ref {
-		return x.lastPT
+	switch {
+	case x.recent[0].pt != nil && x.recent[0].ref == ref:
+		return x.recent[0].pt
+	case x.recent[1].pt != nil && x.recent[1].ref == ref:
+		x.recent[0], x.recent[1] = x.recent[1], x.recent[0]
+		return x.recent[0].pt
 	}
 	pt := x.profiles[ref]
 	if pt == nil {
@@ -52,7 +61,7 @@ func (x *timerIndex) profile(k timerKey, create bool) *profileTimers {
 		pt = new(profileTimers)
 		x.profiles[ref] = pt
 	}
-	x.last, x.lastPT, x.hasLast = ref, pt, true
+	x.recent[1], x.recent[0] = x.recent[0], recentTimers{ref, pt}
 	return pt
 }
 
@@ -95,8 +104,10 @@ func (x *timerIndex) del(k timerKey) (timerState, bool) {
 	if last == 0 {
 		ref := profKey{k.ws, k.pid}
 		delete(x.profiles, ref)
-		if x.hasLast && x.last == ref {
-			x.hasLast, x.lastPT = false, nil
+		for i := range x.recent {
+			if x.recent[i].pt != nil && x.recent[i].ref == ref {
+				x.recent[i] = recentTimers{}
+			}
 		}
 	}
 	return st, true

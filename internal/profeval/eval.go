@@ -3,6 +3,7 @@ package profeval
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -37,10 +38,10 @@ type Evaluator struct {
 	vals []any
 	// scratch holds an event's properties for filters the reference tests (see mapOf).
 	scratch map[string]any
-	// times is NextFlip's buffer of event times, reused.
-	times []time.Time
-	// seq holds a sequence's step times, reused from one sequence to the next.
-	seq [][]time.Time
+	// times is NextFlip's buffer of event times (Unix nanoseconds), reused.
+	times []int64
+	// seq holds a sequence's step times (Unix nanoseconds), reused from one sequence to the next.
+	seq [][]int64
 	// eb is the event a filter reads (see bag).
 	eb eventBag
 }
@@ -76,10 +77,6 @@ func (e *Evaluator) Release() {
 	e.t, e.p, e.o = nil, nil, Options{}
 	clear(e.vals[:cap(e.vals)])
 	clear(e.scratch)
-	clear(e.times[:cap(e.times)])
-	for i := range e.seq {
-		clear(e.seq[i][:cap(e.seq[i])])
-	}
 }
 
 // Eval reports whether x, t's query or a part of it, holds; segment names the segment t is
@@ -188,45 +185,84 @@ func (e *Evaluator) window(w ast.Window) (span, error) {
 	return s, nil
 }
 
-// below reports whether t is before the span's upper end is passed (t within the upper bound).
-func (s *span) below(t time.Time) bool {
-	if s.hiIn {
-		return !t.After(s.hi)
+// Event times are Unix nanoseconds; the bounds below are too, as the inclusive range of them
+// a span admits, so that walking and searching a profile's events compares integers instead
+// of converting each event's time (that conversion was a tenth of the live path's time).
+var (
+	minNanoTime = time.Unix(0, math.MinInt64)
+	maxNanoTime = time.Unix(0, math.MaxInt64)
+)
+
+// nanoBounds returns the times in Unix nanoseconds an event may have to be inside the span's
+// lower and upper bounds (both inclusive); empty when no such time is inside both.
+func (s *span) nanoBounds() (lo, hi int64, empty bool) {
+	lo, hi = math.MinInt64, math.MaxInt64
+	if s.hasLo {
+		switch {
+		case s.lo.After(maxNanoTime) || (!s.loIn && s.lo.Equal(maxNanoTime)):
+			return 0, 0, true
+		case !s.lo.After(minNanoTime):
+			if s.loIn || s.lo.Before(minNanoTime) {
+				break
+			}
+			lo = math.MinInt64 + 1
+		default:
+			lo = s.lo.UnixNano()
+			if !s.loIn {
+				lo++
+			}
+		}
 	}
-	return t.Before(s.hi)
+	switch {
+	case s.hi.Before(minNanoTime) || (!s.hiIn && s.hi.Equal(minNanoTime)):
+		return 0, 0, true
+	case !s.hi.Before(maxNanoTime):
+		if !s.hiIn && s.hi.Equal(maxNanoTime) {
+			hi = math.MaxInt64 - 1
+		}
+	default:
+		hi = s.hi.UnixNano()
+		if !s.hiIn {
+			hi--
+		}
+	}
+	return lo, hi, lo > hi
 }
 
-// first is the position in ps of the first event at or after the lower bound.
-func (p *Profile) first(ps []int32, all bool, s *span) int {
-	if !s.hasLo {
+// nanos is t in Unix nanoseconds, clamped to the range they can express (every event's time
+// is inside it).
+func nanos(t time.Time) int64 {
+	switch {
+	case t.Before(minNanoTime):
+		return math.MinInt64
+	case t.After(maxNanoTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// first is the position in ps (in the profile's events when all) of the first event at or
+// after lo.
+func (p *Profile) first(ps []int32, all bool, lo int64) int {
+	if lo == math.MinInt64 {
 		return 0
 	}
-	n := len(ps)
 	if all {
-		n = len(p.events)
+		return sort.Search(len(p.events), func(i int) bool { return p.events[i].t >= lo })
 	}
-	return sort.Search(n, func(i int) bool {
-		j := i
-		if !all {
-			j = int(ps[i])
-		}
-		t := p.events[j].time()
-		if s.loIn {
-			return !t.Before(s.lo)
-		}
-		return t.After(s.lo)
-	})
+	return sort.Search(len(ps), func(i int) bool { return p.events[ps[i]].t >= lo })
 }
 
 // iter walks the events of a target inside a span, in time order.
 type iter struct {
-	e    *Evaluator
-	t    *ast.EventTarget
-	s    span // by value: a pointer made every evaluation's window escape to the heap
-	ps   []int32
-	all  bool
-	i, n int
-	err  error
+	e      *Evaluator
+	t      *ast.EventTarget
+	s      span  // by value: a pointer made every evaluation's window escape to the heap
+	lo, hi int64 // s's bounds (nanoBounds)
+	ps     []int32
+	all    bool
+	i, n   int
+	err    error
 }
 
 func (e *Evaluator) iter(t *ast.EventTarget, s span) iter {
@@ -249,7 +285,13 @@ func (e *Evaluator) iter(t *ast.EventTarget, s span) iter {
 	if it.all {
 		it.n = len(p.events)
 	}
-	it.i = p.first(it.ps, it.all, &it.s)
+	lo, hi, empty := it.s.nanoBounds()
+	if empty {
+		it.i, it.hi = it.n, math.MinInt64
+		return it
+	}
+	it.lo, it.hi = lo, hi
+	it.i = p.first(it.ps, it.all, lo)
 	return it
 }
 
@@ -259,8 +301,8 @@ func (it *iter) count() (int, bool) {
 	if it.err != nil || !it.s.exact || it.all || (it.t.Kind != ast.TrackEvent && it.t.Name != "") {
 		return 0, false
 	}
-	p, s := it.e.p, &it.s
-	end := sort.Search(it.n-it.i, func(k int) bool { return !s.below(p.events[it.ps[it.i+k]].time()) })
+	p, hi := it.e.p, it.hi
+	end := sort.Search(it.n-it.i, func(k int) bool { return p.events[it.ps[it.i+k]].t > hi })
 	return end, true
 }
 
@@ -273,13 +315,12 @@ func (it *iter) next() *event {
 			j = int(it.ps[it.i])
 		}
 		ev := &p.events[j]
-		at := ev.time()
-		if !s.below(at) {
+		if ev.t > it.hi {
 			it.i = it.n
 			return nil
 		}
 		if !s.exact {
-			in, err := it.e.c.Within(at, s.w, true)
+			in, err := it.e.c.Within(ev.time(), s.w, true)
 			if err != nil {
 				it.err = err
 				return nil
@@ -478,7 +519,7 @@ func (e *Evaluator) sequence(n *ast.Sequence) (bool, error) {
 				return false, err
 			}
 			if ok {
-				times[i] = append(times[i], ev.time())
+				times[i] = append(times[i], ev.t)
 			}
 		}
 		if it.err != nil {
@@ -493,35 +534,37 @@ func (e *Evaluator) sequence(n *ast.Sequence) (bool, error) {
 	if n.Window != nil {
 		win = n.Window
 	}
-	after := func(ts []time.Time, prev time.Time) int {
-		return sort.Search(len(ts), func(i int) bool { return ts[i].After(prev) })
+	after := func(ts []int64, prev int64) int {
+		return sort.Search(len(ts), func(i int) bool { return ts[i] > prev })
 	}
 	bounded := n.Within != nil
 	for _, t1 := range times[0] {
-		if in, err := e.c.Within(t1, win, true); err != nil || !in {
+		start := time.Unix(0, t1).UTC()
+		if in, err := e.c.Within(start, win, true); err != nil || !in {
 			if err != nil {
 				return false, err
 			}
 			continue
 		}
-		var deadline time.Time
+		var deadline int64
 		if bounded {
-			deadline = n.Within.Add(t1.In(e.o.Location))
-		}
-		if neg && deadline.After(e.at) {
-			continue
+			d := n.Within.Add(start.In(e.o.Location))
+			if neg && d.After(e.at) {
+				continue
+			}
+			deadline = nanos(d)
 		}
 		prev, ok := t1, true
 		for i := 1; i < positive && ok; i++ {
 			ts := times[i]
 			j := after(ts, prev)
-			if j == len(ts) || (bounded && ts[j].After(deadline)) {
+			if j == len(ts) || (bounded && ts[j] > deadline) {
 				ok = false
 				break
 			}
 			if neg && i == positive-1 {
 				// the latest step time still within the deadline
-				k := sort.Search(len(ts), func(k int) bool { return ts[k].After(deadline) }) - 1
+				k := sort.Search(len(ts), func(k int) bool { return ts[k] > deadline }) - 1
 				prev = ts[k]
 			} else {
 				prev = ts[j]
@@ -535,7 +578,7 @@ func (e *Evaluator) sequence(n *ast.Sequence) (bool, error) {
 		}
 		zs := times[len(steps)-1]
 		j := after(zs, prev)
-		if j == len(zs) || zs[j].After(deadline) {
+		if j == len(zs) || zs[j] > deadline {
 			return true, nil
 		}
 	}
@@ -647,7 +690,7 @@ func (e *Evaluator) NextFlip(t *Tree, x ast.Expr) (flip time.Time, ok bool, err 
 		if !match {
 			continue
 		}
-		times = append(times, ev.time())
+		times = append(times, ev.t)
 		if of != nil {
 			v := e.p.get(ev, of.Name)
 			if fn == ast.Sum && !nonNegative(v) {
@@ -673,7 +716,7 @@ func (e *Evaluator) NextFlip(t *Tree, x ast.Expr) (flip time.Time, ok bool, err 
 		return time.Time{}, true, nil
 	}
 	// the left-th event (in time order) leaves when the window's start reaches it
-	return times[left-1].Add(length), true, nil
+	return time.Unix(0, times[left-1]).UTC().Add(length), true, nil
 }
 
 // departures is how many of a window's n events must leave it, oldest first, to change

@@ -271,6 +271,9 @@ func (p *Profile) Len() int { return len(p.events) }
 // Time returns the time of the i-th event (in time order).
 func (p *Profile) Time(i int) time.Time { return p.events[i].time() }
 
+// Nanos is the time of the i-th event (in time order) in Unix nanoseconds.
+func (p *Profile) Nanos(i int) int64 { return p.events[i].t }
+
 // Props returns the properties of the i-th event; the caller must not modify them.
 func (p *Profile) Props(i int) []Prop { return p.propsOf(&p.events[i]) }
 
