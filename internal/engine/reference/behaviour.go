@@ -209,10 +209,12 @@ type numberFold struct {
 }
 
 func (f *numberFold) add(fn ast.AggFunc, v value) {
-	if v.k != number {
-		return
+	if v.k == number {
+		f.addNumber(fn, v.f)
 	}
-	x := v.f
+}
+
+func (f *numberFold) addNumber(fn ast.AggFunc, x float64) {
 	switch fn {
 	case ast.Sum, ast.Avg:
 		f.agg += x
