@@ -443,10 +443,11 @@ type job struct {
 
 // outcome is one segment's answer for the job's profile.
 type outcome struct {
-	c      *compiled
-	member bool
-	cond   string // the condition that flipped, when the answer changed
-	next   time.Time
+	c       *compiled
+	member  bool
+	changed bool   // member differs from the membership log's answer when computed
+	cond    string // the condition that flipped, when the answer changed
+	next    time.Time
 }
 
 // prepareJob drops the segments the job's data cannot move (see pol) and fetches the
@@ -520,6 +521,7 @@ func (l *Live) compute(j *job) {
 		}
 		o := outcome{c: c, member: member}
 		if contains(c.seg.ID) != member {
+			o.changed = true
 			o.cond = flipped(c, data, member)
 			if own == nil {
 				own = map[string]bool{}
@@ -537,9 +539,13 @@ func (l *Live) compute(j *job) {
 // commit stages the job's changes and advances its timers (worker only, in job order).
 func (l *Live) commit(j *job) {
 	for _, o := range j.out {
-		r := j.why
-		r.Condition = o.cond
-		l.mem.Stage(j.ws, o.c.seg.ID, j.pid, o.member, j.eventTime, r)
+		// only this job changes its profile's membership between compute and here: an answer
+		// that was the log's then still is, and staging it would change nothing
+		if o.changed {
+			r := j.why
+			r.Condition = o.cond
+			l.mem.Stage(j.ws, o.c.seg.ID, j.pid, o.member, j.eventTime, r)
+		}
 		l.timers.advance(timerKey{j.ws, o.c.tseg, j.pid}, o.next)
 	}
 }
