@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"time"
-	"unique"
 
 	"github.com/segd/segd/internal/profeval"
 	"github.com/segd/segd/internal/segment"
@@ -17,7 +16,7 @@ import (
 // found by walking the tree.
 type compiled struct {
 	seg   segment.Segment
-	tseg  unique.Handle[string] // seg.ID for timer keys
+	tseg  segNo // seg.ID's number, for timer keys
 	tree  ast.Expr
 	ptree *profeval.Tree // tree prepared for per-profile evaluation
 
@@ -56,7 +55,7 @@ func compile(seg segment.Segment) (*compiled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("live: segment %s: query does not parse: %w", seg.ID, err)
 	}
-	c := &compiled{seg: seg, tseg: unique.Make(seg.ID), tree: x, ptree: profeval.Compile(x), events: map[string]bool{}, traits: map[string]bool{}, records: map[string]bool{}, segments: map[string]bool{}}
+	c := &compiled{seg: seg, tseg: segNumber(seg.ID), tree: x, ptree: profeval.Compile(x), events: map[string]bool{}, traits: map[string]bool{}, records: map[string]bool{}, segments: map[string]bool{}}
 	c.deps(x)
 	ast.Inspect(x, func(n ast.Node) bool {
 		switch n := n.(type) {

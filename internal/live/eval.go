@@ -664,7 +664,7 @@ func (l *Live) fireDue(ctx context.Context) int {
 			fired++
 			due := time.Unix(0, it.due).UTC()
 			s := l.segs(it.key.ws)
-			c := s.byID[it.key.seg.Value()]
+			c := s.byID[it.key.seg.id()]
 			switch {
 			case c == nil:
 			case it.key.pid == boundaryPID:

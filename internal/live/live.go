@@ -504,10 +504,10 @@ func (l *Live) flush() error {
 	t := l.timers
 	err := l.mem.FlushNoWait(func(b *store.DocBatch) {
 		for k, due := range t.dels {
-			b.Delete(k.ws, kindTimer, timerID(due, k.seg.Value(), k.pid))
+			b.Delete(k.ws, kindTimer, timerID(due, k.seg.id(), k.pid))
 		}
 		for k, due := range t.puts {
-			b.Put(k.ws, kindTimer, timerID(due, k.seg.Value(), k.pid), nil)
+			b.Put(k.ws, kindTimer, timerID(due, k.seg.id(), k.pid), nil)
 		}
 	}, l.flushSynced)
 	if err == nil {

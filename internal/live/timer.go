@@ -5,8 +5,8 @@ import (
 	"encoding/binary"
 	"math"
 	"sort"
+	"sync"
 	"time"
-	"unique"
 
 	"github.com/segd/segd/internal/profeval"
 	"github.com/segd/segd/internal/segql/ast"
@@ -302,16 +302,51 @@ func periodEnd(at time.Time, p ast.Period, loc *time.Location) time.Time {
 
 // ---- the timer queue ----
 
-// timerKey names a timer: a workspace, a segment (its id, as a handle: hashing and comparing
-// it costs a pointer's, not a string's, on the millions of timer updates) and a profile.
+// timerKey names a timer: a workspace, a segment (its id's number, see segNumber: hashing and
+// comparing it costs an integer's, not a string's, on the millions of timer updates, and the
+// timer heap and index hold no pointers for the collector to mark) and a profile.
 type timerKey struct {
 	ws  uint32
-	seg unique.Handle[string]
+	seg segNo
 	pid uint32
 }
 
 func newTimerKey(ws uint32, seg string, pid uint32) timerKey {
-	return timerKey{ws, unique.Make(seg), pid}
+	return timerKey{ws, segNumber(seg), pid}
+}
+
+// segNo is the number of a segment id in this process (see segNumber).
+type segNo uint32
+
+// segNos numbers the segment ids timers name, for the life of the process (ids are never
+// reused, and a process sees few of them).
+var segNos struct {
+	sync.Mutex
+	byID map[string]segNo
+	ids  []string // by number
+}
+
+// segNumber returns the number of a segment id, numbering it the first time.
+func segNumber(id string) segNo {
+	segNos.Lock()
+	defer segNos.Unlock()
+	if n, ok := segNos.byID[id]; ok {
+		return n
+	}
+	if segNos.byID == nil {
+		segNos.byID = map[string]segNo{}
+	}
+	n := segNo(len(segNos.ids))
+	segNos.ids = append(segNos.ids, id)
+	segNos.byID[id] = n
+	return n
+}
+
+// id is the segment id numbered n.
+func (n segNo) id() string {
+	segNos.Lock()
+	defer segNos.Unlock()
+	return segNos.ids[n]
 }
 
 type timerItem struct {

@@ -1,10 +1,6 @@
 package live
 
-import (
-	"slices"
-	"unique"
-	"unsafe"
-)
+import "slices"
 
 // timerIndex maps a timer's key to its state. It is a map per profile rather than one map of
 // every (segment, profile): an evaluation touches the timers of one profile for each of its
@@ -27,36 +23,28 @@ type recentTimers struct {
 	pt  *profileTimers // nil: the slot is empty
 }
 
-// profileTimers are a profile's timers ordered by their segment handle's address, so that
-// finding one is a binary search: a profile can have a timer for most of 50 segments, and
-// each evaluation looks one up per segment (a linear scan was 2% of segd's CPU).
+// profileTimers are a profile's timers ordered by segment number, so that finding one is a
+// binary search: a profile can have a timer for most of 50 segments, and each evaluation
+// looks one up per segment (a linear scan was 2% of segd's CPU).
 type profileTimers []segTimer
 
 // find returns the position of seg's timer, or where it would be inserted and false.
-func (pt profileTimers) find(seg unique.Handle[string]) (int, bool) {
-	a := handleAddr(seg)
+func (pt profileTimers) find(seg segNo) (int, bool) {
 	lo, hi := 0, len(pt)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if pt[m].addr < a {
+		if pt[m].seg < seg {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	return lo, lo < len(pt) && pt[lo].addr == a
+	return lo, lo < len(pt) && pt[lo].seg == seg
 }
 
 type segTimer struct {
-	seg  unique.Handle[string]
-	addr uintptr // seg's address, the order of profileTimers
-	st   timerState
-}
-
-// handleAddr is the address a handle refers to: equal handles have equal addresses, and the
-// value stays where it is while a handle to it exists.
-func handleAddr(h unique.Handle[string]) uintptr {
-	return *(*uintptr)(unsafe.Pointer(&h))
+	seg segNo
+	st  timerState
 }
 
 func newTimerIndex() timerIndex {
@@ -102,7 +90,7 @@ func (x *timerIndex) put(k timerKey, st timerState) {
 		(*pt)[i].st = st
 		return
 	}
-	*pt = slices.Insert(*pt, i, segTimer{k.seg, handleAddr(k.seg), st})
+	*pt = slices.Insert(*pt, i, segTimer{k.seg, st})
 	x.n++
 }
 
