@@ -217,9 +217,18 @@ func run(ctx context.Context, o benchOptions) error {
 			if err := settle(); err != nil {
 				return err
 			}
+			syncs0, syncErr := s.walSyncs()
 			res := fixedRate(s.url, rc, o.Customers, rate, o.Duration, fmt.Sprintf("r%d-%d-%d", rate, i, time.Now().UnixNano()))
 			say("rate %d/s run %d: achieved %.0f events/s, %d probes, %d without webhook in 10 s, %d late ticks; ack→webhook p50 %s p99 %s max %s",
 				rate, i+1, res.achieved, res.probes, res.missing, res.late, pct(res.lat, 0.5), pct(res.lat, 0.99), pct(res.lat, 1))
+			// Each probe's membership change waits for a WAL sync before its destination
+			// sees it: a disk whose syncs stall shows in the probes' tail.
+			if syncs1, err := s.walSyncs(); err == nil && syncErr == nil {
+				d := syncs1.since(syncs0)
+				n, at := d.over(0.01)
+				say("  WAL syncs during the phase: %.0f, p50 ≤ %.2f ms, p99 ≤ %.2f ms, %.0f (%.2f%%) over %.1f ms",
+					d.count, 1000*d.quantile(0.5), 1000*d.quantile(0.99), n, 100*n/max(d.count, 1), 1000*at)
+			}
 			if latLog != nil {
 				for k, l := range res.lat {
 					fmt.Fprintf(latLog, "%d-%d,%d,%.3f\n", rate, i+1, res.acked[k].UnixMilli(), float64(l)/float64(time.Millisecond))

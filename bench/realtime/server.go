@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -202,6 +203,91 @@ func (s *server) gauge(name string) (float64, error) {
 		return 0, err
 	}
 	return 0, fmt.Errorf("no metric %s", name)
+}
+
+// walSyncs reads segd's histogram of write-ahead log syncs: cumulative counts by upper bound
+// (seconds), ascending.
+func (s *server) walSyncs() (h syncHistogram, err error) {
+	req, _ := http.NewRequest("GET", s.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return h, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	const name = "segd_store_wal_sync_seconds"
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, name+`_bucket{le="`); ok {
+			le, n, ok := strings.Cut(v, `"} `)
+			if !ok || le == "+Inf" {
+				continue
+			}
+			var b, c float64
+			if _, err := fmt.Sscan(le, &b); err != nil {
+				return h, err
+			}
+			if _, err := fmt.Sscan(n, &c); err != nil {
+				return h, err
+			}
+			h.bounds, h.counts = append(h.bounds, b), append(h.counts, c)
+		} else if v, ok := strings.CutPrefix(line, name+"_count "); ok {
+			if _, err := fmt.Sscan(v, &h.count); err != nil {
+				return h, err
+			}
+		}
+	}
+	if len(h.bounds) == 0 {
+		return h, fmt.Errorf("no metric %s", name)
+	}
+	return h, sc.Err()
+}
+
+// syncHistogram is a cumulative latency histogram read from /metrics.
+type syncHistogram struct {
+	bounds, counts []float64
+	count          float64
+}
+
+// since is the histogram of what was counted after old.
+func (h syncHistogram) since(old syncHistogram) syncHistogram {
+	out := syncHistogram{bounds: h.bounds, count: h.count - old.count}
+	for i := range h.counts {
+		c := h.counts[i]
+		if i < len(old.counts) {
+			c -= old.counts[i]
+		}
+		out.counts = append(out.counts, c)
+	}
+	return out
+}
+
+// quantile is the smallest bound at or under which a fraction q of the syncs fell (+Inf when
+// it is above the last bound).
+func (h syncHistogram) quantile(q float64) float64 {
+	for i, c := range h.counts {
+		if c >= q*h.count {
+			return h.bounds[i]
+		}
+	}
+	return math.Inf(1)
+}
+
+// over is the number of syncs that took longer than the largest bound at most limit, and
+// that bound.
+func (h syncHistogram) over(limit float64) (float64, float64) {
+	at := -1
+	for i, b := range h.bounds {
+		if b <= limit {
+			at = i
+		}
+	}
+	if at < 0 {
+		return h.count, 0
+	}
+	return h.count - h.counts[at], h.bounds[at]
 }
 
 // settle waits until live has no re-arm scan running and nothing queued: the state the

@@ -234,6 +234,9 @@ func TestAnalyticsGoClientEndToEnd(t *testing.T) {
 		regexp.MustCompile(`(?m)^segd_live_timer_writes_total [0-9][0-9.e+]*$`),
 		regexp.MustCompile(`(?m)^segd_store_dedupe_reads_saved_total [0-9][0-9.e+]*$`),
 		regexp.MustCompile(`(?m)^segd_store_write_stalls_total [0-9][0-9.e+]*$`),
+		// the messages' commits waited for WAL syncs
+		regexp.MustCompile(`(?m)^segd_store_wal_sync_seconds_count [1-9][0-9.e+]*$`),
+		regexp.MustCompile(`(?m)^segd_store_wal_sync_seconds_bucket\{le="0.005"\} [0-9][0-9.e+]*$`),
 		// the Segment client's context.library is stored once
 		regexp.MustCompile(`(?m)^segd_store_shared_texts [1-9][0-9.e+]*$`),
 		regexp.MustCompile(`(?m)^segd_store_full_text_dictionaries 0$`),

@@ -29,12 +29,14 @@ var (
 		"Dedupe checks of a messageId the in-memory filter answered (absent) without reading the store.", nil, nil)
 	descSharedTexts = prometheus.NewDesc("segd_store_shared_texts",
 		"Context members (user agents, libraries, ...) stored once and referred to by events, all workspaces.", nil, nil)
+	descWALSyncs = prometheus.NewDesc("segd_store_wal_sync_seconds",
+		"Latency of the store's write-ahead log syncs; every acknowledged write waits for one.", nil, nil)
 	descFullDicts = prometheus.NewDesc("segd_store_full_text_dictionaries",
 		"Workspaces whose dictionary of shared context members is full (65,536): new members are stored in every event again.", nil, nil)
 )
 
 func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descBlockCache, descMemtables, descDisk, descCompactions, descReadAmp, descDebt, descCompacting, descWritten, descFlushed, descCompacted, descDedupeSkip, descStalls, descStallTime, descSharedTexts, descFullDicts} {
+	for _, d := range []*prometheus.Desc{descBlockCache, descMemtables, descDisk, descCompactions, descReadAmp, descDebt, descCompacting, descWritten, descFlushed, descCompacted, descDedupeSkip, descStalls, descStallTime, descSharedTexts, descFullDicts, descWALSyncs} {
 		ch <- d
 	}
 }
@@ -56,4 +58,9 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descStallTime, prometheus.CounterValue, s.WriteStallTime.Seconds())
 	ch <- prometheus.MustNewConstMetric(descSharedTexts, prometheus.GaugeValue, float64(s.SharedTexts))
 	ch <- prometheus.MustNewConstMetric(descFullDicts, prometheus.GaugeValue, float64(s.FullTextDictionaries))
+	buckets := make(map[float64]uint64, len(s.WALSyncs.Bounds))
+	for i, b := range s.WALSyncs.Bounds {
+		buckets[b] = s.WALSyncs.Counts[i]
+	}
+	ch <- prometheus.MustNewConstHistogram(descWALSyncs, s.WALSyncs.Count, s.WALSyncs.Sum, buckets)
 }

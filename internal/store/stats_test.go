@@ -160,3 +160,54 @@ func TestDebugLogsFlushes(t *testing.T) {
 		}
 	}
 }
+
+// Every synced commit waits for a WAL sync, and the sync histogram counts each: cumulative
+// counts at ascending bounds in seconds, in the range a disk sync takes. A bulk-loading store
+// has no WAL and counts none.
+func TestStatsCountWALSyncs(t *testing.T) {
+	st, err := Open(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	before := st.Stats().WALSyncs.Count
+	w, _, err := st.CreateWorkspace("w", Keys{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const commits = 20
+	for i := range commits {
+		tx := st.Begin()
+		m := message.Message{Type: message.Track, MessageID: fmt.Sprint("m", i), UserID: "u", Event: "E", Timestamp: time.Unix(int64(i), 0)}
+		if _, err := tx.AppendEvent(w.ID, 1, &m); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := st.Stats().WALSyncs
+	if h.Count < before+commits {
+		t.Fatalf("%d WAL syncs counted after %d synced commits (%d before)", h.Count, commits, before)
+	}
+	if len(h.Bounds) < 10 || len(h.Bounds) != len(h.Counts) || h.Bounds[0] != 0.0001 || h.Bounds[len(h.Bounds)-1] < 1 {
+		t.Fatalf("bounds %v, counts %v", h.Bounds, h.Counts)
+	}
+	for i := 1; i < len(h.Bounds); i++ {
+		if h.Bounds[i] <= h.Bounds[i-1] || h.Counts[i] < h.Counts[i-1] {
+			t.Fatalf("not ascending and cumulative at %d: bounds %v, counts %v", i, h.Bounds, h.Counts)
+		}
+	}
+	if last := h.Counts[len(h.Counts)-1]; last > h.Count || h.Sum <= 0 || h.Sum/float64(h.Count) > 1 {
+		t.Fatalf("count %d, at the last bound %d, sum %gs", h.Count, last, h.Sum)
+	}
+
+	bulk, err := Open(Options{Dir: t.TempDir(), BulkLoad: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bulk.Close()
+	if n := bulk.Stats().WALSyncs.Count; n != 0 {
+		t.Fatalf("a store without a WAL counted %d syncs", n)
+	}
+}
