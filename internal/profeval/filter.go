@@ -2,6 +2,8 @@ package profeval
 
 import (
 	"math"
+	"regexp"
+	"strings"
 
 	"github.com/segd/segd/internal/engine/reference"
 	"github.com/segd/segd/internal/segql/ast"
@@ -9,7 +11,8 @@ import (
 
 // Tree is a query prepared for repeated evaluation: its property filters ("where" clauses)
 // compiled to plain comparisons where the reference's rules reduce to them (a text, number
-// or boolean literal compared with =, !=, in, or a property that exists or is missing).
+// or boolean literal compared with =, !=, in, a property that exists or is missing, a text
+// operator).
 // Other filters are tested with the reference's Conditions.
 type Tree struct {
 	X       ast.Expr
@@ -81,6 +84,8 @@ func compileFilter(x ast.Expr) (filter, bool) {
 			}
 			return false
 		}, ok
+	case *ast.TextMatch:
+		return textMatch(n)
 	case *ast.Exists:
 		name, missing := n.Name.Name, n.Missing
 		return func(b Bag) bool { return (b.Get(name) == nil) == missing }, true
@@ -123,6 +128,47 @@ func compileFilter(x ast.Expr) (filter, bool) {
 		}, true
 	}
 	return nil, false
+}
+
+// textMatch is a text operator: true for a text value it matches, and for "contains" also for
+// a list with the literal as one of its elements; false for any other value (a string that
+// reads as a time is not text).
+func textMatch(n *ast.TextMatch) (filter, bool) {
+	name, s := n.Name.Name, n.Value.Value
+	var test func(string) bool
+	switch n.Op {
+	case ast.Contains:
+		test = func(x string) bool { return strings.Contains(x, s) }
+	case ast.StartsWith:
+		test = func(x string) bool { return strings.HasPrefix(x, s) }
+	case ast.EndsWith:
+		test = func(x string) bool { return strings.HasSuffix(x, s) }
+	case ast.Matches:
+		re, err := regexp.Compile(s)
+		if err != nil {
+			return nil, false // the reference reports it
+		}
+		test = re.MatchString
+	default:
+		return nil, false
+	}
+	contains := n.Op == ast.Contains
+	return func(b Bag) bool {
+		v := b.Get(name)
+		if l, ok := v.([]any); ok {
+			if !contains {
+				return false
+			}
+			for _, e := range l {
+				if e == any(s) {
+					return true
+				}
+			}
+			return false
+		}
+		x, ok := reference.Text(v)
+		return ok && test(x)
+	}, true
 }
 
 // order compares a number with a number literal (NaN and other kinds compare false).

@@ -14,7 +14,8 @@ import (
 // operator against every kind of value a property or trait can hold.
 func TestCompiledFiltersEqualReference(t *testing.T) {
 	values := []any{nil, "a", "b", "", "2024-01-02", "2024-01-02T03:04:05Z", "VN", 0.0, 1.0, -1.0, 2.5, 3, math.NaN(),
-		true, false, []any{"a", 1.0}, map[string]any{"k": "v"}}
+		true, false, []any{"a", 1.0}, map[string]any{"k": "v"},
+		"/pricing/enterprise", "/blog/pricing", "xa", "ab", []any{"b", "ab"}, []any{10.5, 106.7}, []any{}, "2024-01-02 is a date"}
 	lits := []ast.Value{&ast.StringLit{Value: "a"}, &ast.StringLit{Value: ""}, &ast.StringLit{Value: "2024-01-02"},
 		&ast.NumberLit{Value: 0}, &ast.NumberLit{Value: 1}, &ast.NumberLit{Value: 2.5}, &ast.NumberLit{Value: 3},
 		&ast.NumberLit{Value: -1}, &ast.BoolLit{Value: true}, &ast.BoolLit{Value: false}}
@@ -29,6 +30,11 @@ func TestCompiledFiltersEqualReference(t *testing.T) {
 		exprs = append(exprs, &ast.In{Name: name, Not: not, List: lits[:3]}, &ast.In{Name: name, Not: not, List: lits[3:]},
 			&ast.In{Name: name, Not: not, List: []ast.Value{lits[0], lits[4], lits[8]}})
 		exprs = append(exprs, &ast.Exists{Name: name, Missing: not})
+	}
+	for op := ast.Contains; op <= ast.Matches; op++ {
+		for _, lit := range []string{"a", "b", "", "/pricing", "2024", "^a", "b$", "a[", "2024-01-02"} {
+			exprs = append(exprs, &ast.TextMatch{Name: name, Op: op, Value: &ast.StringLit{Value: lit}})
+		}
 	}
 	n := len(exprs)
 	for i := 0; i+1 < n; i += 3 {
@@ -47,7 +53,7 @@ func TestCompiledFiltersEqualReference(t *testing.T) {
 			bag := map[string]any{"v": v}
 			want, err := c.Test(x, bag)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("%s with v=%#v: %v", describe(x), v, err)
 			}
 			if got := f(MapBag(bag)); got != want {
 				t.Errorf("%s with v=%#v: compiled %v, reference %v", describe(x), v, got, want)
@@ -78,6 +84,8 @@ func describe(x ast.Expr) string {
 	switch n := x.(type) {
 	case *ast.Compare:
 		return fmt.Sprintf("v op%d %#v", n.Op, n.Value)
+	case *ast.TextMatch:
+		return fmt.Sprintf("v %s %q", n.Op, n.Value.Value)
 	}
 	return fmt.Sprintf("%T", x)
 }

@@ -82,6 +82,13 @@ func IsText(v any, s string) bool {
 	return x.k == text && x.s == s
 }
 
+// Text returns v as text when it is one (a string that is not a time), as text conditions
+// see it.
+func Text(v any) (string, bool) {
+	x := classify(v)
+	return x.s, x.k == text
+}
+
 // InSample is "sample(pct%)" for profile p of segment.
 func InSample(segment string, p uint32, pct float64) bool { return inSample(segment, p, pct) }
 
