@@ -20,6 +20,7 @@ import (
 	"unsafe"
 
 	"github.com/segd/segd/internal/engine/reference"
+	"github.com/segd/segd/internal/segql/ast"
 )
 
 // Event is one event of a profile. Its properties are a short list of name/value pairs, not
@@ -131,7 +132,23 @@ type Profile struct {
 	// lookup (a map by name was a tenth of the cost of adding an event).
 	groups [][]int32
 	dirty  bool // groups must be rebuilt (an event was inserted before the end)
+	// matches caches, for the compiled filters evaluations have asked about, the positions of
+	// the group's events each admits (see matching); rebuilt with the groups.
+	matches []matchList
 }
+
+// matchList is the positions (into events, ascending) of the events of group g that the
+// compiled filter f of the filter node x admits, kept current as events are appended.
+type matchList struct {
+	g  int
+	x  ast.Expr
+	f  filter
+	ps []int32
+}
+
+// maxMatchLists bounds the filters a profile keeps positions for (the oldest goes first):
+// edited segments leave filters behind that no evaluation asks about any more.
+const maxMatchLists = 32
 
 // event is how a Profile keeps an Event: 24 bytes and no pointers. A cache holds millions of
 // events; as Events (80 bytes, four pointers each) they were most of what the collector
@@ -245,6 +262,12 @@ func (p *Profile) Add(e Event) {
 		if !p.dirty && p.groups != nil {
 			if g, ok := group(&ev); ok {
 				p.appendToGroup(g, n)
+				bag := &eventBag{p, &p.events[n]}
+				for i := range p.matches {
+					if m := &p.matches[i]; m.g == g && m.f(bag) {
+						m.ps = append(m.ps, int32(n))
+					}
+				}
 			}
 		}
 		return
@@ -382,12 +405,51 @@ func (p *Profile) index() {
 	for g := range p.groups {
 		p.groups[g] = p.groups[g][:0]
 	}
+	clear(p.matches)
+	p.matches = p.matches[:0]
 	for i := range p.events {
 		if g, ok := group(&p.events[i]); ok {
 			p.appendToGroup(g, i)
 		}
 	}
 	p.dirty = false
+}
+
+// trackGroup is the group number of the track events called name; false when the profile
+// has none.
+func (p *Profile) trackGroup(name string) (int, bool) {
+	for i, n := range p.names {
+		if n == name {
+			return trackGroups + i, true
+		}
+	}
+	return 0, false
+}
+
+// matching returns the positions (into events, ascending) of the events of group g that the
+// compiled filter f of node x admits: from the cache, or found and cached.
+func (p *Profile) matching(g int, x ast.Expr, f filter) []int32 {
+	p.index()
+	for i := range p.matches {
+		if m := &p.matches[i]; m.g == g && m.x == x {
+			return m.ps
+		}
+	}
+	var ps []int32
+	if g < len(p.groups) {
+		bag := &eventBag{p: p}
+		for _, j := range p.groups[g] {
+			if bag.ev = &p.events[j]; f(bag) {
+				ps = append(ps, j)
+			}
+		}
+	}
+	if len(p.matches) == maxMatchLists {
+		p.matches[0] = matchList{}
+		p.matches = append(p.matches[:0], p.matches[1:]...)
+	}
+	p.matches = append(p.matches, matchList{g: g, x: x, f: f, ps: ps})
+	return ps
 }
 
 // Group returns the positions (into Events) of the events of a kind ("track", "page" or
