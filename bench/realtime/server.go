@@ -139,30 +139,35 @@ func (s *server) admin(method, path string, body, out any) error {
 	return nil
 }
 
-// metric returns the cumulative histogram buckets (upper bound → count) of
-// segd_http_request_seconds for a route pattern, from /metrics.
-func (s *server) histogram(route string) (map[float64]float64, error) {
+// metricLines calls line for each line of segd's /metrics until it returns false.
+func (s *server) metricLines(line func(string) bool) error {
 	req, _ := http.NewRequest("GET", s.url+"/metrics", nil)
 	req.Header.Set("Authorization", "Bearer "+adminToken)
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
-	out := map[float64]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	prefix := `segd_http_request_seconds_bucket{le="`
+	for sc.Scan() && line(sc.Text()) {
+	}
+	return sc.Err()
+}
+
+// histogram returns the cumulative histogram buckets (upper bound → count) of
+// segd_http_request_seconds for a route pattern, from /metrics.
+func (s *server) histogram(route string) (map[float64]float64, error) {
+	out := map[float64]float64{}
 	want := `route="` + route + `"`
-	for sc.Scan() {
-		line := sc.Text()
+	err := s.metricLines(func(line string) bool {
 		if !strings.HasPrefix(line, "segd_http_request_seconds_bucket{") || !strings.Contains(line, want) {
-			continue
+			return true
 		}
 		// segd_http_request_seconds_bucket{route="...",le="0.001"} 12
 		i := strings.Index(line, `le="`)
 		if i < 0 {
-			continue
+			return true
 		}
 		rest := line[i+4:]
 		j := strings.IndexByte(rest, '"')
@@ -170,79 +175,73 @@ func (s *server) histogram(route string) (map[float64]float64, error) {
 		if rest[:j] == "+Inf" {
 			le = 1e9
 		} else if _, err := fmt.Sscan(rest[:j], &le); err != nil {
-			continue
+			return true
 		}
 		if _, err := fmt.Sscan(strings.TrimSpace(rest[strings.LastIndexByte(rest, '}')+1:]), &n); err != nil {
-			continue
+			return true
 		}
 		out[le] = n
-		_ = prefix
-	}
-	return out, sc.Err()
+		return true
+	})
+	return out, err
 }
 
 // gauge reads one unlabelled metric from /metrics.
 func (s *server) gauge(name string) (float64, error) {
-	req, _ := http.NewRequest("GET", s.url+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			var n float64
-			_, err := fmt.Sscan(v, &n)
-			return n, err
+	var n float64
+	found := false
+	var perr error
+	err := s.metricLines(func(line string) bool {
+		v, ok := strings.CutPrefix(line, name+" ")
+		if ok {
+			found = true
+			_, perr = fmt.Sscan(v, &n)
 		}
-	}
-	if err := sc.Err(); err != nil {
+		return !ok
+	})
+	switch {
+	case err != nil:
 		return 0, err
+	case !found:
+		return 0, fmt.Errorf("no metric %s", name)
 	}
-	return 0, fmt.Errorf("no metric %s", name)
+	return n, perr
 }
 
 // walSyncs reads segd's histogram of write-ahead log syncs: cumulative counts by upper bound
 // (seconds), ascending.
 func (s *server) walSyncs() (h syncHistogram, err error) {
-	req, _ := http.NewRequest("GET", s.url+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return h, err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	const name = "segd_store_wal_sync_seconds"
-	for sc.Scan() {
-		line := sc.Text()
+	var perr error
+	err = s.metricLines(func(line string) bool {
 		if v, ok := strings.CutPrefix(line, name+`_bucket{le="`); ok {
 			le, n, ok := strings.Cut(v, `"} `)
 			if !ok || le == "+Inf" {
-				continue
+				return true
 			}
 			var b, c float64
-			if _, err := fmt.Sscan(le, &b); err != nil {
-				return h, err
+			if _, perr = fmt.Sscan(le, &b); perr != nil {
+				return false
 			}
-			if _, err := fmt.Sscan(n, &c); err != nil {
-				return h, err
+			if _, perr = fmt.Sscan(n, &c); perr != nil {
+				return false
 			}
 			h.bounds, h.counts = append(h.bounds, b), append(h.counts, c)
 		} else if v, ok := strings.CutPrefix(line, name+"_count "); ok {
-			if _, err := fmt.Sscan(v, &h.count); err != nil {
-				return h, err
-			}
+			_, perr = fmt.Sscan(v, &h.count)
+			return perr == nil
 		}
-	}
-	if len(h.bounds) == 0 {
+		return true
+	})
+	switch {
+	case err != nil:
+		return h, err
+	case perr != nil:
+		return h, perr
+	case len(h.bounds) == 0:
 		return h, fmt.Errorf("no metric %s", name)
 	}
-	return h, sc.Err()
+	return h, nil
 }
 
 // syncHistogram is a cumulative latency histogram read from /metrics.
