@@ -3,7 +3,6 @@ package live
 import (
 	"container/heap"
 	"encoding/binary"
-	"math"
 	"sort"
 	"sync"
 	"time"
@@ -61,27 +60,17 @@ func nextChange(c *compiled, d *profileData, at time.Time, loc *time.Location, e
 	group := func(ps []int32, all bool) {
 		n := len(ps)
 		tm := func(i int) time.Time { return evs.Time(int(ps[i])) }
-		ns := func(i int) int64 { return evs.Nanos(int(ps[i])) }
 		if all {
 			n = evs.Len()
-			tm, ns = evs.Time, evs.Nanos
+			tm = evs.Time
 		}
 		if n == 0 {
 			return
 		}
 		for _, o := range c.offsets {
-			// b+o > at exactly when b > at-o: one subtraction instead of one per probe, and
-			// the probes compare Unix nanoseconds (every event time has them)
-			lim := at.Add(-o)
-			if lim.Before(minNanoTime) {
-				consider(tm(0).Add(o))
-				continue
-			}
-			if lim.After(maxNanoTime) {
-				continue
-			}
-			limN := lim.UnixNano()
-			if i := sort.Search(n, func(i int) bool { return ns(i) > limN }); i < n {
+			// b+o > at exactly when b > at-o: one subtraction instead of one per probe (and
+			// the search compares the events' stored nanoseconds)
+			if i := evs.FirstAfter(ps, all, at.Add(-o)); i < n {
 				consider(tm(i).Add(o))
 			}
 		}
@@ -152,12 +141,6 @@ func nextChange(c *compiled, d *profileData, at time.Time, loc *time.Location, e
 	}
 	return best
 }
-
-// The range of times Unix nanoseconds express (every event's time is inside it).
-var (
-	minNanoTime = time.Unix(0, math.MinInt64)
-	maxNanoTime = time.Unix(0, math.MaxInt64)
-)
 
 // candidates offers the instants around a stored or literal time b at which a comparison of
 // c can flip: b, b+1ns, and b±W, b±W+1ns for every window length W (near b±W for month and

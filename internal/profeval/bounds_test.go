@@ -51,3 +51,38 @@ func TestNanoBoundsAdmitWhatTheTimesAdmit(t *testing.T) {
 		}
 	}
 }
+
+// FirstAfter finds the first event later than t, over all events and over a group, for t on
+// and around event times and beyond the range of Unix nanoseconds.
+func TestFirstAfterFindsTheFirstLaterEvent(t *testing.T) {
+	var evs []Event
+	for i, min := range []int{0, 0, 5, 9, 9, 30} {
+		evs = append(evs, Event{Kind: "track", Name: []string{"A", "B"}[i%2], Time: t0.Add(time.Duration(min) * time.Minute)})
+	}
+	p := NewProfile(map[string]any{}, evs, nil)
+	ps := p.Group("track", "A")
+	probes := []time.Time{minNanoTime.Add(-time.Hour), minNanoTime, t0.Add(-1), t0, t0.Add(1), t0.Add(9 * time.Minute),
+		t0.Add(30*time.Minute - 1), t0.Add(30 * time.Minute), maxNanoTime, maxNanoTime.Add(time.Hour)}
+	for _, at := range probes {
+		want := p.Len()
+		for i := range p.Len() {
+			if p.Time(i).After(at) {
+				want = i
+				break
+			}
+		}
+		if got := p.FirstAfter(nil, true, at); got != want {
+			t.Errorf("all events after %v: %d, want %d", at, got, want)
+		}
+		want = len(ps)
+		for k, i := range ps {
+			if p.Time(int(i)).After(at) {
+				want = k
+				break
+			}
+		}
+		if got := p.FirstAfter(ps, false, at); got != want {
+			t.Errorf("group A after %v: %d, want %d", at, got, want)
+		}
+	}
+}

@@ -262,12 +262,7 @@ func (p *Profile) Add(e Event) {
 		if !p.dirty && p.groups != nil {
 			if g, ok := group(&ev); ok {
 				p.appendToGroup(g, n)
-				bag := &eventBag{p, &p.events[n]}
-				for i := range p.matches {
-					if m := &p.matches[i]; m.g == g && m.f(bag) {
-						m.ps = append(m.ps, int32(n))
-					}
-				}
+				p.appendMatches(g, n)
 			}
 		}
 		return
@@ -306,9 +301,6 @@ func (p *Profile) Len() int { return len(p.events) }
 
 // Time returns the time of the i-th event (in time order).
 func (p *Profile) Time(i int) time.Time { return p.events[i].time() }
-
-// Nanos is the time of the i-th event (in time order) in Unix nanoseconds.
-func (p *Profile) Nanos(i int) int64 { return p.events[i].t }
 
 // Props returns the properties of the i-th event; the caller must not modify them.
 func (p *Profile) Props(i int) []Prop { return p.propsOf(&p.events[i]) }
@@ -415,6 +407,33 @@ func (p *Profile) index() {
 	p.dirty = false
 }
 
+// appendMatches adds the appended event at position n, of group g, to the match lists of g
+// whose filter admits it.
+func (p *Profile) appendMatches(g, n int) {
+	if len(p.matches) == 0 {
+		return
+	}
+	bag := &eventBag{p, &p.events[n]}
+	for i := range p.matches {
+		if m := &p.matches[i]; m.g == g && m.f(bag) {
+			m.ps = append(m.ps, int32(n))
+		}
+	}
+}
+
+// FirstAfter is the position in ps (in the profile's events when all) of the first event
+// later than t; len(ps) (or Len) when there is none.
+func (p *Profile) FirstAfter(ps []int32, all bool, t time.Time) int {
+	s := span{lo: t, hasLo: true, hi: maxNanoTime, hiIn: true}
+	if lo, _, empty := s.nanoBounds(); !empty {
+		return p.first(ps, all, lo)
+	}
+	if all {
+		return len(p.events)
+	}
+	return len(ps)
+}
+
 // trackGroup is the group number of the track events called name; false when the profile
 // has none.
 func (p *Profile) trackGroup(name string) (int, bool) {
@@ -463,15 +482,12 @@ func (p *Profile) Group(kind, name string) []int32 {
 	case "screen":
 		g = screenGroup
 	default:
-		g = -1
-		for i, n := range p.names {
-			if n == name {
-				g = trackGroups + i
-				break
-			}
+		var ok bool
+		if g, ok = p.trackGroup(name); !ok {
+			return nil
 		}
 	}
-	if g < 0 || g >= len(p.groups) {
+	if g >= len(p.groups) {
 		return nil
 	}
 	return p.groups[g]
