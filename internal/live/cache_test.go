@@ -119,7 +119,7 @@ func TestCachedEventCopiesStrings(t *testing.T) {
 	l := &Live{cache: newCache(nil, 10)}
 	d := newProfileData(true, nil, nil, nil)
 	l.cache.put(profKey{1, 1}, d)
-	l.updateCache(&Change{WS: 1, Kind: TraitsSet, Profile: 1, Traits: map[string]any{part(6, 8): part(14, 5)}})
+	l.updateCache(&Change{WS: 1, Kind: TraitsSet, Profile: 1, Traits: map[string]any{part(6, 8): part(14, 5)}}, nil, nil)
 	for k, v := range d.traits {
 		if inBody(k) || inBody(v.(string)) {
 			t.Errorf("cached trait %q = %q points into the request body", k, v)

@@ -179,12 +179,21 @@ func (set segSet) empty() bool {
 	return true
 }
 
-// work is the pending re-evaluation of one profile within a step.
+// work is the pending re-evaluation of one profile within a step, and the events the step
+// adds to its cached data (see deferEvent).
 type work struct {
 	ws, pid uint32
 	segs    segSet
 	at      time.Time
 	why     membership.Reason
+	added   addedEvents
+}
+
+// addedEvents are events to add to a cached profile's data: the data they were taken for
+// (a load that replaced it read them from the store) and the changes, in commit order.
+type addedEvents struct {
+	d   *profileData
+	chs []*Change
 }
 
 // addedEvent is an added event as polarity reads it (its properties converted on demand).
@@ -210,12 +219,8 @@ type step struct {
 	order   []*work
 }
 
-// add queues cs for the profile; ev, when not nil, is the added event that routed them (the
-// way it can move each: polarity), otherwise they may move either way.
-func (st *step) add(s *wsSegs, ws, pid uint32, cs []*compiled, why membership.Reason, at time.Time, ev *addedEvent) {
-	if len(cs) == 0 {
-		return
-	}
+// work returns the profile's pending work, made empty (no segment) at the first call.
+func (st *step) work(s *wsSegs, ws, pid uint32) *work {
 	k := profKey{ws, pid}
 	w := st.pending[k]
 	if w == nil {
@@ -223,6 +228,16 @@ func (st *step) add(s *wsSegs, ws, pid uint32, cs []*compiled, why membership.Re
 		st.pending[k] = w
 		st.order = append(st.order, w)
 	}
+	return w
+}
+
+// add queues cs for the profile; ev, when not nil, is the added event that routed them (the
+// way it can move each: polarity), otherwise they may move either way.
+func (st *step) add(s *wsSegs, ws, pid uint32, cs []*compiled, why membership.Reason, at time.Time, ev *addedEvent) {
+	if len(cs) == 0 {
+		return
+	}
+	w := st.work(s, ws, pid)
 	for _, c := range cs {
 		p := polAny
 		if ev != nil {
@@ -246,7 +261,7 @@ func (l *Live) applyChanges(changes []Change) {
 		if ch.Kind == Merged {
 			l.touch(ch.WS, ch.MergeFrom)
 		}
-		l.updateCache(ch)
+		l.updateCache(ch, st, s)
 		switch ch.Kind {
 		case EventAdded:
 			m := ch.Event
@@ -303,10 +318,21 @@ func (l *Live) applyChanges(changes []Change) {
 	}
 	jobs := make([]*job, 0, len(st.order))
 	for _, w := range st.order {
+		var j *job
 		if !w.segs.empty() {
-			if j := l.prepareJob(w.ws, w.pid, w.segs, now, w.why, w.at); j != nil {
-				jobs = append(jobs, j)
-			}
+			j = l.prepareJob(w.ws, w.pid, w.segs, now, w.why, w.at)
+		}
+		switch {
+		case w.added.d == nil:
+		case j == nil:
+			// no evaluation: the job only adds the events
+			j = &job{ws: w.ws, pid: w.pid, d: w.added.d, now: now, added: w.added.chs}
+		case j.d == w.added.d:
+			j.now, j.added = now, w.added.chs
+		}
+		// (otherwise the job's data was loaded after the events were stored: it has them)
+		if j != nil {
+			jobs = append(jobs, j)
 		}
 	}
 	l.evaluateAll(jobs)
@@ -316,8 +342,9 @@ func (l *Live) applyChanges(changes []Change) {
 // no window reaches any more.
 var dropEvery = 64
 
-// updateCache keeps the cached profile data current with one change.
-func (l *Live) updateCache(ch *Change) {
+// updateCache keeps the cached profile data current with one change. An added event is
+// only noted in the step (deferEvent): the profile's job adds it.
+func (l *Live) updateCache(ch *Change, st *step, s *wsSegs) {
 	c := l.cache
 	switch ch.Kind {
 	case EventAdded:
@@ -326,17 +353,7 @@ func (l *Live) updateCache(ch *Change) {
 			// an event numbered at most the highest one loaded is already there.
 			if ch.Seq > d.maxSeq {
 				d.maxSeq = ch.Seq
-				if e, ok := changeEvent(ch); ok {
-					b := d.events.Bytes()
-					var ev profeval.Event
-					ev, c.scratch = d.need.eventInto(&e, c.scratch[:0])
-					d.addEvent(ev) // copies the properties: the buffer serves the next event
-					n := 1
-					if d.events.Len()%dropEvery == 0 {
-						n -= d.dropOld(l.opts.Now())
-					}
-					c.grew(n, d.events.Bytes()-b)
-				}
+				st.deferEvent(s, ch, d)
 			}
 			d.live = true
 		}
@@ -384,6 +401,42 @@ func (l *Live) updateCache(ch *Change) {
 	case Erased:
 		c.drop(ch.WS, ch.Profile)
 	}
+}
+
+// deferEvent notes an event for the profile's cached data d. Converting it to the cache's
+// form and adding it was a fifth of the worker's time under load; the step's jobs do it
+// beside each other (addEvents), each for its own profile, before evaluating. Everything
+// else a step does to the cache stays on the worker: a merge or an erasure drops the data
+// (events noted for it then go to data no longer cached, which commit does not count), and
+// traits and records are other parts of it.
+func (st *step) deferEvent(s *wsSegs, ch *Change, d *profileData) {
+	w := st.work(s, ch.WS, ch.Profile)
+	if w.added.d != d {
+		w.added = addedEvents{d: d} // a reload replaced the data: it has the earlier events
+	}
+	w.added.chs = append(w.added.chs, ch)
+}
+
+// addEvents adds the job's noted events to its profile's data (any goroutine: only this
+// job touches the data until commit, which counts the growth).
+func (j *job) addEvents(scratch []profeval.Prop) []profeval.Prop {
+	d := j.d
+	b := d.events.Bytes()
+	for _, ch := range j.added {
+		e, ok := changeEvent(ch)
+		if !ok {
+			continue
+		}
+		var ev profeval.Event
+		ev, scratch = d.need.eventInto(&e, scratch[:0])
+		d.addEvent(ev) // copies the properties: the buffer serves the next event
+		j.grew++
+		if d.events.Len()%dropEvery == 0 {
+			j.grew -= d.dropOld(j.now)
+		}
+	}
+	j.grewBytes = d.events.Bytes() - b
+	return scratch
 }
 
 // exitAll stages exits of pid from every tracked segment it is in.
@@ -439,6 +492,12 @@ type job struct {
 	why       membership.Reason
 	eventTime time.Time
 	out       []outcome
+
+	// events to add to d before evaluating (the step's, see deferEvent), at now; the
+	// growth in events and bytes they made, for commit to count
+	added          []*Change
+	now            time.Time
+	grew, grewBytes int
 }
 
 // outcome is one segment's answer for the job's profile.
@@ -483,14 +542,30 @@ func (l *Live) prepareJob(ws, pid uint32, segs segSet, at time.Time, why members
 
 // evaluators are the Evaluators compute reuses (one per concurrent job), so that the
 // buffers an evaluation grows (sequence step times, aggregate values) are not allocated
-// again for every job.
-var evaluators = sync.Pool{New: func() any { return new(profeval.Evaluator) }}
+// again for every job; scratch holds an added event's kept properties.
+var evaluators = sync.Pool{New: func() any { return new(evaluator) }}
+
+type evaluator struct {
+	profeval.Evaluator
+	scratch []profeval.Prop
+}
 
 // compute evaluates the job's segments. It stages nothing, so it may run beside the
 // computation of other profiles' jobs: it reads the membership of the job's profile as the
 // log holds it, overlaid by its own answers.
 func (l *Live) compute(j *job) {
+	data := evaluators.Get().(*evaluator)
+	defer func() {
+		data.Release()
+		evaluators.Put(data)
+	}()
+	if len(j.added) > 0 {
+		data.scratch = j.addEvents(data.scratch)
+	}
 	s := j.s
+	if s == nil {
+		return // the job only adds events
+	}
 	var own map[string]bool // this job's changed answers by segment id (made at the first)
 	contains := func(segID string) bool {
 		if v, ok := own[segID]; ok {
@@ -498,11 +573,6 @@ func (l *Live) compute(j *job) {
 		}
 		return l.mem.Contains(j.ws, segID, j.pid)
 	}
-	data := evaluators.Get().(*profeval.Evaluator)
-	defer func() {
-		data.Release()
-		evaluators.Put(data)
-	}()
 	data.Reset(j.d.profile(), profeval.Options{At: j.at, Location: s.loc, Profile: j.pid,
 		InSegment: func(name string) (bool, error) {
 			if d := s.byName[name]; d != nil {
@@ -522,7 +592,7 @@ func (l *Live) compute(j *job) {
 		o := outcome{c: c, member: member}
 		if contains(c.seg.ID) != member {
 			o.changed = true
-			o.cond = flipped(c, data, member)
+			o.cond = flipped(c, &data.Evaluator, member)
 			if own == nil {
 				own = map[string]bool{}
 			}
@@ -531,13 +601,16 @@ func (l *Live) compute(j *job) {
 				j.segs[dep.order] = polAny
 			}
 		}
-		o.next = nextChange(c, j.d, j.at, s.loc, data)
+		o.next = nextChange(c, j.d, j.at, s.loc, &data.Evaluator)
 		j.out = append(j.out, o)
 	}
 }
 
 // commit stages the job's changes and advances its timers (worker only, in job order).
 func (l *Live) commit(j *job) {
+	if len(j.added) > 0 && j.d.elem != nil { // (data evicted meanwhile is no longer counted)
+		l.cache.grew(j.grew, j.grewBytes)
+	}
 	for _, o := range j.out {
 		// only this job changes its profile's membership between compute and here: an answer
 		// that was the log's then still is, and staging it would change nothing
@@ -558,30 +631,49 @@ var parallelMin = 16
 // answers in job order. With enough jobs the evaluations run on all processors; a job reads
 // only its own profile's data and membership, so the answers are the ones evaluating the jobs
 // one by one gives.
+//
+// The worker evaluates too, and helpers only take the jobs left when they get to run: under
+// load the processors are busy with requests and compactions, and a helper can wait in a run
+// queue for several milliseconds. Waiting for helpers that had not started kept the worker
+// (and, through the queue's backpressure, ingestion) idle; now it waits only for the jobs a
+// helper is in the middle of.
 func (l *Live) evaluateAll(jobs []*job) {
-	workers := min(runtime.GOMAXPROCS(0), len(jobs)/max(parallelMin/2, 1))
-	if len(jobs) < parallelMin || workers < 2 {
+	helpers := min(runtime.GOMAXPROCS(0), len(jobs)/max(parallelMin/2, 1)) - 1
+	if len(jobs) < parallelMin || helpers < 1 {
 		for _, j := range jobs {
 			l.compute(j)
 			l.commit(j)
 		}
 		return
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := next.Add(1) - 1; i < int64(len(jobs)); i = next.Add(1) - 1 {
-				l.compute(jobs[i])
-			}
-		}()
+	r := &jobRun{jobs: jobs, finished: make(chan struct{})}
+	for range helpers {
+		go l.computeJobs(r)
 	}
-	wg.Wait()
+	l.computeJobs(r)
+	<-r.finished
 	l.stats.parallel.Add(int64(len(jobs)))
 	for _, j := range jobs {
 		l.commit(j)
+	}
+}
+
+// jobRun hands out one step's jobs to whoever asks first; finished is closed once the last
+// job is computed.
+type jobRun struct {
+	jobs     []*job
+	next     atomic.Int64 // the next job to hand out
+	done     atomic.Int64 // jobs computed
+	finished chan struct{}
+}
+
+func (l *Live) computeJobs(r *jobRun) {
+	n := int64(len(r.jobs))
+	for i := r.next.Add(1) - 1; i < n; i = r.next.Add(1) - 1 {
+		l.compute(r.jobs[i])
+		if r.done.Add(1) == n {
+			close(r.finished)
+		}
 	}
 }
 

@@ -154,9 +154,6 @@ type cache struct {
 
 	hits, misses uint64
 
-	// scratch holds the kept properties of an event being added (Profile.Add copies them)
-	scratch []profeval.Prop
-
 	// events counts the decoded events held and bytes estimates their memory; the cache also
 	// evicts while bytes exceeds maxBytes, so that a few very active profiles cannot hold
 	// unbounded memory.
