@@ -495,8 +495,8 @@ type job struct {
 
 	// events to add to d before evaluating (the step's, see deferEvent), at now; the
 	// growth in events and bytes they made, for commit to count
-	added          []*Change
-	now            time.Time
+	added           []*Change
+	now             time.Time
 	grew, grewBytes int
 }
 
