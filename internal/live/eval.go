@@ -456,13 +456,18 @@ func (l *Live) exitAll(ws, pid uint32, at time.Time, why membership.Reason) {
 // for, and with the data moving the value only towards where it is, the value stays there at
 // least until the pending timer, which re-evaluates it then: a skipped evaluation owes no
 // timer.
-func (l *Live) unmoved(ws uint32, c *compiled, pid uint32, p pol, at time.Time) bool {
+//
+// profDue tells whether any timer of the profile is due by `at` (timerIndex.dueBy): mostly
+// none is, and then no segment's own timer needs looking up.
+func (l *Live) unmoved(ws uint32, c *compiled, pid uint32, p pol, at time.Time, profDue bool) bool {
 	if l.scan.running || c.seg.Mode != segment.ModeRealtime {
 		return false
 	}
 	now := at.UnixNano()
-	if st, ok := l.timers.due.get(timerKey{ws, c.tseg, pid}); ok && st.due <= now {
-		return false
+	if profDue {
+		if st, ok := l.timers.due.get(timerKey{ws, c.tseg, pid}); ok && st.due <= now {
+			return false
+		}
 	}
 	if len(c.periods) > 0 || c.anniv || len(c.lits) > 0 {
 		if st, ok := l.timers.due.get(timerKey{ws, c.tseg, boundaryPID}); !ok || st.due <= now {
@@ -515,10 +520,11 @@ func (l *Live) prepareJob(ws, pid uint32, segs segSet, at time.Time, why members
 	s := l.segs(ws)
 	l.touch(ws, pid)
 	left, skipped := 0, 0
+	profDue := l.timers.due.dueBy(ws, pid, at.UnixNano())
 	for i, p := range segs {
 		switch {
 		case p == 0:
-		case p != polAny && l.unmoved(ws, s.ordered[i], pid, p, at):
+		case p != polAny && l.unmoved(ws, s.ordered[i], pid, p, at, profDue):
 			segs[i] = 0
 			skipped++
 		default:

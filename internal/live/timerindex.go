@@ -1,6 +1,9 @@
 package live
 
-import "slices"
+import (
+	"math"
+	"slices"
+)
 
 // timerIndex maps a timer's key to its state. It is a map per profile rather than one map of
 // every (segment, profile): an evaluation touches the timers of one profile for each of its
@@ -25,21 +28,33 @@ type recentTimers struct {
 
 // profileTimers are a profile's timers ordered by segment number, so that finding one is a
 // binary search: a profile can have a timer for most of 50 segments, and each evaluation
-// looks one up per segment (a linear scan was 2% of segd's CPU).
-type profileTimers []segTimer
+// looks one up per segment (a linear scan was 2% of segd's CPU). minDue is the earliest of
+// their due times, so that "is any of them due?" needs no search (see dueBy).
+type profileTimers struct {
+	ts     []segTimer
+	minDue int64
+}
 
 // find returns the position of seg's timer, or where it would be inserted and false.
-func (pt profileTimers) find(seg segNo) (int, bool) {
-	lo, hi := 0, len(pt)
+func (pt *profileTimers) find(seg segNo) (int, bool) {
+	ts := pt.ts
+	lo, hi := 0, len(ts)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if pt[m].seg < seg {
+		if ts[m].seg < seg {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	return lo, lo < len(pt) && pt[lo].seg == seg
+	return lo, lo < len(ts) && ts[lo].seg == seg
+}
+
+func (pt *profileTimers) resetMin() {
+	pt.minDue = math.MaxInt64
+	for _, t := range pt.ts {
+		pt.minDue = min(pt.minDue, t.st.due)
+	}
 }
 
 type segTimer struct {
@@ -65,7 +80,7 @@ func (x *timerIndex) profile(k timerKey, create bool) *profileTimers {
 		if !create {
 			return nil
 		}
-		pt = new(profileTimers)
+		pt = &profileTimers{minDue: math.MaxInt64}
 		x.profiles[ref] = pt
 	}
 	x.recent[1], x.recent[0] = x.recent[0], recentTimers{ref, pt}
@@ -78,19 +93,33 @@ func (x *timerIndex) get(k timerKey) (timerState, bool) {
 		return timerState{}, false
 	}
 	if i, ok := pt.find(k.seg); ok {
-		return (*pt)[i].st, true
+		return pt.ts[i].st, true
 	}
 	return timerState{}, false
+}
+
+// dueBy reports whether a timer of the profile (ws, pid) is due at or before the Unix
+// nanosecond now: one lookup instead of one per segment (see Live.unmoved).
+func (x *timerIndex) dueBy(ws, pid uint32, now int64) bool {
+	pt := x.profile(timerKey{ws: ws, pid: pid}, false)
+	return pt != nil && pt.minDue <= now
 }
 
 func (x *timerIndex) put(k timerKey, st timerState) {
 	pt := x.profile(k, true)
 	i, ok := pt.find(k.seg)
 	if ok {
-		(*pt)[i].st = st
+		old := pt.ts[i].st.due
+		pt.ts[i].st = st
+		if st.due < pt.minDue {
+			pt.minDue = st.due
+		} else if old == pt.minDue && st.due > old {
+			pt.resetMin()
+		}
 		return
 	}
-	*pt = slices.Insert(*pt, i, segTimer{k.seg, st})
+	pt.ts = slices.Insert(pt.ts, i, segTimer{k.seg, st})
+	pt.minDue = min(pt.minDue, st.due)
 	x.n++
 }
 
@@ -104,10 +133,13 @@ func (x *timerIndex) del(k timerKey) (timerState, bool) {
 	if !ok {
 		return timerState{}, false
 	}
-	st := (*pt)[i].st
-	*pt = slices.Delete(*pt, i, i+1)
+	st := pt.ts[i].st
+	pt.ts = slices.Delete(pt.ts, i, i+1)
 	x.n--
-	if len(*pt) == 0 {
+	if st.due == pt.minDue {
+		pt.resetMin()
+	}
+	if len(pt.ts) == 0 {
 		ref := profKey{k.ws, k.pid}
 		delete(x.profiles, ref)
 		for i := range x.recent {
@@ -124,7 +156,7 @@ func (x *timerIndex) len() int { return x.n }
 // each calls fn for every pending timer, in no particular order.
 func (x *timerIndex) each(fn func(timerKey, timerState)) {
 	for ref, pt := range x.profiles {
-		for _, s := range *pt {
+		for _, s := range pt.ts {
 			fn(timerKey{ref.ws, s.seg, ref.pid}, s.st)
 		}
 	}

@@ -8,7 +8,8 @@ import (
 
 // TestTimerIndexEqualsMap: random puts, gets and deletes give what one plain map of every key
 // gives, including after a profile's last timer is deleted and the profile comes back (the
-// remembered last profile must not outlive it).
+// remembered last profile must not outlive it); whether any timer of a profile is due by a
+// time (dueBy) is what a look at all of them says, as timers move earlier, later and go.
 func TestTimerIndexEqualsMap(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	x := newTimerIndex()
@@ -26,7 +27,7 @@ func TestTimerIndexEqualsMap(t *testing.T) {
 		k := keys[r.IntN(len(keys))]
 		switch r.IntN(3) {
 		case 0:
-			st := timerState{due: int64(i), stored: int64(i - 1)}
+			st := timerState{due: r.Int64N(1000), stored: int64(i - 1)}
 			x.put(k, st)
 			model[k] = st
 		case 1:
@@ -40,6 +41,14 @@ func TestTimerIndexEqualsMap(t *testing.T) {
 		}
 		if x.len() != len(model) {
 			t.Fatalf("step %d: len %d, want %d", i, x.len(), len(model))
+		}
+		now := r.Int64N(1000)
+		due := false
+		for mk, st := range model {
+			due = due || (mk.ws == k.ws && mk.pid == k.pid && st.due <= now)
+		}
+		if got := x.dueBy(k.ws, k.pid, now); got != due {
+			t.Fatalf("step %d: dueBy(%d, %d, %d) = %v, want %v", i, k.ws, k.pid, now, got, due)
 		}
 	}
 	seen := 0

@@ -1,6 +1,7 @@
 package reference
 
 import (
+	"slices"
 	"time"
 
 	"github.com/segd/segd/internal/segql/ast"
@@ -69,11 +70,72 @@ func Aggregate(fn ast.AggFunc, raw []any, n int, op ast.CompareOp, want float64)
 		}
 		return f.compare(fn, op, want)
 	}
-	vals := make([]value, len(raw)) // distinct compares classified values
+	if fn == ast.Distinct {
+		return compare(op, value{k: number, f: float64(distinctCount(raw))}, value{k: number, f: want})
+	}
+	vals := make([]value, len(raw))
 	for i, v := range raw {
 		vals[i] = classify(v)
 	}
 	return aggregate(fn, vals, n, op, want)
+}
+
+// distinctKey identifies a classified value as same does: equal keys exactly when same
+// holds (times by instant, numbers by ==, so NaN never equals a key and 0 equals -0).
+type distinctKey struct {
+	k    kind
+	s    string
+	f    float64
+	sec  int64
+	nsec int
+	b    bool
+}
+
+// distinctCount is aggregate's distinct count (the values same tells apart, lists, objects,
+// geo pairs and absent values left out) in one pass over a set instead of comparing every
+// pair (the live path calls it per evaluation, over every value in a window).
+func distinctCount(raw []any) int {
+	var few [16]distinctKey // the distinct values while there are few: no set to allocate
+	uniq := few[:0]
+	var seen map[distinctKey]struct{}
+	n := 0
+	for _, r := range raw {
+		v := classify(r)
+		key := distinctKey{k: v.k}
+		switch v.k {
+		case text:
+			key.s = v.s
+		case number:
+			key.f = v.f
+		case timeK:
+			key.sec, key.nsec = v.t.Unix(), v.t.Nanosecond()
+		case boolean:
+			key.b = v.b
+		default:
+			continue
+		}
+		if seen != nil {
+			if _, dup := seen[key]; !dup {
+				seen[key] = struct{}{}
+				n++
+			}
+			continue
+		}
+		if slices.Contains(uniq, key) {
+			continue
+		}
+		n++
+		if len(uniq) < len(few) {
+			uniq = append(uniq, key)
+			continue
+		}
+		seen = make(map[distinctKey]struct{}, 2*len(few))
+		for _, u := range uniq {
+			seen[u] = struct{}{}
+		}
+		seen[key] = struct{}{}
+	}
+	return n
 }
 
 // IsText reports whether v is the text s (not a time, number or other kind).
