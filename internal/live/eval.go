@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -459,7 +460,7 @@ func (l *Live) exitAll(ws, pid uint32, at time.Time, why membership.Reason) {
 //
 // profDue tells whether any timer of the profile is due by `at` (timerIndex.dueBy): mostly
 // none is, and then no segment's own timer needs looking up.
-func (l *Live) unmoved(ws uint32, c *compiled, pid uint32, p pol, at time.Time, profDue bool) bool {
+func (l *Live) unmoved(ws uint32, c *compiled, pid uint32, p pol, at time.Time, profDue, member bool) bool {
 	if l.scan.running || c.seg.Mode != segment.ModeRealtime {
 		return false
 	}
@@ -478,9 +479,9 @@ func (l *Live) unmoved(ws uint32, c *compiled, pid uint32, p pol, at time.Time, 
 	case polNone:
 		return true
 	case polUp:
-		return l.mem.Contains(ws, c.seg.ID, pid)
+		return member
 	case polDown:
-		return !l.mem.Contains(ws, c.seg.ID, pid)
+		return !member
 	}
 	return false
 }
@@ -493,6 +494,7 @@ type job struct {
 	s         *wsSegs
 	d         *profileData
 	segs      segSet
+	member    []int8 // by segment position, the profile's membership before the job
 	at        time.Time
 	why       membership.Reason
 	eventTime time.Time
@@ -521,10 +523,11 @@ func (l *Live) prepareJob(ws, pid uint32, segs segSet, at time.Time, why members
 	l.touch(ws, pid)
 	left, skipped := 0, 0
 	profDue := l.timers.due.dueBy(ws, pid, at.UnixNano())
+	member := l.memberships(ws, s, pid, segs)
 	for i, p := range segs {
 		switch {
 		case p == 0:
-		case p != polAny && l.unmoved(ws, s.ordered[i], pid, p, at, profDue):
+		case p != polAny && l.unmoved(ws, s.ordered[i], pid, p, at, profDue, member[i] == isMember):
 			segs[i] = 0
 			skipped++
 		default:
@@ -543,7 +546,41 @@ func (l *Live) prepareJob(ws, pid uint32, segs segSet, at time.Time, why members
 		return nil
 	}
 	// the outcomes: one per segment left (dependents that change may add a few)
-	return &job{ws: ws, pid: pid, s: s, d: d, segs: segs, at: at, why: why, eventTime: eventTime, out: make([]outcome, 0, left)}
+	return &job{ws: ws, pid: pid, s: s, d: d, segs: segs, member: member, at: at, why: why, eventTime: eventTime, out: make([]outcome, 0, left)}
+}
+
+// Membership of a job's profile by segment position: unknown (a segment outside the job's
+// set, which a change of a segment it uses can add), or read from the log.
+const (
+	unknownMember int8 = iota
+	notMember
+	isMember
+)
+
+// memberships reads pid's membership of every segment in segs from the log at once (worker
+// only).
+func (l *Live) memberships(ws uint32, s *wsSegs, pid uint32, segs segSet) []int8 {
+	ids := l.memIDs[:0]
+	for i, p := range segs {
+		if p != 0 {
+			ids = append(ids, s.ordered[i].seg.ID)
+		}
+	}
+	in := slices.Grow(l.memIn[:0], len(ids))[:len(ids)]
+	l.memIDs, l.memIn = ids, in
+	l.mem.ContainsEach(ws, ids, pid, in)
+	member := make([]int8, len(segs))
+	k := 0
+	for i, p := range segs {
+		if p != 0 {
+			member[i] = notMember
+			if in[k] {
+				member[i] = isMember
+			}
+			k++
+		}
+	}
+	return member
 }
 
 // evaluators are the Evaluators compute reuses (one per concurrent job), so that the
@@ -572,17 +609,25 @@ func (l *Live) compute(j *job) {
 	if s == nil {
 		return // the job only adds events
 	}
-	var own map[string]bool // this job's changed answers by segment id (made at the first)
-	contains := func(segID string) bool {
-		if v, ok := own[segID]; ok {
-			return v
+	// the profile's membership, overlaid by this job's changed answers
+	contains := func(c *compiled) bool {
+		switch j.member[c.order] {
+		case isMember:
+			return true
+		case notMember:
+			return false
 		}
-		return l.mem.Contains(j.ws, segID, j.pid)
+		in := l.mem.Contains(j.ws, c.seg.ID, j.pid)
+		j.member[c.order] = notMember
+		if in {
+			j.member[c.order] = isMember
+		}
+		return in
 	}
 	data.Reset(j.d.profile(), profeval.Options{At: j.at, Location: s.loc, Profile: j.pid,
 		InSegment: func(name string) (bool, error) {
 			if d := s.byName[name]; d != nil {
-				return contains(d.seg.ID), nil
+				return contains(d), nil
 			}
 			return l.inSegment(j.ws, s, name, j.pid, j.at)
 		}})
@@ -596,13 +641,13 @@ func (l *Live) compute(j *job) {
 			continue
 		}
 		o := outcome{c: c, member: member}
-		if contains(c.seg.ID) != member {
+		if contains(c) != member {
 			o.changed = true
 			o.cond = flipped(c, &data.Evaluator, member)
-			if own == nil {
-				own = map[string]bool{}
+			j.member[c.order] = notMember
+			if member {
+				j.member[c.order] = isMember
 			}
-			own[c.seg.ID] = member
 			for _, dep := range s.bySeg[c.seg.Name] {
 				j.segs[dep.order] = polAny
 			}

@@ -150,6 +150,9 @@ type Live struct {
 	scanWG sync.WaitGroup // the scan goroutine: Close waits for it (it reads the store)
 	errs   atomic.Int64
 	stats  *stats
+	// memberships' buffers for the segment ids it asks about and the answers
+	memIDs []string
+	memIn  []bool
 
 	segMu sync.RWMutex
 	ws    map[uint32]*wsSegs

@@ -263,6 +263,18 @@ func (l *Log) Contains(ws uint32, seg string, pid uint32) bool {
 	return in
 }
 
+// ContainsEach sets in[i] to whether pid is a member of segs[i], under one lock: an
+// evaluation reads a profile's membership of many segments at once.
+func (l *Log) ContainsEach(ws uint32, segs []string, pid uint32, in []bool) {
+	s := l.state(ws)
+	l.mu.RLock()
+	for i, seg := range segs {
+		bm := s.segs[seg]
+		in[i] = bm != nil && bm.Contains(pid)
+	}
+	l.mu.RUnlock()
+}
+
 // Count returns the number of current members.
 func (l *Log) Count(ws uint32, seg string) uint64 {
 	s := l.state(ws)

@@ -94,6 +94,20 @@ func TestStageFlushReadReopen(t *testing.T) {
 	if got := l.Members(ws, "a").ToArray(); len(got) != 2 || got[0] != 2 || got[1] != 5 {
 		t.Fatalf("members of a: %v", got)
 	}
+	// a profile's membership of several segments at once (one never staged among them)
+	segs := []string{"a", "b", "none", "a"}
+	for _, pid := range []uint32{1, 2, 3, 5} {
+		in := make([]bool, len(segs))
+		l.ContainsEach(ws, segs, pid, in)
+		for i, seg := range segs {
+			if in[i] != l.Contains(ws, seg, pid) {
+				t.Fatalf("ContainsEach(%d)[%s] = %v, Contains says %v", pid, seg, in[i], !in[i])
+			}
+		}
+		if pid == 2 && (!in[0] || in[1] || in[2] || !in[3]) {
+			t.Fatalf("ContainsEach(2) = %v, want a, not b", in)
+		}
+	}
 	hist, _ := l.History(ws, "a")
 	if len(hist) == 0 || hist[len(hist)-1].Count != 2 {
 		t.Fatalf("history of a: %+v", hist)

@@ -546,7 +546,15 @@ func (e *Evaluator) sequence(n *ast.Sequence) (bool, error) {
 	if neg && n.Within == nil {
 		return false, errors.New("profeval: negated step needs within")
 	}
+	// The first step must be inside the window, and every later one after it: no step
+	// before the window's start can take part (a profile's whole history of a busy event
+	// can be cached for another segment's longer window).
 	upto := span{hi: e.at, hiIn: true, exact: true}
+	if n.Window != nil {
+		if w, err := e.window(n.Window); err == nil {
+			upto.lo, upto.hasLo, upto.loIn = w.lo, w.hasLo, w.loIn
+		}
+	}
 	for len(e.seq) < len(steps) {
 		e.seq = append(e.seq, nil)
 	}
