@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -256,5 +257,42 @@ func TestShareValueBoxesOnce(t *testing.T) {
 	long := strings.Repeat("z", maxSharedText+1)
 	if shareValue(long) != long || shareBytes([]byte("Viewed")) != "Viewed" {
 		t.Fatal("long text or bytes changed")
+	}
+}
+
+// The cache's counts of events and bytes stay what its profiles hold while the step's jobs
+// add events beside each other and commit counts their growth: many people, several events
+// each per step, a cache small enough to evict during a step, names some segment reads and
+// one none does (jobs that only add events).
+func TestCacheCountsWhatItsProfilesHold(t *testing.T) {
+	defer func(n int) { parallelMin = n }(parallelMin)
+	parallelMin = 2
+	defer func(n int) { envCacheProfiles = n }(envCacheProfiles)
+	envCacheProfiles = 40
+	clk := &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+	e := newEnv(t, vfs.NewMem(), clk, &catalog{}, true)
+	defer e.close()
+	e.addSegment("s1", "viewers", `count("A" where n > 3 in last 1 hours) >= 2`)
+	e.addSegment("s2", "buyers", `sum("B".v in last 2 hours) >= 10`)
+	r := rand.New(rand.NewPCG(7, 8))
+	names := []string{"A", "B", "C"}
+	for round := range 30 {
+		var ms []message.Message
+		for range 120 {
+			u := fmt.Sprint("u", r.IntN(60))
+			ms = append(ms, e.track(u, names[r.IntN(len(names))], clk.Now(), map[string]any{"n": float64(r.IntN(8)), "v": float64(r.IntN(5))}))
+		}
+		e.send(ms...)
+		e.sync()
+		c := e.live.cache
+		events, bytes := 0, 0
+		for _, d := range c.items {
+			events += d.events.Len()
+			bytes += d.events.Bytes()
+		}
+		if c.events != events || c.bytes != bytes {
+			t.Fatalf("round %d: cache counts %d events, %d bytes; its %d profiles hold %d, %d", round, c.events, c.bytes, len(c.items), events, bytes)
+		}
+		clk.Add(time.Duration(r.IntN(600)) * time.Second)
 	}
 }

@@ -330,8 +330,9 @@ func (l *Live) applyChanges(changes []Change) {
 			j = &job{ws: w.ws, pid: w.pid, d: w.added.d, now: now, added: w.added.chs}
 		case j.d == w.added.d:
 			j.now, j.added = now, w.added.chs
+		default:
+			// the job's data was loaded after the events were stored: it has them
 		}
-		// (otherwise the job's data was loaded after the events were stored: it has them)
 		if j != nil {
 			jobs = append(jobs, j)
 		}
@@ -557,6 +558,13 @@ const (
 	isMember
 )
 
+func memberState(in bool) int8 {
+	if in {
+		return isMember
+	}
+	return notMember
+}
+
 // memberships reads pid's membership of every segment in segs from the log at once (worker
 // only).
 func (l *Live) memberships(ws uint32, s *wsSegs, pid uint32, segs segSet) []int8 {
@@ -573,10 +581,7 @@ func (l *Live) memberships(ws uint32, s *wsSegs, pid uint32, segs segSet) []int8
 	k := 0
 	for i, p := range segs {
 		if p != 0 {
-			member[i] = notMember
-			if in[k] {
-				member[i] = isMember
-			}
+			member[i] = memberState(in[k])
 			k++
 		}
 	}
@@ -618,10 +623,7 @@ func (l *Live) compute(j *job) {
 			return false
 		}
 		in := l.mem.Contains(j.ws, c.seg.ID, j.pid)
-		j.member[c.order] = notMember
-		if in {
-			j.member[c.order] = isMember
-		}
+		j.member[c.order] = memberState(in)
 		return in
 	}
 	data.Reset(j.d.profile(), profeval.Options{At: j.at, Location: s.loc, Profile: j.pid,
@@ -644,10 +646,7 @@ func (l *Live) compute(j *job) {
 		if contains(c) != member {
 			o.changed = true
 			o.cond = flipped(c, &data.Evaluator, member)
-			j.member[c.order] = notMember
-			if member {
-				j.member[c.order] = isMember
-			}
+			j.member[c.order] = memberState(member)
 			for _, dep := range s.bySeg[c.seg.Name] {
 				j.segs[dep.order] = polAny
 			}
