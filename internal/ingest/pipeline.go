@@ -279,7 +279,12 @@ func (p *Pipeline) ack(acks <-chan pendingGroup, done chan<- struct{}) {
 func (p *Pipeline) commit(group []*request, applied chan<- pendingGroup) {
 	start := time.Now()
 	tx := p.opts.Store.Begin()
-	a := &applier{opts: &p.opts, now: p.opts.Now().UTC(), resolvers: map[uint32]*identity.Resolver{}}
+	n := 0
+	for _, r := range group {
+		n += r.n
+	}
+	// about one change per message: grown by doubling, the slice was copied a dozen times
+	a := &applier{opts: &p.opts, now: p.opts.Now().UTC(), resolvers: map[uint32]*identity.Resolver{}, changes: make([]Change, 0, n)}
 	errs := make([]error, len(group))
 	for i, r := range group {
 		mark := len(a.changes)

@@ -96,7 +96,7 @@ func decodeTop(typ Type, body []byte, received time.Time, lim Limits) (Message, 
 	if err != nil {
 		return Message{}, errorf(CodeInvalidType, "", "%v", err)
 	}
-	return fromObject(typ, &obj, body, "", nil, received)
+	return fromObject(typ, &obj, body, -1, nil, received)
 }
 
 // syntaxError describes why body, which validJSON refused, is not JSON.
@@ -207,22 +207,21 @@ func decodeBatch(body []byte, received time.Time, lim Limits) (Batch, *Error) {
 	out.Messages = make([]Message, 0, len(elems))
 	reject := func(i int, e *Error) { out.Rejections = append(out.Rejections, Rejection{Index: i, Err: e}) }
 	for i, raw := range elems {
-		path := "batch[" + strconv.Itoa(i) + "]"
 		if len(raw) > lim.MaxMessageBytes {
-			reject(i, errorf(CodeMessageTooLarge, path, "message is %d bytes, the limit is %d", len(raw), lim.MaxMessageBytes))
+			reject(i, errorf(CodeMessageTooLarge, elemPath(i), "message is %d bytes, the limit is %d", len(raw), lim.MaxMessageBytes))
 			continue
 		}
 		if raw[0] != '{' {
 			v, _ := parseValid(raw)
-			reject(i, errorf(CodeInvalidType, path, "a batch element must be a message object, not %s", jsonKind(v)))
+			reject(i, errorf(CodeInvalidType, elemPath(i), "a batch element must be a message object, not %s", jsonKind(v)))
 			continue
 		}
 		obj, err := parseMembers(raw)
 		if err != nil {
-			reject(i, errorf(CodeInvalidType, path, "%v", err))
+			reject(i, errorf(CodeInvalidType, elemPath(i), "%v", err))
 			continue
 		}
-		m, e := fromObject("", &obj, raw, path, &env, received)
+		m, e := fromObject("", &obj, raw, i, &env, received)
 		if e != nil {
 			reject(i, e)
 			continue
@@ -320,26 +319,40 @@ func fieldIndex(name string) int {
 // (nil when absent or null), the others in extra. A message costs no map of its own fields
 // (a map of sixteen, the size of a message's top level, was a kilobyte per message).
 type members struct {
-	known [numFields]any
+	known [numFields]any    // a field's value unless it is a string
+	strs  [numFields]string // a field's value when it is a string (bit f of isStr)
+	isStr uint32
 	extra map[string]any
 }
 
+// value returns field f as decoded (nil when absent or null).
+func (o *members) value(f int) any {
+	if o.isStr&(1<<f) != 0 {
+		return o.strs[f]
+	}
+	return o.known[f]
+}
+
+// str returns field f when it is a string.
+func (o *members) str(f int) (string, bool) { return o.strs[f], o.isStr&(1<<f) != 0 }
+
 // fromObject validates one decoded message object. raw is its bytes as sent (read only to
-// derive a messageId when it has none); path is its JSON path in the body ("" for a single
-// call); env is nil outside a batch.
-func fromObject(typ Type, obj *members, raw []byte, path string, env *envelope, received time.Time) (Message, *Error) {
+// derive a messageId when it has none); elem is its position in a batch (-1 for a single
+// call), which names it in errors; env is nil outside a batch.
+func fromObject(typ Type, obj *members, raw []byte, elem int, env *envelope, received time.Time) (Message, *Error) {
 	var m Message
+	// the JSON path of a field, for errors only (a path per message cost two allocations)
+	at := func(field string) string { return join(elemPath(elem), field) }
 	if typ == "" {
-		v := obj.known[fType]
-		if v == nil {
-			return m, errorf(CodeMissingField, join(path, "type"), "type is required: one of identify, track, page, screen, group, alias")
-		}
-		s, ok := v.(string)
+		s, ok := obj.str(fType)
 		if !ok {
-			return m, errorf(CodeInvalidType, join(path, "type"), "type must be a string")
+			if obj.known[fType] == nil {
+				return m, errorf(CodeMissingField, at("type"), "type is required: one of identify, track, page, screen, group, alias")
+			}
+			return m, errorf(CodeInvalidType, at("type"), "type must be a string")
 		}
 		if !ValidType(Type(s)) {
-			return m, errorf(CodeUnknownType, join(path, "type"), "unknown message type %q: want identify, track, page, screen, group or alias", s)
+			return m, errorf(CodeUnknownType, at("type"), "unknown message type %q: want identify, track, page, screen, group or alias", s)
 		}
 		typ = Type(s)
 	}
@@ -354,7 +367,7 @@ func fromObject(typ Type, obj *members, raw []byte, path string, env *envelope, 
 		{fPreviousID, &m.PreviousID}, {fGroupID, &m.GroupID},
 	}
 	for _, f := range ids {
-		if *f.dst, e = idField(obj.known[f.f], fieldNames[f.f], path); e != nil {
+		if *f.dst, e = idField(obj, f.f, at); e != nil {
 			return Message{}, e
 		}
 	}
@@ -365,7 +378,7 @@ func fromObject(typ Type, obj *members, raw []byte, path string, env *envelope, 
 		{fEvent, &m.Event}, {fName, &m.Name}, {fCategory, &m.Category}, {fWriteKey, &m.WriteKey},
 	}
 	for _, f := range strs {
-		if *f.dst, e = stringField(obj.known[f.f], fieldNames[f.f], path); e != nil {
+		if *f.dst, e = stringField(obj, f.f, at); e != nil {
 			return Message{}, e
 		}
 	}
@@ -376,7 +389,7 @@ func fromObject(typ Type, obj *members, raw []byte, path string, env *envelope, 
 		{fProperties, &m.Properties}, {fTraits, &m.Traits}, {fContext, &m.Context}, {fIntegrations, &m.Integrations},
 	}
 	for _, f := range objs {
-		if *f.dst, e = objectField(obj.known[f.f], fieldNames[f.f], path); e != nil {
+		if *f.dst, e = objectField(obj, f.f, at); e != nil {
 			return Message{}, e
 		}
 	}
@@ -388,7 +401,7 @@ func fromObject(typ Type, obj *members, raw []byte, path string, env *envelope, 
 		{fTimestamp, &ts}, {fOriginalTimestamp, &m.OriginalTimestamp}, {fSentAt, &m.SentAt},
 	}
 	for _, f := range times {
-		if *f.dst, e = timeField(obj.known[f.f], fieldNames[f.f], path); e != nil {
+		if *f.dst, e = timeField(obj, f.f, at); e != nil {
 			return Message{}, e
 		}
 	}
@@ -396,24 +409,24 @@ func fromObject(typ Type, obj *members, raw []byte, path string, env *envelope, 
 	switch typ {
 	case Alias:
 		if m.PreviousID == "" {
-			return Message{}, errorf(CodeMissingField, join(path, "previousId"), "alias needs previousId: the identity being aliased")
+			return Message{}, errorf(CodeMissingField, at("previousId"), "alias needs previousId: the identity being aliased")
 		}
 		if m.UserID == "" {
-			return Message{}, errorf(CodeMissingField, join(path, "userId"), "alias needs userId: the new identity")
+			return Message{}, errorf(CodeMissingField, at("userId"), "alias needs userId: the new identity")
 		}
 	default:
 		if m.UserID == "" && m.AnonymousID == "" {
-			return Message{}, errorf(CodeMissingIdentity, join(path, "userId"), "every message needs userId or anonymousId")
+			return Message{}, errorf(CodeMissingIdentity, at("userId"), "every message needs userId or anonymousId")
 		}
 	}
 	switch typ {
 	case Track:
 		if m.Event == "" {
-			return Message{}, errorf(CodeMissingField, join(path, "event"), "track needs event: the name of the action")
+			return Message{}, errorf(CodeMissingField, at("event"), "track needs event: the name of the action")
 		}
 	case Group:
 		if m.GroupID == "" {
-			return Message{}, errorf(CodeMissingField, join(path, "groupId"), "group needs groupId")
+			return Message{}, errorf(CodeMissingField, at("groupId"), "group needs groupId")
 		}
 	}
 
@@ -431,7 +444,7 @@ func fromObject(typ Type, obj *members, raw []byte, path string, env *envelope, 
 	if ts.IsZero() && !m.OriginalTimestamp.IsZero() && !m.SentAt.IsZero() {
 		ts = skewCorrected(m.OriginalTimestamp, m.SentAt, m.ReceivedAt)
 		if ts.Year() < 1 || ts.Year() > 9999 {
-			return Message{}, errorf(CodeInvalidType, join(path, "originalTimestamp"), "clock-skew correction from originalTimestamp and sentAt gives a time outside years 1-9999")
+			return Message{}, errorf(CodeInvalidType, at("originalTimestamp"), "clock-skew correction from originalTimestamp and sentAt gives a time outside years 1-9999")
 		}
 	}
 	m.Timestamp = eventTime(ts, m.OriginalTimestamp, m.SentAt, m.ReceivedAt)
@@ -453,54 +466,65 @@ func skewCorrected(orig, sent, received time.Time) time.Time {
 
 // idField reads an identifier: a string, or a number converted to its shortest decimal text
 // (Segment accepts numeric ids). null and absent read as "".
-func idField(val any, name, path string) (string, *Error) {
-	switch v := val.(type) {
+func idField(obj *members, f int, at func(string) string) (string, *Error) {
+	if s, ok := obj.str(f); ok {
+		return s, nil
+	}
+	switch v := obj.known[f].(type) {
 	case nil:
 		return "", nil
-	case string:
-		return v, nil
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64), nil
 	default:
-		return "", errorf(CodeInvalidType, join(path, name), "%s must be a string or a number, not %s", name, jsonKind(v))
+		name := fieldNames[f]
+		return "", errorf(CodeInvalidType, at(name), "%s must be a string or a number, not %s", name, jsonKind(v))
 	}
 }
 
-func stringField(val any, name, path string) (string, *Error) {
-	switch v := val.(type) {
-	case nil:
-		return "", nil
-	case string:
-		return v, nil
-	default:
-		return "", errorf(CodeInvalidType, join(path, name), "%s must be a string, not %s", name, jsonKind(v))
+func stringField(obj *members, f int, at func(string) string) (string, *Error) {
+	if s, ok := obj.str(f); ok {
+		return s, nil
 	}
+	if v := obj.known[f]; v != nil {
+		name := fieldNames[f]
+		return "", errorf(CodeInvalidType, at(name), "%s must be a string, not %s", name, jsonKind(v))
+	}
+	return "", nil
 }
 
-func objectField(val any, name, path string) (map[string]any, *Error) {
-	switch v := val.(type) {
+func objectField(obj *members, f int, at func(string) string) (map[string]any, *Error) {
+	switch v := obj.value(f).(type) {
 	case nil:
 		return nil, nil
 	case map[string]any:
 		return v, nil
 	default:
-		return nil, errorf(CodeInvalidType, join(path, name), "%s must be an object, not %s", name, jsonKind(v))
+		name := fieldNames[f]
+		return nil, errorf(CodeInvalidType, at(name), "%s must be an object, not %s", name, jsonKind(v))
 	}
 }
 
-func timeField(val any, name, path string) (time.Time, *Error) {
-	switch v := val.(type) {
-	case nil:
-		return time.Time{}, nil
-	case string:
-		t, err := parseTime(v)
+func timeField(obj *members, f int, at func(string) string) (time.Time, *Error) {
+	name := fieldNames[f]
+	if s, ok := obj.str(f); ok {
+		t, err := parseTime(s)
 		if err != nil {
-			return time.Time{}, errorf(CodeInvalidType, join(path, name), "%s %q is not an ISO-8601 time such as 2024-05-01T12:00:00.000Z", name, v)
+			return time.Time{}, errorf(CodeInvalidType, at(name), "%s %q is not an ISO-8601 time such as 2024-05-01T12:00:00.000Z", name, s)
 		}
 		return t, nil
-	default:
-		return time.Time{}, errorf(CodeInvalidType, join(path, name), "%s must be an ISO-8601 time string, not %s", name, jsonKind(v))
 	}
+	if v := obj.known[f]; v != nil {
+		return time.Time{}, errorf(CodeInvalidType, at(name), "%s must be an ISO-8601 time string, not %s", name, jsonKind(v))
+	}
+	return time.Time{}, nil
+}
+
+// elemPath is the JSON path of batch element i ("" for -1, a single call's body).
+func elemPath(i int) string {
+	if i < 0 {
+		return ""
+	}
+	return "batch[" + strconv.Itoa(i) + "]"
 }
 
 func jsonKind(v any) string {

@@ -1,9 +1,6 @@
 package message
 
-import (
-	"net/url"
-	"strings"
-)
+import "strings"
 
 // Keys of Message.Enriched. Absent keys are unknown; values are never empty.
 const (
@@ -63,21 +60,21 @@ func enrich(m *Message) map[string]string {
 	page, _ := ctx["page"].(map[string]any)
 	pageURL := firstNonEmpty(str(page, "url"), str(m.Properties, "url"))
 	set(EnrichPageURL, pageURL)
-	var u *url.URL
+	var u urlParts
 	if pageURL != "" {
-		u, _ = url.Parse(pageURL)
+		u = splitURL(pageURL)
 	}
 	path := firstNonEmpty(str(page, "path"), str(m.Properties, "path"))
-	if path == "" && u != nil {
-		path = u.Path
+	if path == "" {
+		path = u.path
 	}
 	set(EnrichPagePath, path)
 	referrer := firstNonEmpty(str(page, "referrer"), str(m.Properties, "referrer"))
 	set(EnrichReferrer, referrer)
 	refDomain := ""
 	if referrer != "" {
-		if ru, err := url.Parse(referrer); err == nil {
-			refDomain = strings.TrimPrefix(strings.ToLower(ru.Hostname()), "www.")
+		if ru := splitURL(referrer); ru.ok {
+			refDomain = strings.TrimPrefix(strings.ToLower(ru.host), "www.")
 		}
 	}
 	set(EnrichReferrerDomain, refDomain)
@@ -85,24 +82,20 @@ func enrich(m *Message) map[string]string {
 	// Acquisition: context.campaign (analytics.js fills it from the UTM parameters) wins, then
 	// the UTM parameters of the page URL, then click ids, then the referrer.
 	camp, _ := ctx["campaign"].(map[string]any)
-	var q url.Values
-	if u != nil && u.RawQuery != "" {
-		q = u.Query()
-	}
-	set(EnrichAcquisitionSource, firstNonEmpty(str(camp, "source"), q.Get("utm_source")))
-	set(EnrichAcquisitionMedium, firstNonEmpty(str(camp, "medium"), q.Get("utm_medium")))
-	set(EnrichAcquisitionCampaign, firstNonEmpty(str(camp, "name"), q.Get("utm_campaign")))
-	set(EnrichAcquisitionTerm, firstNonEmpty(str(camp, "term"), q.Get("utm_term")))
-	set(EnrichAcquisitionContent, firstNonEmpty(str(camp, "content"), q.Get("utm_content")))
+	set(EnrichAcquisitionSource, firstNonEmpty(str(camp, "source"), u.get("utm_source")))
+	set(EnrichAcquisitionMedium, firstNonEmpty(str(camp, "medium"), u.get("utm_medium")))
+	set(EnrichAcquisitionCampaign, firstNonEmpty(str(camp, "name"), u.get("utm_campaign")))
+	set(EnrichAcquisitionTerm, firstNonEmpty(str(camp, "term"), u.get("utm_term")))
+	set(EnrichAcquisitionContent, firstNonEmpty(str(camp, "content"), u.get("utm_content")))
 	if !out.has(EnrichAcquisitionSource) {
 		switch {
-		case q.Get("gclid") != "":
+		case u.get("gclid") != "":
 			set(EnrichAcquisitionSource, "google")
 			out.setDefault(EnrichAcquisitionMedium, "cpc")
-		case q.Get("fbclid") != "":
+		case u.get("fbclid") != "":
 			set(EnrichAcquisitionSource, "facebook")
 			out.setDefault(EnrichAcquisitionMedium, "social")
-		case refDomain != "" && (u == nil || strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.") != refDomain):
+		case refDomain != "" && (!u.ok || strings.TrimPrefix(strings.ToLower(u.host), "www.") != refDomain):
 			set(EnrichAcquisitionSource, refDomain)
 			out.setDefault(EnrichAcquisitionMedium, referrerMedium(refDomain))
 		}

@@ -144,24 +144,55 @@ func (p *valueParser) members(f func(k string, v any)) error {
 
 // parseMembers decodes the valid JSON object in data (after optional white space) as a
 // message's top-level members; a repeated member keeps its last value, as in encoding/json.
+// A known field's string value is kept as a string, not boxed in an `any` (an allocation each).
 func parseMembers(data []byte) (members, error) {
 	p := valueParser{data: data, src: string(data)}
 	p.ws()
 	var out members
-	err := p.members(func(k string, v any) {
-		if f := fieldIndex(k); f >= 0 {
-			out.known[f] = v
-			return
-		}
-		if out.extra == nil {
-			out.extra = make(map[string]any)
-		}
-		out.extra[k] = v
-	})
-	if err != nil {
-		return members{}, err
+	p.i++ // '{'
+	p.ws()
+	if p.data[p.i] == '}' {
+		return out, nil
 	}
-	return out, nil
+	for {
+		p.ws()
+		k, err := p.str()
+		if err != nil {
+			return members{}, err
+		}
+		p.ws()
+		p.i++ // ':'
+		p.ws()
+		f := fieldIndex(k)
+		if f >= 0 && p.data[p.i] == '"' {
+			s, err := p.str()
+			if err != nil {
+				return members{}, err
+			}
+			out.known[f], out.strs[f] = nil, s
+			out.isStr |= 1 << f
+		} else {
+			v, err := p.value()
+			if err != nil {
+				return members{}, err
+			}
+			if f >= 0 {
+				out.known[f] = v
+				out.isStr &^= 1 << f
+			} else {
+				if out.extra == nil {
+					out.extra = make(map[string]any)
+				}
+				out.extra[k] = v
+			}
+		}
+		p.ws()
+		if p.data[p.i] == ',' {
+			p.i++
+			continue
+		}
+		return out, nil
+	}
 }
 
 // str reads a string at p.i. Plain ASCII strings without escapes (nearly all of them) are

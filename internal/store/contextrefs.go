@@ -210,9 +210,16 @@ func (s *Store) textID(ws uint32, text []byte) (uint32, error) {
 	if ok {
 		return id, nil
 	}
+	// the new text goes on as a string of its own, so that text (the caller's scratch buffer,
+	// on its stack) never escapes to the heap: it did, 512 bytes per event
+	return s.addText(ws, string(text))
+}
+
+// addText is textID for a text not seen yet (by the time the lock is held, maybe it is).
+func (s *Store) addText(ws uint32, text string) (uint32, error) {
 	s.texts.mu.Lock()
 	defer s.texts.mu.Unlock()
-	if id, ok := s.texts.ids[ws][string(text)]; ok {
+	if id, ok := s.texts.ids[ws][text]; ok {
 		return id, nil
 	}
 	n := len(s.texts.byID[ws])
@@ -224,11 +231,11 @@ func (s *Store) textID(ws uint32, text []byte) (uint32, error) {
 		}
 		return 0, nil
 	}
-	id = uint32(n + 1)
-	if err := s.db.Set(textKey(ws, id), text, pebble.NoSync); err != nil {
+	id := uint32(n + 1)
+	if err := s.db.Set(textKey(ws, id), []byte(text), pebble.NoSync); err != nil {
 		return 0, fmt.Errorf("store: add to the text dictionary: %w", err)
 	}
-	s.texts.add(ws, id, string(text))
+	s.texts.add(ws, id, text)
 	return id, nil
 }
 

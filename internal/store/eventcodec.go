@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/segd/segd/internal/binrec"
@@ -116,13 +117,22 @@ func (c *contextRefs) any() bool { return len(c.ids) > 0 || c.page != 0 }
 func (s *Store) AppendEvent(dst []byte, ws uint32, m *message.Message) ([]byte, error) {
 	var ids [len(sharedContextMembers)]uint32
 	refs := contextRefs{ids: ids[:0], page: pageCopyMask(m)}
-	var buf [512]byte
+	var scratch *[]byte
+	defer func() {
+		if scratch != nil {
+			textScratch.Put(scratch)
+		}
+	}()
 	for i, name := range sharedContextMembers {
 		v, ok := m.Context[name]
 		if !ok {
 			continue
 		}
-		text := appendCanonicalJSON(append(append(buf[:0], name...), 0), v)
+		if scratch == nil {
+			scratch = textScratch.Get().(*[]byte)
+		}
+		text := appendCanonicalJSON(append(append((*scratch)[:0], name...), 0), v)
+		*scratch = text
 		if len(text) < minSharedText {
 			continue
 		}
@@ -137,6 +147,10 @@ func (s *Store) AppendEvent(dst []byte, ws uint32, m *message.Message) ([]byte, 
 	}
 	return appendEventValue(dst, m, refs), nil
 }
+
+// textScratch holds the buffers AppendEvent writes a shared member's text into (a buffer on
+// its stack escaped to the heap through the JSON encoder: 512 bytes per event).
+var textScratch = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // appendEventValue appends the stored form of m, in format 3 when refs leaves something out.
 func appendEventValue(dst []byte, m *message.Message, refs contextRefs) []byte {

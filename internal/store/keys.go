@@ -67,12 +67,26 @@ func eventPrefix(ws, pid uint32) []byte {
 }
 
 func eventKey(ws, pid uint32, t time.Time, seq uint64) []byte {
-	k := appendTime(eventPrefix(ws, pid), t)
-	return binary.BigEndian.AppendUint64(k, seq)
+	return appendEventKey(make([]byte, 0, eventKeyLen), ws, pid, t, seq)
+}
+
+// eventKeyLen is the length of an event's key: prefix, workspace, profile, time, sequence.
+const eventKeyLen = 1 + 4 + 4 + 8 + 8
+
+func appendEventKey(dst []byte, ws, pid uint32, t time.Time, seq uint64) []byte {
+	dst = binary.BigEndian.AppendUint32(append(dst, prefixEvent), ws)
+	dst = appendTime(binary.BigEndian.AppendUint32(dst, pid), t)
+	return binary.BigEndian.AppendUint64(dst, seq)
 }
 
 func dedupeKey(ws uint32, messageID string) []byte {
-	return append(wsKey(prefixDedupe, ws, len(messageID)), messageID...)
+	return appendDedupeKey(make([]byte, 0, dedupeKeyLen(messageID)), ws, messageID)
+}
+
+func dedupeKeyLen(messageID string) int { return 5 + len(messageID) }
+
+func appendDedupeKey(dst []byte, ws uint32, messageID string) []byte {
+	return append(binary.BigEndian.AppendUint32(append(dst, prefixDedupe), ws), messageID...)
 }
 
 // dedupeAgeKey is the key earlier versions wrote per messageId in receipt order (see

@@ -31,6 +31,20 @@ type Txn struct {
 	// through seen). They join the batch at commit; an indexed batch costs a skiplist insert
 	// and a copy per write, which was most of the writer's per-event cost.
 	plain []plainWrite
+	// keys holds the plain writes' keys and small values, a new chunk when one is full, so
+	// that an event costs no allocation of its own for them
+	keys []byte
+}
+
+// room returns an empty slice of capacity n from the Txn's key chunks; what is appended to it
+// (up to n bytes) stays valid and unchanged until the Txn ends.
+func (t *Txn) room(n int) []byte {
+	if cap(t.keys)-len(t.keys) < n {
+		t.keys = make([]byte, 0, max(16<<10, n))
+	}
+	start := len(t.keys)
+	t.keys = t.keys[:start+n]
+	return t.keys[start : start : start+n]
 }
 
 // plainWrite is a Set kept outside the indexed batch until commit. Its slices must stay
@@ -352,7 +366,8 @@ func (t *Txn) AppendEncodedEvent(ws, pid uint32, at time.Time, value []byte) (ui
 	if err != nil {
 		return 0, err
 	}
-	t.plain = append(t.plain, plainWrite{eventKey(ws, pid, at, seq), value})
+	k := appendEventKey(t.room(eventKeyLen), ws, pid, at, seq)
+	t.plain = append(t.plain, plainWrite{k, value})
 	return seq, nil
 }
 
@@ -422,7 +437,8 @@ func (t *Txn) MarkSeen(ws uint32, messageID string, received time.Time) error {
 	}
 	t.seen[seenRef{ws, messageID}] = true
 	t.s.filter.add(ws, messageID, received) // before the commit that makes the key visible
-	t.plain = append(t.plain, plainWrite{dedupeKey(ws, messageID), appendTime(nil, received)})
+	k := appendDedupeKey(t.room(dedupeKeyLen(messageID)), ws, messageID)
+	t.plain = append(t.plain, plainWrite{k, appendTime(t.room(8), received)})
 	return nil
 }
 
