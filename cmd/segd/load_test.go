@@ -24,7 +24,7 @@ func TestLoadIndexMatchesMessages(t *testing.T) {
 	txn := st.Begin()
 	ts := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	for i, m := range []*message.Message{
-		{Type: message.Page, Name: "Pricing", Timestamp: ts, Properties: map[string]any{"path": "/pricing"}, Enriched: map[string]string{"browser": "Firefox", "path": "ignored"}},
+		{Type: message.Page, Name: "Pricing", Timestamp: ts, Properties: map[string]any{"path": "/pricing"}, Enriched: message.EnrichedFromMap(map[string]string{"browser": "Firefox", "path": "ignored"})},
 		{Type: message.Page, Name: "Home", Timestamp: ts, Properties: map[string]any{"name": "kept"}},
 		{Type: message.Screen, Name: "Cart", Timestamp: ts.Add(-time.Hour)},
 		{Type: message.Track, Event: "Order Completed", Timestamp: ts, Properties: map[string]any{"revenue": 10.0, "name": "x", "tags": []any{"a"}}},

@@ -137,7 +137,7 @@ func TestFromFieldsCorrupt(t *testing.T) {
 func TestFromMessageProperties(t *testing.T) {
 	props := map[string]any{"browser": "own", "price": 3.0}
 	m := message.Message{Type: message.Page, Name: "Pricing", Timestamp: time.Unix(5, 0).UTC(), Properties: props,
-		Enriched: map[string]string{"browser": "Safari", "os": "iOS"}}
+		Enriched: message.EnrichedFromMap(map[string]string{"browser": "Safari", "os": "iOS"})}
 	e, ok := index.FromMessage(3, &m)
 	if !ok {
 		t.Fatal("a page call is an event")

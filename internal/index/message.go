@@ -30,9 +30,9 @@ func FromMessage(pid uint32, m *message.Message) (Event, bool) {
 			e.Derived = append(e.Derived, Prop{"name", m.Name})
 		}
 	}
-	for key, val := range m.Enriched { // enrichment never derives a "name"
-		if _, ok := m.Properties[key]; !ok {
-			e.Derived = append(e.Derived, Prop{key, val})
+	for _, f := range m.Enriched { // enrichment never derives a "name"
+		if _, ok := m.Properties[f.Key]; !ok {
+			e.Derived = append(e.Derived, Prop{f.Key, f.Value})
 		}
 	}
 	return e, true

@@ -32,7 +32,7 @@ func BenchmarkAppend(b *testing.B) {
 				batch[i] = message.Message{Type: message.Track, Event: "Product Viewed", MessageID: fmt.Sprintf("%p-%d", &batch, n),
 					UserID: fmt.Sprintf("u%d", (n*7919)%100000), Timestamp: now, ReceivedAt: now,
 					Properties: map[string]any{"product_id": "p-12", "category": "shoes", "price": 12.5},
-					Context:    map[string]any{"ip": "203.0.113.1", "locale": "vi-VN"}, Enriched: map[string]string{"browser": "Safari", "os": "iOS"}}
+					Context:    map[string]any{"ip": "203.0.113.1", "locale": "vi-VN"}, Enriched: message.EnrichedFromMap(map[string]string{"browser": "Safari", "os": "iOS"})}
 			}
 			if _, err := p.Append(context.Background(), w.ID, batch); err != nil {
 				b.Error(err)

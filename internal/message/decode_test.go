@@ -3,8 +3,10 @@ package message
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -206,7 +208,7 @@ func TestDecodeCallFields(t *testing.T) {
 	if !m.Timestamp.Equal(recv) || !m.ReceivedAt.Equal(recv) {
 		t.Errorf("times: %v %v", m.Timestamp, m.ReceivedAt)
 	}
-	if m.Enriched[EnrichIP] != "10.0.0.1" {
+	if m.Enriched.Get(EnrichIP) != "10.0.0.1" {
 		t.Errorf("enriched: %v", m.Enriched)
 	}
 	it := m.IdentityTraits()
@@ -446,5 +448,31 @@ func TestReadBody(t *testing.T) {
 		}
 		_, err = ReadBody(strings.NewReader(strings.Repeat("x", 101)), "", stated, 100, CodeBatchTooLarge)
 		checkErr(t, fmt.Sprint("too long, stated ", stated), err, CodeBatchTooLarge, "")
+	}
+}
+
+// TestEnrichedJSON: the derived fields encode as the JSON object they were when a map (members
+// in key order), decode back, and are found by key.
+func TestEnrichedJSON(t *testing.T) {
+	m := Message{Type: Track, Enriched: Enriched{{Key: EnrichOS, Value: "iOS"}, {Key: EnrichBrowser, Value: "Safari"}}}
+	b, err := json.Marshal(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"enriched":{"browser":"Safari","os":"iOS"}`) {
+		t.Errorf("encoded %s", b)
+	}
+	var back Message
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if want := EnrichedFromMap(m.Enriched.Map()); !reflect.DeepEqual(back.Enriched, want) {
+		t.Errorf("decoded %v, want %v", back.Enriched, want)
+	}
+	if v, ok := back.Enriched.Lookup(EnrichOS); !ok || v != "iOS" || back.Enriched.Get(EnrichIP) != "" {
+		t.Errorf("lookup in %v", back.Enriched)
+	}
+	if b, _ := json.Marshal(Message{}); strings.Contains(string(b), "enriched") {
+		t.Errorf("no fields must leave enriched out: %s", b)
 	}
 }

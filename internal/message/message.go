@@ -7,6 +7,9 @@
 package message
 
 import (
+	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -48,7 +51,7 @@ type Message struct {
 	ReceivedAt        time.Time `json:"receivedAt"`
 
 	// Enriched holds what segd derived from context (device, browser, os, source, ...).
-	Enriched map[string]string `json:"enriched,omitempty"`
+	Enriched Enriched `json:"enriched,omitempty"`
 
 	// Extra holds the top-level fields the struct has no place for ("version", "channel",
 	// custom fields), as sent, so that nothing a client sends is lost.
@@ -57,4 +60,73 @@ type Message struct {
 	// WriteKey is the "writeKey" of a single call's body ("" when absent). It is a credential
 	// and is never encoded.
 	WriteKey string `json:"-"`
+}
+
+// Enriched are the fields segd derived from a message's context: each key (an Enrich* name, or
+// another that data stored by an older version has) at most once, in the order derived. A
+// message's few fields are a slice rather than a map: building, storing and indexing a map of
+// a dozen fields per message cost more than all the lookups in them.
+type Enriched []EnrichedField
+
+// EnrichedField is one derived field.
+type EnrichedField struct{ Key, Value string }
+
+// Get returns the value of key, "" when absent.
+func (e Enriched) Get(key string) string {
+	v, _ := e.Lookup(key)
+	return v
+}
+
+// Lookup returns the value of key and whether it is present.
+func (e Enriched) Lookup(key string) (string, bool) {
+	for _, f := range e {
+		if f.Key == key {
+			return f.Value, true
+		}
+	}
+	return "", false
+}
+
+// Map returns the fields as a map (nil when there are none).
+func (e Enriched) Map() map[string]string {
+	if len(e) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(e))
+	for _, f := range e {
+		m[f.Key] = f.Value
+	}
+	return m
+}
+
+// EnrichedFromMap returns m's fields ordered by key (nil for an empty map).
+func EnrichedFromMap(m map[string]string) Enriched {
+	if len(m) == 0 {
+		return nil
+	}
+	e := make(Enriched, 0, len(m))
+	for k, v := range m {
+		e = append(e, EnrichedField{k, v})
+	}
+	slices.SortFunc(e, func(a, b EnrichedField) int { return strings.Compare(a.Key, b.Key) })
+	return e
+}
+
+// MarshalJSON encodes the fields as a JSON object with its members in key order, as the map
+// they once were.
+func (e Enriched) MarshalJSON() ([]byte, error) {
+	if e == nil {
+		return []byte("null"), nil
+	}
+	return json.Marshal(e.Map())
+}
+
+// UnmarshalJSON decodes a JSON object of strings (null: no fields).
+func (e *Enriched) UnmarshalJSON(b []byte) error {
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*e = EnrichedFromMap(m)
+	return nil
 }

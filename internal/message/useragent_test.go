@@ -109,8 +109,8 @@ func TestEnrich(t *testing.T) {
 			continue
 		}
 		for k, v := range c.want {
-			if m.Enriched[k] != v {
-				t.Errorf("%s: %s = %q, want %q", c.name, k, m.Enriched[k], v)
+			if m.Enriched.Get(k) != v {
+				t.Errorf("%s: %s = %q, want %q", c.name, k, m.Enriched.Get(k), v)
 			}
 		}
 	}

@@ -77,9 +77,9 @@ func (w *world) apply(changes []ingest.Change) {
 			if k != index.Track && m.Name != "" {
 				props["name"] = m.Name
 			}
-			for key, v := range m.Enriched {
-				if _, ok := props[key]; !ok {
-					props[key] = v
+			for _, f := range m.Enriched {
+				if _, ok := props[f.Key]; !ok {
+					props[f.Key] = f.Value
 				}
 			}
 			w.ix.AddEvent(index.Event{Profile: c.Profile, Kind: k, Name: m.Event, Time: m.Timestamp, Props: props})

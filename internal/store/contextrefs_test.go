@@ -21,7 +21,7 @@ const testUA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebK
 func webEvent(id string, ctx map[string]any) message.Message {
 	ts := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 	return message.Message{Type: message.Track, MessageID: id, UserID: "u", Event: "Viewed", Timestamp: ts, ReceivedAt: ts,
-		Properties: map[string]any{"price": 12.5}, Context: ctx, Enriched: map[string]string{"browser": "Safari"}}
+		Properties: map[string]any{"price": 12.5}, Context: ctx, Enriched: message.EnrichedFromMap(map[string]string{"browser": "Safari"})}
 }
 
 func sameJSON(t *testing.T, what string, got, want any) {

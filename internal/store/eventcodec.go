@@ -74,18 +74,37 @@ func validEventHeader(b []byte) bool {
 
 // readEnrichedKey reads an enriched field's name as the format stores it.
 func readEnrichedKey(r *binrec.Reader, format byte) []byte {
-	if format == eventFormat1 {
-		return r.Bytes()
-	}
-	c := r.Uvarint()
-	switch {
-	case c == 0:
-		return r.Bytes()
-	case c <= uint64(len(enrichedKeys)):
+	c, name := readEnrichedName(r, format)
+	if c > 0 {
 		return enrichedKeyBytes[c-1]
 	}
+	return name
+}
+
+// readEnrichedKeyString is readEnrichedKey as a string (a coded name is not copied).
+func readEnrichedKeyString(r *binrec.Reader, format byte) string {
+	c, name := readEnrichedName(r, format)
+	if c > 0 {
+		return enrichedKeys[c-1]
+	}
+	return string(name)
+}
+
+// readEnrichedName reads an enriched field's name: its code (c ≥ 1, a valid one) or, for 0,
+// the name as stored. An invalid code fails r.
+func readEnrichedName(r *binrec.Reader, format byte) (c uint64, name []byte) {
+	if format == eventFormat1 {
+		return 0, r.Bytes()
+	}
+	c = r.Uvarint()
+	switch {
+	case c == 0:
+		return 0, r.Bytes()
+	case c <= uint64(len(enrichedKeys)):
+		return c, nil
+	}
 	r.Fail()
-	return nil
+	return 0, nil
 }
 
 var typeCodes = map[message.Type]byte{message.Identify: 1, message.Track: 2, message.Page: 3,
@@ -187,13 +206,13 @@ func appendEventValue(dst []byte, m *message.Message, refs contextRefs) []byte {
 		dst = dst[:start+ln+n]
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(m.Enriched)))
-	for k, v := range m.Enriched {
-		c := enrichedCode(k)
+	for _, f := range m.Enriched {
+		c := enrichedCode(f.Key)
 		dst = binary.AppendUvarint(dst, c)
 		if c == 0 {
-			dst = binrec.AppendString(dst, k)
+			dst = binrec.AppendString(dst, f.Key)
 		}
-		dst = binrec.AppendString(dst, v)
+		dst = binrec.AppendString(dst, f.Value)
 	}
 	if refs.any() {
 		dst = binary.AppendUvarint(dst, uint64(len(refs.ids)))
@@ -251,10 +270,10 @@ func (s *Store) decodeEvent(ws uint32, b []byte, m *message.Message) error {
 		return errCorruptEvent
 	}
 	if n > 0 {
-		m.Enriched = make(map[string]string, n)
+		m.Enriched = make(message.Enriched, 0, n)
 		for i := uint64(0); i < n; i++ {
-			k := string(readEnrichedKey(&r, b[0]))
-			m.Enriched[k] = r.String()
+			k := readEnrichedKeyString(&r, b[0])
+			m.Enriched = append(m.Enriched, message.EnrichedField{Key: k, Value: r.String()})
 		}
 	}
 	if b[0] == eventFormatShared {

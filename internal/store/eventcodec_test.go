@@ -21,7 +21,7 @@ func TestEventCodecRoundTrip(t *testing.T) {
 				"list": []any{1.0, "x", false, map[string]any{"deep": []any{}}}, "obj": map[string]any{}}},
 		{Type: message.Alias, MessageID: "m2", UserID: "u", PreviousID: "p", Timestamp: ts, OriginalTimestamp: ts, SentAt: ts, ReceivedAt: ts,
 			Context: map[string]any{"ip": "1.2.3.4"}, Integrations: map[string]any{"All": true}, Extra: map[string]any{"version": 2.0},
-			Enriched: map[string]string{"browser": "Safari", "os": "iOS"}},
+			Enriched: message.EnrichedFromMap(map[string]string{"browser": "Safari", "os": "iOS"})},
 		{Type: message.Page, MessageID: "", AnonymousID: "a", Name: "Home", Category: "Docs", Timestamp: time.Unix(-5, 0).UTC(), ReceivedAt: ts},
 		{Type: message.Identify, UserID: "u", Traits: map[string]any{"email": "x@y.z"}, Timestamp: ts, ReceivedAt: ts},
 		{Type: message.Group, UserID: "u", GroupID: "g", Timestamp: ts, ReceivedAt: ts},
@@ -47,7 +47,7 @@ func TestEventCodecRoundTrip(t *testing.T) {
 func FuzzDecodeEventValue(f *testing.F) {
 	ts := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	f.Add(AppendEventValue(nil, &message.Message{Type: message.Track, MessageID: "m", UserID: "u", Event: "E", Timestamp: ts, ReceivedAt: ts,
-		Properties: map[string]any{"a": 1.0, "b": []any{"x"}}, Enriched: map[string]string{"k": "v"}}))
+		Properties: map[string]any{"a": 1.0, "b": []any{"x"}}, Enriched: message.EnrichedFromMap(map[string]string{"k": "v"})}))
 	f.Add([]byte{1, 2})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -82,7 +82,7 @@ func TestEnrichedKeysCoded(t *testing.T) {
 	}
 	ts := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	m := message.Message{Type: message.Page, AnonymousID: "a", Timestamp: ts, ReceivedAt: ts,
-		Enriched: map[string]string{"acquisition_campaign": "spring", "referrer_domain": "example.org", "not_coded": "x"}}
+		Enriched: message.EnrichedFromMap(map[string]string{"acquisition_campaign": "spring", "referrer_domain": "example.org", "not_coded": "x"})}
 	b := AppendEventValue(nil, &m)
 	var got message.Message
 	if err := DecodeEventValue(b, &got); err != nil {
@@ -104,8 +104,8 @@ func eventValueFormat1(m *message.Message) []byte {
 	b = b[:len(b)-1] // the enriched count, 0
 	b[0] = eventFormat1
 	b = binary.AppendUvarint(b, uint64(len(m.Enriched)))
-	for k, v := range m.Enriched {
-		b = binrec.AppendString(binrec.AppendString(b, k), v)
+	for _, f := range m.Enriched {
+		b = binrec.AppendString(binrec.AppendString(b, f.Key), f.Value)
 	}
 	return b
 }
@@ -116,7 +116,7 @@ func TestReadsEventFormat1(t *testing.T) {
 	ts := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	m := message.Message{Type: message.Track, MessageID: "m", UserID: "u", Event: "E", Timestamp: ts, ReceivedAt: ts,
 		Properties: map[string]any{"a": 1.0}, Context: map[string]any{"ip": "1.2.3.4"},
-		Enriched: map[string]string{"browser": "Safari", "ip": "1.2.3.4"}}
+		Enriched: message.EnrichedFromMap(map[string]string{"browser": "Safari", "ip": "1.2.3.4"})}
 	old := eventValueFormat1(&m)
 	var got message.Message
 	if err := DecodeEventValue(old, &got); err != nil {
@@ -131,7 +131,7 @@ func TestReadsEventFormat1(t *testing.T) {
 	if err := DecodeEventFields(old, &f); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Enriched) != 4 || m.Enriched[string(f.Enriched[0])] != string(f.Enriched[1]) || m.Enriched[string(f.Enriched[2])] != string(f.Enriched[3]) {
+	if len(f.Enriched) != 4 || m.Enriched.Get(string(f.Enriched[0])) != string(f.Enriched[1]) || m.Enriched.Get(string(f.Enriched[2])) != string(f.Enriched[3]) {
 		t.Errorf("format 1 fields: enriched %q", f.Enriched)
 	}
 	if typ, ok := StoredEventType(old); !ok || typ != message.Track {
@@ -179,7 +179,7 @@ func TestFormatVersionUpgrade(t *testing.T) {
 func TestUnknownEnrichedCodeIsCorrupt(t *testing.T) {
 	ts := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	b := AppendEventValue(nil, &message.Message{Type: message.Track, Event: "E", Timestamp: ts, ReceivedAt: ts,
-		Enriched: map[string]string{"os": "iOS"}})
+		Enriched: message.EnrichedFromMap(map[string]string{"os": "iOS"})})
 	code := len(b) - 5 // ... 1 (count), code, 3 "iOS"
 	if b[code] != byte(enrichedCode("os")) {
 		t.Fatalf("layout changed: byte %d is %d", code, b[code])

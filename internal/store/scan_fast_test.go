@@ -13,7 +13,7 @@ func TestDecodeEventFields(t *testing.T) {
 	for _, m := range []*message.Message{
 		{Type: message.Track, MessageID: "m1", UserID: "u", Event: "Order Completed", Timestamp: ts, SentAt: ts, ReceivedAt: ts,
 			Properties: map[string]any{"revenue": 12.5, "coupon": "X"}, Context: map[string]any{"ip": "1.2.3.4"},
-			Enriched: map[string]string{"browser": "Firefox"}},
+			Enriched: message.EnrichedFromMap(map[string]string{"browser": "Firefox"})},
 		{Type: message.Page, AnonymousID: "a", Name: "Pricing", Timestamp: ts},
 		{Type: message.Screen, Name: "Home", OriginalTimestamp: ts, Traits: map[string]any{"x": 1.0}, Extra: map[string]any{"y": "z"}},
 		{Type: message.Identify, UserID: "u", Traits: map[string]any{"email": "a@b.c"}},
@@ -40,8 +40,8 @@ func TestDecodeEventFields(t *testing.T) {
 			t.Fatalf("enriched %q, want %v", f.Enriched, full.Enriched)
 		}
 		for i := 0; i < len(f.Enriched); i += 2 {
-			if full.Enriched[string(f.Enriched[i])] != string(f.Enriched[i+1]) {
-				t.Errorf("enriched %q=%q, want %q", f.Enriched[i], f.Enriched[i+1], full.Enriched[string(f.Enriched[i])])
+			if full.Enriched.Get(string(f.Enriched[i])) != string(f.Enriched[i+1]) {
+				t.Errorf("enriched %q=%q, want %q", f.Enriched[i], f.Enriched[i+1], full.Enriched.Get(string(f.Enriched[i])))
 			}
 		}
 		for cut := 0; cut < len(b); cut++ {

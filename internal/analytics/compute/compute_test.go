@@ -101,9 +101,9 @@ func (w *world) apply(cs []ingest.Change) {
 			for k, v := range props {
 				p[k] = v
 			}
-			for k, v := range m.Enriched {
-				if _, ok := p[k]; !ok {
-					p[k] = v
+			for _, f := range m.Enriched {
+				if _, ok := p[f.Key]; !ok {
+					p[f.Key] = f.Value
 				}
 			}
 			w.ix.AddEvent(index.Event{Profile: c.Profile, Kind: kind, Name: m.Event, Time: m.Timestamp, Props: p})
