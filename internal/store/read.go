@@ -100,7 +100,11 @@ func (s *Store) ProfileTraits(ws, pid uint32, keep func(name string) bool) (uint
 
 // Lookup returns the profile id owning an identifier.
 func (s *Store) Lookup(ws uint32, typ, value string) (uint32, error) {
-	v, closer, err := s.db.Get(identifierKey(ws, typ, value))
+	key := identifierKey(ws, typ, value)
+	if s.ids.absentKey(ws, key) {
+		return 0, ErrNotFound
+	}
+	v, closer, err := s.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, ErrNotFound
 	}

@@ -118,8 +118,11 @@ func (f *seenFilter) workspace(ws uint32) *wsFilter {
 
 // add records a dedupe key received at received.
 func (f *seenFilter) add(ws uint32, messageID string, received time.Time) {
+	f.addHash(ws, f.hash(messageID), received)
+}
+
+func (f *seenFilter) addHash(ws uint32, h uint64, received time.Time) {
 	w := f.workspace(ws)
-	h := f.hash(messageID)
 	for {
 		gens := *w.gens.Load()
 		g := gens[len(gens)-1]
@@ -146,6 +149,17 @@ func (f *seenFilter) grow(w *wsFilter, full *bloomGen) {
 	w.gens.Store(&next)
 }
 
+// addKey and absentKey are add and absent for a key of a kind whose values carry no receipt
+// time (identifiers: I ws type 0 value), by the key's bytes after its workspace; load reads
+// such keys the same way. Their generations are never expirable.
+func (f *seenFilter) addKey(ws uint32, key []byte) {
+	f.addHash(ws, maphash.Bytes(f.seed, key[5:]), time.Time{})
+}
+
+func (f *seenFilter) absentKey(ws uint32, key []byte) bool {
+	return f.absentHash(ws, maphash.Bytes(f.seed, key[5:]))
+}
+
 // mayContain reports whether the store may hold the key (false: it certainly does not).
 func (f *seenFilter) mayContain(ws uint32, messageID string) bool {
 	if f.absent(ws, messageID) {
@@ -158,6 +172,10 @@ func (f *seenFilter) mayContain(ws uint32, messageID string) bool {
 // absent reports that messageID is certainly not stored (false: it may be, or the filter is
 // not loaded yet). It counts nothing: checks that never read the store use it directly.
 func (f *seenFilter) absent(ws uint32, messageID string) bool {
+	return f.absentHash(ws, f.hash(messageID))
+}
+
+func (f *seenFilter) absentHash(ws uint32, h uint64) bool {
 	if !f.ready.Load() {
 		return false
 	}
@@ -165,7 +183,6 @@ func (f *seenFilter) absent(ws uint32, messageID string) bool {
 	if w == nil {
 		return true
 	}
-	h := f.hash(messageID)
 	for _, g := range *w.gens.Load() {
 		if g.has(h) {
 			return false

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -9,13 +10,13 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
-// waitFilter waits until st's dedupe filter has loaded the stored keys.
+// waitFilter waits until st's dedupe and identifier filters have loaded the stored keys.
 func waitFilter(t *testing.T, st *Store) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for !st.filter.ready.Load() {
+	for !st.filter.ready.Load() || !st.ids.ready.Load() {
 		if time.Now().After(deadline) {
-			t.Fatal("the dedupe filter did not load within 10 s")
+			t.Fatal("the filters did not load within 10 s")
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -171,5 +172,67 @@ func TestFilterExpiryKeepsGenerationsWithLiveKeys(t *testing.T) {
 	}
 	if has, err := st.HasMessage(1, "later"); err != nil || !has {
 		t.Fatalf("a key marked after expiry: %v, %v", has, err)
+	}
+}
+
+// The identifier filter holds the identifiers stored before Open and those set since: a lookup
+// it answers "absent" is of an identifier no profile has, and every stored one is still found.
+func TestIdentifierFilterNeverHidesAnIdentifier(t *testing.T) {
+	fs := vfs.NewMem()
+	st, err := Open(Options{Dir: "/d", FS: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := func(st *Store, ws uint32, prefix string, n int) {
+		tx := st.Begin()
+		for i := range n {
+			if err := tx.SetIdentifier(ws, "anonymousId", fmt.Sprint(prefix, i), uint32(i+1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(st, 1, "before-", 3000)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err = Open(Options{Dir: "/d", FS: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	waitFilter(t, st)
+	set(st, 1, "after-", 3000)
+	set(st, 2, "other-", 10)
+	tx := st.Begin()
+	defer tx.Discard()
+	for _, prefix := range []string{"before-", "after-"} {
+		for i := range 3000 {
+			v := fmt.Sprint(prefix, i)
+			if st.ids.absentKey(1, identifierKey(1, "anonymousId", v)) {
+				t.Fatalf("%s is stored but the filter says absent", v)
+			}
+			if pid, err := st.Lookup(1, "anonymousId", v); err != nil || pid != uint32(i+1) {
+				t.Fatalf("Lookup %s = %d, %v", v, pid, err)
+			}
+		}
+	}
+	absent := 0
+	for i := range 3000 {
+		v := fmt.Sprint("never-", i)
+		if st.ids.absentKey(1, identifierKey(1, "anonymousId", v)) {
+			absent++
+		}
+		if _, err := tx.LookupIdentifier(1, "anonymousId", v); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("LookupIdentifier %s: %v, want ErrNotFound", v, err)
+		}
+	}
+	if absent < 2900 {
+		t.Errorf("the filter answered %d of 3000 absent identifiers, want nearly all", absent)
+	}
+	if !st.ids.absentKey(3, identifierKey(3, "anonymousId", "before-1")) || st.ids.absentKey(2, identifierKey(2, "anonymousId", "other-1")) {
+		t.Error("identifiers are per workspace")
 	}
 }

@@ -83,9 +83,11 @@ type Store struct {
 	// identifiers need no hashing to be checked against it
 	anySuppressed atomic.Bool
 
-	// filter answers most dedupe reads of absent messageIds from memory (seenfilter.go);
-	// stopFilter cancels its loading and filterDone is closed when that has ended.
+	// filter answers most dedupe reads of absent messageIds from memory (seenfilter.go), ids
+	// most reads of absent identifiers (every new visitor's anonymousId is one); stopFilter
+	// cancels their loading and filterDone is closed when that has ended.
 	filter     *seenFilter
+	ids        *seenFilter
 	stopFilter context.CancelFunc
 	filterDone chan struct{}
 
@@ -199,19 +201,25 @@ func Open(opts Options) (*Store, error) {
 	return s, nil
 }
 
-// startFilter creates the dedupe filter and fills it from the stored keys in the background,
-// reading them from an iterator opened now, before any write.
+// startFilter creates the dedupe and identifier filters and fills them from the stored keys
+// in the background, reading them from iterators opened now, before any write.
 func (s *Store) startFilter() error {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixDedupe}, UpperBound: []byte{prefixDedupe + 1}})
+	dedupe, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixDedupe}, UpperBound: []byte{prefixDedupe + 1}})
 	if err != nil {
 		return fmt.Errorf("store: read dedupe keys: %w", err)
 	}
+	ids, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixIdentifier}, UpperBound: []byte{prefixIdentifier + 1}})
+	if err != nil {
+		dedupe.Close()
+		return fmt.Errorf("store: read identifier keys: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s.filter, s.stopFilter, s.filterDone = newSeenFilter(), cancel, make(chan struct{})
+	s.filter, s.ids, s.stopFilter, s.filterDone = newSeenFilter(), newSeenFilter(), cancel, make(chan struct{})
 	go func() {
 		defer close(s.filterDone)
-		// On an error the filter stays not ready and every check reads the store.
-		_ = s.filter.load(ctx, it)
+		// On an error a filter stays not ready and every check reads the store.
+		_ = s.filter.load(ctx, dedupe)
+		_ = s.ids.load(ctx, ids)
 	}()
 	return nil
 }

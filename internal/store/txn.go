@@ -321,7 +321,11 @@ func (t *Txn) LookupIdentifier(ws uint32, typ, value string) (uint32, error) {
 		return pid, nil
 	}
 	// identifiers written by this Txn are in t.ids, so the database alone is authoritative here
-	v, closer, err := t.s.db.Get(identifierKey(ws, typ, value))
+	key := identifierKey(ws, typ, value)
+	if t.s.ids.absentKey(ws, key) {
+		return 0, ErrNotFound
+	}
+	v, closer, err := t.s.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, ErrNotFound
 	}
@@ -341,7 +345,9 @@ func (t *Txn) LookupIdentifier(ws uint32, typ, value string) (uint32, error) {
 // SetIdentifier points the identifier at pid.
 func (t *Txn) SetIdentifier(ws uint32, typ, value string, pid uint32) error {
 	t.ids[idRef{ws, typ, value}] = pid
-	return t.b.Set(identifierKey(ws, typ, value), binary.BigEndian.AppendUint32(nil, pid), nil)
+	key := identifierKey(ws, typ, value)
+	t.s.ids.addKey(ws, key) // before the commit that makes the key visible
+	return t.b.Set(key, binary.BigEndian.AppendUint32(nil, pid), nil)
 }
 
 // DeleteIdentifier removes the identifier.
