@@ -24,6 +24,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/segd/segd/bench/hostinfo"
 )
 
 func main() {
@@ -40,6 +42,7 @@ func main() {
 		profile  = flag.String("cpuprofile", "", "with -import: write the import's Go CPU profile to this file")
 	)
 	flag.Parse()
+	fmt.Println(hostinfo.Line())
 	if *bin == "" && (*url == "" || *doImport) {
 		*bin = buildSegd()
 	}

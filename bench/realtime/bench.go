@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/segd/segd/bench/hostinfo"
 )
 
 // generatedFile, in a generated data directory, holds the time its history ends.
@@ -47,6 +49,7 @@ func run(ctx context.Context, o benchOptions) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
+	say("%s", hostinfo.Line())
 	if o.Bin == "" {
 		b, err := buildSegd()
 		if err != nil {
