@@ -96,15 +96,8 @@ func TestSharedContextMembers(t *testing.T) {
 	if err := DecodeEventFields(values[1], &f); err != nil || string(f.Event) != "Viewed" || len(f.Enriched) != 2 {
 		t.Errorf("DecodeEventFields: %v %q %q", err, f.Event, f.Enriched)
 	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-
 	// after a reopen the dictionary is read back; new texts continue its numbering
-	st, err = Open(Options{Dir: "/d", FS: fs})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = reopen(t, st, fs)
 	defer st.Close()
 	for i, v := range values {
 		var got message.Message

@@ -22,6 +22,19 @@ func waitFilter(t *testing.T, st *Store) {
 	}
 }
 
+// reopen closes st and opens the store in /d of fs again.
+func reopen(t *testing.T, st *Store, fs vfs.FS) *Store {
+	t.Helper()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(Options{Dir: "/d", FS: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // A generation never forgets a key it took and, filled to capacity, admits few others.
 func TestBloomGenFalsePositives(t *testing.T) {
 	f := newSeenFilter()
@@ -68,13 +81,7 @@ func TestFilterAnswersForStoredAndNewKeys(t *testing.T) {
 	}
 	mark(st, 1, "old-", 3000)
 	mark(st, 2, "other-", 10)
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	st, err = Open(Options{Dir: "/d", FS: fs})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = reopen(t, st, fs)
 	defer st.Close()
 	waitFilter(t, st)
 	mark(st, 1, "new-", 500)
@@ -195,13 +202,7 @@ func TestIdentifierFilterNeverHidesAnIdentifier(t *testing.T) {
 		}
 	}
 	set(st, 1, "before-", 3000)
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	st, err = Open(Options{Dir: "/d", FS: fs})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = reopen(t, st, fs)
 	defer st.Close()
 	waitFilter(t, st)
 	set(st, 1, "after-", 3000)
