@@ -66,10 +66,6 @@ func eventPrefix(ws, pid uint32) []byte {
 	return binary.BigEndian.AppendUint32(wsKey(prefixEvent, ws, 20), pid)
 }
 
-func eventKey(ws, pid uint32, t time.Time, seq uint64) []byte {
-	return appendEventKey(make([]byte, 0, eventKeyLen), ws, pid, t, seq)
-}
-
 // eventKeyLen is the length of an event's key: prefix, workspace, profile, time, sequence.
 const eventKeyLen = 1 + 4 + 4 + 8 + 8
 
