@@ -381,3 +381,28 @@ func TestIndexCopiesStrings(t *testing.T) {
 		}
 	}
 }
+
+// A text column gives every row its value's code, one code per distinct value, whether a value
+// repeats the row before it or not.
+func TestColumnTextCodes(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	vals := []string{"", "shoes", "hats", "Shoes", "shoes "}
+	var c Column
+	want := make([]string, 5000)
+	for row := range want {
+		v := vals[r.IntN(len(vals))]
+		if r.IntN(3) > 0 && row > 0 {
+			v = want[row-1] // runs, as consecutive events repeat a value
+		}
+		want[row] = v
+		c.set(row, Value{Kind: Text, Str: v})
+	}
+	for row, v := range want {
+		if got := c.Values[c.Codes[row]]; got != v || c.Codes[row] == 0 || c.Code(v) != c.Codes[row] {
+			t.Fatalf("row %d: code %d (%q), want %q (code %d)", row, c.Codes[row], got, v, c.Code(v))
+		}
+	}
+	if len(c.Values) != len(vals)+1 {
+		t.Errorf("%d dictionary entries for %d distinct values", len(c.Values)-1, len(vals))
+	}
+}
