@@ -85,6 +85,10 @@ type Column struct {
 	Codes  []uint32
 	Values []string
 	dict   map[string]uint32
+	// last is the code of the text set last (0: none): consecutive events repeat a column's
+	// few values (a category, a browser, a locale), which then cost a comparison instead of
+	// a map lookup
+	last uint32
 
 	// Number and Time: arrays (nil until a value of the kind arrives) plus presence bits.
 	Nums    []float64
@@ -139,14 +143,10 @@ func (c *Column) set(row int, v Value) {
 			c.dict = map[string]uint32{}
 			c.Values = []string{""}
 		}
-		code, ok := c.dict[v.Str]
-		if !ok {
-			// a copy: the decoder's strings are slices of the whole request body, which a
-			// dictionary entry would otherwise keep alive for good
-			v.Str = strings.Clone(v.Str)
-			code = uint32(len(c.Values))
-			c.dict[v.Str] = code
-			c.Values = append(c.Values, v.Str)
+		code := c.last
+		if code == 0 || c.Values[code] != v.Str {
+			code = c.textCode(v.Str)
+			c.last = code
 		}
 		c.Codes = growTo(c.Codes, row+1)
 		c.Codes[row] = code
@@ -169,6 +169,20 @@ func (c *Column) set(row int, v Value) {
 		}
 		c.others[row] = v
 	}
+}
+
+// textCode returns the dictionary code of s, adding it when new.
+func (c *Column) textCode(s string) uint32 {
+	if code, ok := c.dict[s]; ok {
+		return code
+	}
+	// a copy: the decoder's strings are slices of the whole request body, which a dictionary
+	// entry would otherwise keep alive for good
+	s = strings.Clone(s)
+	code := uint32(len(c.Values))
+	c.dict[s] = code
+	c.Values = append(c.Values, s)
+	return code
 }
 
 // clearRow removes the value of row, whatever its kind.

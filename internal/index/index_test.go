@@ -383,7 +383,7 @@ func TestIndexCopiesStrings(t *testing.T) {
 }
 
 // A text column gives every row its value's code, one code per distinct value, whether a value
-// repeats the row before it or not.
+// repeats the row before it (the memo of the last code) or not.
 func TestColumnTextCodes(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	vals := []string{"", "shoes", "hats", "Shoes", "shoes "}
@@ -405,4 +405,27 @@ func TestColumnTextCodes(t *testing.T) {
 	if len(c.Values) != len(vals)+1 {
 		t.Errorf("%d dictionary entries for %d distinct values", len(c.Values)-1, len(vals))
 	}
+}
+
+// BenchmarkAddEventsLive adds events as ingestion does, in commits of 500: web track calls with
+// a few properties of which most repeat from event to event (a category, a path) and the
+// enrichment fields of one kind of browser, and a product id out of 5,000.
+func BenchmarkAddEventsLive(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	es := make([]Event, 100_000)
+	for i := range es {
+		es[i] = Event{Profile: uint32(r.IntN(100_000)), Kind: Track, Name: "Product Viewed", Time: t0.Add(time.Duration(i) * time.Millisecond),
+			Props: map[string]any{"product_id": fmt.Sprint("p-", r.IntN(5000)), "category": "shoes", "price": float64(r.IntN(20000)) / 100, "path": "/products/p"},
+			Derived: []Prop{{"device_type", "mobile"}, {"browser", "Safari"}, {"browser_version", "17.0"}, {"os", "iOS"},
+				{"os_version", "17.0"}, {"ip", "203.0.113.7"}, {"locale", "vi-VN"}}}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		ix := New()
+		for j := 0; j < len(es); j += 500 {
+			ix.AddEvents(es[j : j+500])
+		}
+	}
+	b.ReportMetric(float64(len(es))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
