@@ -104,14 +104,24 @@ func (p *valueParser) value() (any, error) {
 
 func (p *valueParser) object(hint int) (map[string]any, error) {
 	obj := make(map[string]any, hint)
-	if err := p.members(func(k string, v any) { obj[k] = v }); err != nil {
+	err := p.members(func(k string) error {
+		v, err := p.value()
+		if err != nil {
+			return err
+		}
+		obj[k] = v
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return obj, nil
 }
 
-// members decodes the object at p.i, calling f with each member in order, and moves past it.
-func (p *valueParser) members(f func(k string, v any)) error {
+// members walks the object at p.i: for each member in order it reads the key and calls f with
+// p.i at the member's value, which f must decode (moving p.i past it); then it moves past the
+// object.
+func (p *valueParser) members(f func(k string) error) error {
 	p.i++ // '{'
 	p.ws()
 	if p.data[p.i] == '}' {
@@ -127,11 +137,9 @@ func (p *valueParser) members(f func(k string, v any)) error {
 		p.ws()
 		p.i++ // ':'
 		p.ws()
-		v, err := p.value()
-		if err != nil {
+		if err := f(k); err != nil {
 			return err
 		}
-		f(k, v)
 		p.ws()
 		if p.data[p.i] == ',' {
 			p.i++
@@ -149,50 +157,36 @@ func parseMembers(data []byte) (members, error) {
 	p := valueParser{data: data, src: string(data)}
 	p.ws()
 	var out members
-	p.i++ // '{'
-	p.ws()
-	if p.data[p.i] == '}' {
-		return out, nil
-	}
-	for {
-		p.ws()
-		k, err := p.str()
-		if err != nil {
-			return members{}, err
-		}
-		p.ws()
-		p.i++ // ':'
-		p.ws()
+	err := p.members(func(k string) error {
 		f := fieldIndex(k)
 		if f >= 0 && p.data[p.i] == '"' {
 			s, err := p.str()
 			if err != nil {
-				return members{}, err
+				return err
 			}
 			out.known[f], out.strs[f] = nil, s
 			out.isStr |= 1 << f
-		} else {
-			v, err := p.value()
-			if err != nil {
-				return members{}, err
-			}
-			if f >= 0 {
-				out.known[f] = v
-				out.isStr &^= 1 << f
-			} else {
-				if out.extra == nil {
-					out.extra = make(map[string]any)
-				}
-				out.extra[k] = v
-			}
+			return nil
 		}
-		p.ws()
-		if p.data[p.i] == ',' {
-			p.i++
-			continue
+		v, err := p.value()
+		if err != nil {
+			return err
 		}
-		return out, nil
+		switch {
+		case f >= 0:
+			out.known[f] = v
+			out.isStr &^= 1 << f
+		case out.extra == nil:
+			out.extra = map[string]any{k: v}
+		default:
+			out.extra[k] = v
+		}
+		return nil
+	})
+	if err != nil {
+		return members{}, err
 	}
+	return out, nil
 }
 
 // str reads a string at p.i. Plain ASCII strings without escapes (nearly all of them) are
