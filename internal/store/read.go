@@ -100,6 +100,12 @@ func (s *Store) ProfileTraits(ws, pid uint32, keep func(name string) bool) (uint
 
 // Lookup returns the profile id owning an identifier.
 func (s *Store) Lookup(ws uint32, typ, value string) (uint32, error) {
+	return s.readIdentifier(ws, typ, value)
+}
+
+// readIdentifier reads the owner of an identifier from the database (the identifier filter
+// answers most absent ones from memory).
+func (s *Store) readIdentifier(ws uint32, typ, value string) (uint32, error) {
 	key := identifierKey(ws, typ, value)
 	if s.ids.absentKey(ws, key) {
 		return 0, ErrNotFound

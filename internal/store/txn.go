@@ -321,23 +321,10 @@ func (t *Txn) LookupIdentifier(ws uint32, typ, value string) (uint32, error) {
 		return pid, nil
 	}
 	// identifiers written by this Txn are in t.ids, so the database alone is authoritative here
-	key := identifierKey(ws, typ, value)
-	if t.s.ids.absentKey(ws, key) {
-		return 0, ErrNotFound
-	}
-	v, closer, err := t.s.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return 0, ErrNotFound
-	}
+	pid, err := t.s.readIdentifier(ws, typ, value)
 	if err != nil {
 		return 0, err
 	}
-	if len(v) != 4 {
-		closer.Close()
-		return 0, fmt.Errorf("store: corrupt identifier value (%d bytes) for %s:%s", len(v), typ, value)
-	}
-	pid := binary.BigEndian.Uint32(v)
-	closer.Close()
 	t.s.cache.noteIdentifier(ref, pid)
 	return pid, nil
 }
