@@ -149,15 +149,17 @@ func (f *seenFilter) grow(w *wsFilter, full *bloomGen) {
 	w.gens.Store(&next)
 }
 
+// keyHash hashes a stored key by its bytes after the prefix and workspace: for a dedupe key the
+// messageId, so keyHash(dedupeKey(ws, id)) == hash(id) (maphash hashes a string and its bytes
+// alike); load adds every key it reads this way.
+func (f *seenFilter) keyHash(key []byte) uint64 { return maphash.Bytes(f.seed, key[5:]) }
+
 // addKey and absentKey are add and absent for a key of a kind whose values carry no receipt
-// time (identifiers: I ws type 0 value), by the key's bytes after its workspace; load reads
-// such keys the same way. Their generations are never expirable.
-func (f *seenFilter) addKey(ws uint32, key []byte) {
-	f.addHash(ws, maphash.Bytes(f.seed, key[5:]), time.Time{})
-}
+// time (identifiers: I ws type 0 value). Their generations are never expirable.
+func (f *seenFilter) addKey(ws uint32, key []byte) { f.addHash(ws, f.keyHash(key), time.Time{}) }
 
 func (f *seenFilter) absentKey(ws uint32, key []byte) bool {
-	return f.absentHash(ws, maphash.Bytes(f.seed, key[5:]))
+	return f.absentHash(ws, f.keyHash(key))
 }
 
 // mayContain reports whether the store may hold the key (false: it certainly does not).
@@ -223,21 +225,21 @@ func (f *seenFilter) drop(ws uint32, gone []*bloomGen) {
 	w.gens.Store(&keep)
 }
 
-// load adds every dedupe key it reads from it (opened before the store's first write) and
+// load adds every key it reads from it (opened before the store's first write) and
 // then marks the filter ready; it closes it.
 func (f *seenFilter) load(ctx context.Context, it *pebble.Iterator) error {
 	defer it.Close()
 	n := 0
 	for it.First(); it.Valid(); it.Next() {
-		k := it.Key() // D ws messageId (the iterator's bounds)
+		k := it.Key() // prefix, workspace, the rest (the iterator's bounds)
 		if len(k) < 5 {
 			continue
 		}
-		var recv time.Time
+		var recv time.Time // a dedupe key's value is its receipt time, an identifier's a pid
 		if v := it.Value(); len(v) >= 8 {
 			recv = decodeTime(v)
 		}
-		f.add(binary.BigEndian.Uint32(k[1:5]), string(k[5:]), recv)
+		f.addHash(binary.BigEndian.Uint32(k[1:5]), f.keyHash(k), recv)
 		if n++; n%65536 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
