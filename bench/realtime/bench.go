@@ -252,6 +252,7 @@ func run(ctx context.Context, o benchOptions) error {
 			return err
 		}
 		say("throughput with 50 real-time segments, run %d: sending", i+1)
+		l0 := liveWork(s)
 		t, c0, b0 := time.Now(), cpu(), storeBytes()
 		n, sendTime := maxThroughput(s.url, o.Customers, 8, 500, o.Duration, o.PhaseEvents, fmt.Sprintf("m%d-%d", i, time.Now().UnixNano()))
 		v := float64(n) / sendTime.Seconds()
@@ -274,6 +275,12 @@ func run(ctx context.Context, o benchOptions) error {
 		perEvent, bEnd := (cpu()-c0)/float64(n)*1e6, storeBytes()
 		say("throughput with 50 real-time segments, run %d: %.0f events/s acknowledged, live caught up %s after the last; %.0f events/s end to end; segd CPU %.1f µs per event",
 			i+1, v, (drained - sendTime).Round(time.Millisecond), eff, perEvent)
+		if l1 := liveWork(s); l1.commits > l0.commits {
+			// how many commits a step took and how many profiles it evaluated: under a
+			// saturating load the steps grow and a profile's changes share an evaluation
+			say("  live: %.0f commits in %.0f steps, %.3f profile evaluations per event, %.2f segment evaluations skipped per event",
+				l1.commits-l0.commits, l1.steps-l0.steps, (l1.evaluations-l0.evaluations)/float64(n), (l1.skipped-l0.skipped)/float64(n))
+		}
 		if err := writeAmp("with segments", b0, bEnd, float64(n)); err != nil {
 			return err
 		}
@@ -442,4 +449,16 @@ func histQuantile(before, after map[float64]float64, q, bound float64) (float64,
 		prevLe, prevN = le, n
 	}
 	return quant, at(bound) / total
+}
+
+// liveCounters are the real-time evaluator's work counters (zeros from a segd without them).
+type liveCounters struct{ commits, steps, evaluations, skipped float64 }
+
+func liveWork(s *server) liveCounters {
+	var c liveCounters
+	c.commits, _ = s.gauge("segd_live_commits_total")
+	c.steps, _ = s.gauge("segd_live_steps_total")
+	c.evaluations, _ = s.gauge("segd_live_profile_evaluations_total")
+	c.skipped, _ = s.gauge("segd_live_skipped_evaluations_total")
+	return c
 }

@@ -252,9 +252,18 @@ func (st *step) add(s *wsSegs, ws, pid uint32, cs []*compiled, why membership.Re
 	w.why, w.at = why, at
 }
 
-func (l *Live) applyChanges(changes []Change) {
+func (l *Live) applyChanges(commits [][]Change) {
 	now := l.opts.Now()
 	st := &step{pending: map[profKey]*work{}}
+	for _, changes := range commits {
+		l.stage(st, changes, now)
+	}
+	l.evaluateStep(st, now)
+}
+
+// stage routes one commit's changes into the step: the cache updates, the segments each
+// profile's changes may move, merges' and erasures' exits.
+func (l *Live) stage(st *step, changes []Change, now time.Time) {
 	for i := range changes {
 		ch := &changes[i]
 		s := l.segs(ch.WS)
@@ -317,7 +326,12 @@ func (l *Live) applyChanges(changes []Change) {
 			}
 		}
 	}
+}
+
+// evaluateStep prepares, evaluates and commits the step's jobs, one per profile.
+func (l *Live) evaluateStep(st *step, now time.Time) {
 	jobs := make([]*job, 0, len(st.order))
+	var evaluations int64
 	for _, w := range st.order {
 		var j *job
 		if !w.segs.empty() {
@@ -335,8 +349,13 @@ func (l *Live) applyChanges(changes []Change) {
 		}
 		if j != nil {
 			jobs = append(jobs, j)
+			if j.s != nil {
+				evaluations++
+			}
 		}
 	}
+	l.stats.steps.Add(1)
+	l.stats.evaluations.Add(evaluations)
 	l.evaluateAll(jobs)
 }
 

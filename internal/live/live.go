@@ -339,12 +339,18 @@ const maxStepChanges = 1024
 const slowStep = 250 * time.Millisecond
 
 // take removes queued items from the head of the queue: all of them, or (in order) as many
-// commits as hold about maxStepChanges changes when limit is set.
+// commits as hold about maxStepChanges changes when limit is set and the queue is not full.
+//
+// A full queue means the worker is behind and the writers wait for it: then the step takes
+// everything, and its evaluations cover more commits at once. A profile changed by several
+// of them is evaluated once, on its latest data, as within one commit; under a saturating
+// load (many people, each changing every second or so) that is most of the profiles, and the
+// commits wait no longer than they did in the queue.
 func (l *Live) take(limit bool) []item {
 	l.qmu.Lock()
 	defer l.qmu.Unlock()
 	n, changes := len(l.queue), 0
-	if limit {
+	if limit && !l.full() {
 		for i, it := range l.queue {
 			if changes >= maxStepChanges {
 				n = i
@@ -381,24 +387,15 @@ func (l *Live) run() {
 		t2 := time.Now()
 		var syncs []chan struct{}
 		var queued []time.Time
-		rearm := rearmSet{}
 		for _, it := range items {
-			if it.seg == nil {
-				l.rearmLogged(ctx, rearm)
-			}
 			switch {
 			case it.sync != nil:
 				syncs = append(syncs, it.sync)
-			case it.seg != nil:
-				if err := l.segmentChanged(ctx, it.seg, rearm); err != nil {
-					l.opts.Logger.Error("live: segment change", "ws", it.seg.ws, "err", err)
-				}
-			default:
-				l.applyChanges(it.changes)
+			case it.seg == nil:
 				queued = append(queued, it.queued)
 			}
 		}
-		l.rearmLogged(ctx, rearm)
+		l.applyItems(ctx, items)
 		t3 := time.Now()
 		fired += l.fireDue(ctx)
 		t4 := time.Now()
@@ -457,6 +454,34 @@ func (l *Live) run() {
 	}
 }
 
+// applyItems applies the commits and segment changes of one step in queue order (a Sync
+// item is the caller's). The commits between two segment changes are one evaluation step
+// (applyChanges): each profile they change is evaluated once, after all of them.
+func (l *Live) applyItems(ctx context.Context, items []item) {
+	rearm := rearmSet{}
+	var commits [][]Change
+	apply := func() {
+		if len(commits) > 0 {
+			l.rearmLogged(ctx, rearm)
+			l.applyChanges(commits)
+			commits = commits[:0]
+		}
+	}
+	for _, it := range items {
+		switch {
+		case it.seg != nil:
+			apply()
+			if err := l.segmentChanged(ctx, it.seg, rearm); err != nil {
+				l.opts.Logger.Error("live: segment change", "ws", it.seg.ws, "err", err)
+			}
+		case it.sync == nil:
+			commits = append(commits, it.changes)
+		}
+	}
+	apply()
+	l.rearmLogged(ctx, rearm)
+}
+
 // rearmLogged re-arms what segment changes left pending (rearmPending), logging a failure.
 func (l *Live) rearmLogged(ctx context.Context, r rearmSet) {
 	if len(r) == 0 {
@@ -475,21 +500,13 @@ func (l *Live) applyRest(ctx context.Context) {
 		l.synced = append(l.synced, l.scan.waiters...)
 		l.scan.waiters = nil
 	}
-	rearm := rearmSet{}
-	for _, it := range l.take(false) {
-		if it.seg == nil {
-			l.rearmLogged(ctx, rearm)
-		}
-		switch {
-		case it.sync != nil:
+	items := l.take(false)
+	for _, it := range items {
+		if it.sync != nil {
 			l.synced = append(l.synced, it.sync)
-		case it.seg != nil:
-			_ = l.segmentChanged(ctx, it.seg, rearm)
-		default:
-			l.applyChanges(it.changes)
 		}
 	}
-	l.rearmLogged(ctx, rearm)
+	l.applyItems(ctx, items)
 	if err := l.flush(); err != nil {
 		l.opts.Logger.Error("live: flush membership", "err", err)
 	}

@@ -14,6 +14,8 @@ type stats struct {
 	timers                                atomic.Int64
 	scanning                              atomic.Bool // a re-arm scan runs
 	commits                               atomic.Int64
+	steps                                 atomic.Int64         // evaluation steps (applyChanges)
+	evaluations                           atomic.Int64         // profiles re-evaluated by steps (jobs with segments left)
 	parallel                              atomic.Int64         // profiles evaluated by the parallel path
 	skipped                               atomic.Int64         // segment evaluations the data could not move (pol)
 	timerPuts, timerDeletes               atomic.Int64         // timer documents written and deleted
@@ -58,7 +60,11 @@ var (
 	descTimers        = prometheus.NewDesc("segd_live_timers", "Armed per-profile timers.", nil, nil)
 	descQueue         = prometheus.NewDesc("segd_live_queue", "Commits waiting for the real-time evaluator.", nil, nil)
 	descCommits       = prometheus.NewDesc("segd_live_commits_total", "Commits the real-time evaluator has applied.", nil, nil)
-	descParallel      = prometheus.NewDesc("segd_live_parallel_evaluations_total",
+	descSteps         = prometheus.NewDesc("segd_live_steps_total",
+		"Evaluation steps: each evaluates the profiles that one or more queued commits changed, every profile once.", nil, nil)
+	descEvaluations = prometheus.NewDesc("segd_live_profile_evaluations_total",
+		"Profiles re-evaluated for changes (each for the segments its changes may move, once per step), timers not included.", nil, nil)
+	descParallel = prometheus.NewDesc("segd_live_parallel_evaluations_total",
 		"Profile re-evaluations spread over all processors (steps with many profiles to re-evaluate).", nil, nil)
 	descSkipped = prometheus.NewDesc("segd_live_skipped_evaluations_total",
 		"Segment re-evaluations left out because the new data could only move the segment where the profile already was (a member of a count >= N receiving another event).", nil, nil)
@@ -72,7 +78,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (l *Live) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCacheHits, descCacheLoads, descCacheProfiles, descCacheEvents, descCacheBytes, descTimers, descQueue, descCommits, descParallel, descSkipped, descTimerPuts, descTimerDeletes, descScanning} {
+	for _, d := range []*prometheus.Desc{descCacheHits, descCacheLoads, descCacheProfiles, descCacheEvents, descCacheBytes, descTimers, descQueue, descCommits, descSteps, descEvaluations, descParallel, descSkipped, descTimerPuts, descTimerDeletes, descScanning} {
 		ch <- d
 	}
 	l.stats.delay.Describe(ch)
@@ -97,6 +103,8 @@ func (l *Live) Collect(ch chan<- prometheus.Metric) {
 		{descTimers, prometheus.GaugeValue, s.timers.Load()},
 		{descQueue, prometheus.GaugeValue, int64(queued)},
 		{descCommits, prometheus.CounterValue, s.commits.Load()},
+		{descSteps, prometheus.CounterValue, s.steps.Load()},
+		{descEvaluations, prometheus.CounterValue, s.evaluations.Load()},
 		{descParallel, prometheus.CounterValue, s.parallel.Load()},
 		{descSkipped, prometheus.CounterValue, s.skipped.Load()},
 		{descTimerPuts, prometheus.CounterValue, s.timerPuts.Load()},

@@ -27,11 +27,13 @@ func TestTimerHeapStaysBounded(t *testing.T) {
 	}
 }
 
-// TestTakeBoundsStep: the worker takes commits in order, about maxStepChanges changes a step,
-// and never drops or reorders an item; Close's drain takes everything.
+// TestTakeBoundsStep: the worker takes commits in order, about maxStepChanges changes a step
+// (everything when the queue is full: the writers wait), and never drops or reorders an
+// item; Close's drain takes everything.
 func TestTakeBoundsStep(t *testing.T) {
-	l := &Live{}
+	l := &Live{opts: Options{MaxQueue: 100, MaxQueueChanges: 1 << 20}}
 	l.qcond = sync.NewCond(&l.qmu)
+	l.queuedChanges = 250 + 750 + 50 + 5000 + 1 + 1024 + 10
 	sizes := []int{250, 750, 50, 5000, 1, 0, 1024, 10}
 	for i, n := range sizes {
 		it := item{changes: make([]Change, n)}
@@ -63,6 +65,19 @@ func TestTakeBoundsStep(t *testing.T) {
 	l.queue = []item{{changes: make([]Change, 9000)}, {changes: make([]Change, 9000)}}
 	if got := l.take(false); len(got) != 2 || len(l.queue) != 0 {
 		t.Fatalf("take(false) took %d, left %d", len(got), len(l.queue))
+	}
+	// a full queue (by changes, then by commits) is taken whole
+	l.opts.MaxQueueChanges = 2000
+	l.queue = []item{{changes: make([]Change, 900)}, {changes: make([]Change, 900)}, {changes: make([]Change, 900)}}
+	l.queuedChanges = 2700
+	if got := l.take(true); len(got) != 3 || len(l.queue) != 0 {
+		t.Fatalf("full by changes: took %d, left %d", len(got), len(l.queue))
+	}
+	l.opts.MaxQueue = 3
+	l.queue = []item{{changes: make([]Change, 900)}, {changes: make([]Change, 900)}, {changes: make([]Change, 1)}}
+	l.queuedChanges = 1801
+	if got := l.take(true); len(got) != 3 || len(l.queue) != 0 {
+		t.Fatalf("full by commits: took %d, left %d", len(got), len(l.queue))
 	}
 }
 
