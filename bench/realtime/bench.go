@@ -221,6 +221,9 @@ func run(ctx context.Context, o benchOptions) error {
 				return err
 			}
 			syncs0, syncErr := s.walSyncs()
+			commits0, commitErr := s.latencies("segd_commit_seconds")
+			delay0, delayErr := s.latencies("segd_live_delay_seconds")
+			say("rate %d/s run %d: sending", rate, i+1)
 			res := fixedRate(s.url, rc, o.Customers, rate, o.Duration, fmt.Sprintf("r%d-%d-%d", rate, i, time.Now().UnixNano()))
 			say("rate %d/s run %d: achieved %.0f events/s, %d probes, %d without webhook in 10 s, %d late ticks; ack→webhook p50 %s p99 %s max %s",
 				rate, i+1, res.achieved, res.probes, res.missing, res.late, pct(res.lat, 0.5), pct(res.lat, 0.99), pct(res.lat, 1))
@@ -231,6 +234,17 @@ func run(ctx context.Context, o benchOptions) error {
 				n, at := d.over(0.01)
 				say("  WAL syncs during the phase: %.0f, p50 ≤ %.2f ms, p99 ≤ %.2f ms, %.0f (%.2f%%) over %.1f ms",
 					d.count, 1000*d.quantile(0.5), 1000*d.quantile(0.99), n, 100*n/max(d.count, 1), 1000*at)
+			}
+			// The parts before and after the acknowledgement: a commit's apply and fsync
+			// (request → acknowledgement, without the HTTP parts), and live's delay from a
+			// commit reaching it to its membership changes written (not yet synced).
+			if commits1, err := s.latencies("segd_commit_seconds"); err == nil && commitErr == nil {
+				d := commits1.since(commits0)
+				say("  commits: p50 ≤ %.2f ms, p99 ≤ %.2f ms", 1000*d.quantile(0.5), 1000*d.quantile(0.99))
+			}
+			if delay1, err := s.latencies("segd_live_delay_seconds"); err == nil && delayErr == nil {
+				d := delay1.since(delay0)
+				say("  live delay: p50 ≤ %.2f ms, p99 ≤ %.2f ms", 1000*d.quantile(0.5), 1000*d.quantile(0.99))
 			}
 			if latLog != nil {
 				for k, l := range res.lat {

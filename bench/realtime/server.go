@@ -211,7 +211,12 @@ func (s *server) gauge(name string) (float64, error) {
 // walSyncs reads segd's histogram of write-ahead log syncs: cumulative counts by upper bound
 // (seconds), ascending.
 func (s *server) walSyncs() (h syncHistogram, err error) {
-	const name = "segd_store_wal_sync_seconds"
+	return s.latencies("segd_store_wal_sync_seconds")
+}
+
+// latencies reads one of segd's unlabelled histograms (seconds): cumulative counts by upper
+// bound, ascending.
+func (s *server) latencies(name string) (h syncHistogram, err error) {
 	var perr error
 	err = s.metricLines(func(line string) bool {
 		if v, ok := strings.CutPrefix(line, name+`_bucket{le="`); ok {
@@ -244,7 +249,8 @@ func (s *server) walSyncs() (h syncHistogram, err error) {
 	return h, nil
 }
 
-// syncHistogram is a cumulative latency histogram read from /metrics.
+// syncHistogram is a cumulative latency histogram read from /metrics (of WAL syncs, or any
+// other latency).
 type syncHistogram struct {
 	bounds, counts []float64
 	count          float64
