@@ -73,6 +73,9 @@ type env struct {
 	n    int
 	// commits counts onCommit calls
 	commits int
+	// holding makes onCommit keep each commit's changes in held instead of applying them
+	holding bool
+	held    [][]Change
 }
 
 // envCacheProfiles is the cache size of newEnv's Live: small, so tests exercise eviction.
@@ -186,6 +189,10 @@ func (e *env) onCommit(cs []ingest.Change) {
 			lc.Kind = RecordDeleted
 		}
 		out = append(out, lc)
+	}
+	if e.holding {
+		e.held = append(e.held, out)
+		return
 	}
 	e.live.Apply(out)
 }

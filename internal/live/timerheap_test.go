@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // TestTimerHeapStaysBounded: rescheduling the same timers over and over (a busy profile moves
@@ -186,5 +188,45 @@ func TestTimerAdvanceOnlyEarlier(t *testing.T) {
 	tm.advance(k, at(500))
 	if got, ok := tm.next(); !ok || got != at(500).UnixNano() {
 		t.Fatalf("after firing, advance(500): %v %v", time.Unix(0, got), ok)
+	}
+}
+
+// TestCommitsOfAStepShareAnEvaluation: two commits that change one profile, queued before the
+// worker takes them, are one step in which the profile is evaluated once (an average can move
+// either way, so neither commit alone could be skipped), and the membership is the batch
+// engine's.
+func TestCommitsOfAStepShareAnEvaluation(t *testing.T) {
+	clk := &clock{t: time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)}
+	e := newEnv(t, vfs.NewMem(), clk, &catalog{}, true)
+	defer e.close()
+	e.addSegment("s", "pricey", `avg(price of "Viewed") > 5`)
+	e.send(e.track("u1", "Viewed", clk.Now(), map[string]any{"price": 1.0}))
+	e.sync()
+	e.holding = true
+	e.send(e.track("u1", "Viewed", clk.Now(), map[string]any{"price": 20.0}))
+	e.send(e.track("u1", "Viewed", clk.Now(), map[string]any{"price": 30.0}))
+	e.holding = false
+	if len(e.held) != 2 {
+		t.Fatalf("held %d commits, want 2", len(e.held))
+	}
+	l := e.live
+	steps, evals := l.stats.steps.Load(), l.stats.evaluations.Load()
+	l.qmu.Lock()
+	for _, cs := range e.held {
+		l.queue = append(l.queue, item{changes: cs, queued: time.Now()})
+		l.queuedChanges += len(cs)
+	}
+	l.qmu.Unlock()
+	l.signal()
+	e.sync()
+	if n := l.stats.steps.Load() - steps; n != 1 {
+		t.Errorf("%d steps for two commits queued together, want 1", n)
+	}
+	if n := l.stats.evaluations.Load() - evals; n != 1 {
+		t.Errorf("the profile was evaluated %d times, want once", n)
+	}
+	pid := e.pid("u1")
+	if !l.Members(e.ws, "s").Contains(pid) || !e.batch(clk.Now())["s"].Contains(pid) {
+		t.Errorf("u1 (average 17) is not in the segment: live %v, batch %v", l.Members(e.ws, "s"), e.batch(clk.Now())["s"])
 	}
 }
