@@ -2,12 +2,14 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -150,12 +152,9 @@ func (t *Txn) CommitNoWait() (wait func() error, err error) {
 // of the commit goroutine's time. A key written twice keeps its last value, and no write moves
 // across a range deletion.
 func (t *Txn) sortedBatch() (*pebble.Batch, error) {
-	type entry struct {
-		kind       pebble.InternalKeyKind
-		pos        int32 // position in the Txn, which breaks ties between writes of one key
-		key, value []byte
-	}
-	entries := make([]entry, 0, int(t.b.Count())+len(t.plain))
+	sc := sortScratch.Get().(*sortedBatchScratch)
+	defer sc.release()
+	entries := sc.entries[:0]
 	r := t.b.Reader()
 	for {
 		kind, key, value, ok, err := r.Next()
@@ -165,25 +164,42 @@ func (t *Txn) sortedBatch() (*pebble.Batch, error) {
 		if !ok {
 			break
 		}
-		entries = append(entries, entry{kind, int32(len(entries)), key, value})
+		entries = append(entries, batchEntry{kind, key, value})
 	}
 	// the plain writes come last: after every range deletion, which DeleteEvents allows for
 	size := len(t.b.Repr())
 	for _, w := range t.plain {
-		entries = append(entries, entry{pebble.InternalKeyKindSet, int32(len(entries)), w.key, w.value})
+		entries = append(entries, batchEntry{pebble.InternalKeyKindSet, w.key, w.value})
 		size += len(w.key) + len(w.value) + 8
 	}
-	byKey := func(a, b entry) int {
-		if c := bytes.Compare(a.key, b.key); c != 0 {
-			return c
-		}
-		return int(a.pos - b.pos)
-	}
+	sc.entries = entries
 	out := t.s.db.NewBatchWithSize(size)
+	// The sort moves small records without pointers (swapping the entries themselves, with
+	// their slices, cost a write barrier per pointer while the collector ran) and compares
+	// the keys' first 16 bytes as two integers: a group's keys share their 5-byte prefix, so
+	// a byte comparison went deep into most keys.
+	order := sc.order[:0]
+	defer func() { sc.order = order }()
 	run := 0 // start of the point writes not yet sorted
 	flush := func(end int) error {
-		slices.SortFunc(entries[run:end], byKey)
-		for _, e := range entries[run:end] {
+		order = order[:0]
+		for i := run; i < end; i++ {
+			order = append(order, newSortKey(entries[i].key, int32(i)))
+		}
+		slices.SortFunc(order, func(a, b sortKey) int {
+			if c := cmp.Compare(a.hi, b.hi); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.lo, b.lo); c != 0 {
+				return c
+			}
+			if c := bytes.Compare(entries[a.i].key, entries[b.i].key); c != 0 {
+				return c
+			}
+			return int(a.i - b.i)
+		})
+		for _, o := range order {
+			e := &entries[o.i]
 			var err error
 			switch e.kind {
 			case pebble.InternalKeyKindSet:
@@ -218,6 +234,42 @@ func (t *Txn) sortedBatch() (*pebble.Batch, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// batchEntry is one write of a Txn as sortedBatch reads it.
+type batchEntry struct {
+	kind       pebble.InternalKeyKind
+	key, value []byte
+}
+
+// sortedBatchScratch is sortedBatch's working memory, reused: a large group's entries were
+// half a megabyte to allocate, zero and scan per commit.
+type sortedBatchScratch struct {
+	entries []batchEntry
+	order   []sortKey
+}
+
+var sortScratch = sync.Pool{New: func() any { return new(sortedBatchScratch) }}
+
+// release clears the entries (they point into the Txn's memory) and returns sc to the pool.
+func (sc *sortedBatchScratch) release() {
+	clear(sc.entries)
+	sc.entries = sc.entries[:0]
+	sortScratch.Put(sc)
+}
+
+// sortKey orders one write of sortedBatch: the first 16 bytes of its key as two big-endian
+// integers (zero-padded: equal integers still need the keys compared), and its position in
+// the Txn, which breaks ties between writes of one key.
+type sortKey struct {
+	hi, lo uint64
+	i      int32
+}
+
+func newSortKey(key []byte, i int32) sortKey {
+	var b [16]byte
+	copy(b[:], key)
+	return sortKey{hi: binary.BigEndian.Uint64(b[:8]), lo: binary.BigEndian.Uint64(b[8:]), i: i}
 }
 
 // Next returns the next value of the workspace counter name (starting at 1).

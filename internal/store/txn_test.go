@@ -159,7 +159,7 @@ func TestSeenSince(t *testing.T) {
 }
 
 // openMem opens a store on an in-memory file system, closed when the test ends.
-func openMem(t *testing.T) *Store {
+func openMem(t testing.TB) *Store {
 	t.Helper()
 	st, err := Open(Options{Dir: "/d", FS: vfs.NewMem()})
 	if err != nil {
