@@ -3,7 +3,7 @@ package identity
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/segd/segd/internal/message"
@@ -87,7 +87,9 @@ func (r Rules) Extract(m *message.Message) (ids []ID, previous string) {
 			}
 		}
 	}
-	sort.SliceStable(ids, func(i, j int) bool { return r.rank(ids[i].Type) < r.rank(ids[j].Type) })
+	if len(ids) > 1 { // most messages carry one identifier
+		slices.SortStableFunc(ids, func(a, b ID) int { return r.rank(a.Type) - r.rank(b.Type) })
+	}
 	if m.Type == message.Alias && !r.IsBlocked(m.PreviousID) {
 		previous = m.PreviousID
 	}
