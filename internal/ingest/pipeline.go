@@ -283,6 +283,7 @@ func (p *Pipeline) commit(group []*request, applied chan<- pendingGroup) {
 	for _, r := range group {
 		n += r.n
 	}
+	tx.Reserve(n)
 	// about one change per message: grown by doubling, the slice was copied a dozen times
 	a := &applier{opts: &p.opts, now: p.opts.Now().UTC(), resolvers: map[uint32]*identity.Resolver{}, changes: make([]Change, 0, n)}
 	errs := make([]error, len(group))

@@ -475,6 +475,16 @@ type seenRef struct {
 	id string
 }
 
+// Reserve sizes the Txn for about n messages: the map of their messageIds and the plain
+// writes of their events and dedupe entries, which grown by doubling rehashed and copied
+// themselves a dozen times per commit group.
+func (t *Txn) Reserve(n int) {
+	if t.seen == nil {
+		t.seen = make(map[seenRef]bool, n)
+	}
+	t.plain = slices.Grow(t.plain, 2*n)
+}
+
 // MarkSeen remembers messageID as accepted at received.
 func (t *Txn) MarkSeen(ws uint32, messageID string, received time.Time) error {
 	if t.seen == nil {
