@@ -157,6 +157,15 @@ func TestFromMessageProperties(t *testing.T) {
 	if v, _ := e.Get("name"); v != "own name" {
 		t.Errorf("a property called name must win over the page name, got %v", v)
 	}
+	// a property hides the enriched field of its name, whichever side is larger
+	for _, own := range []map[string]any{{"os": "own"}, {"os": "own", "a": 1.0, "b": 2.0, "c": 3.0}} {
+		m := message.Message{Type: message.Track, Event: "E", Timestamp: time.Unix(5, 0).UTC(), Properties: own,
+			Enriched: message.EnrichedFromMap(map[string]string{"browser": "Safari", "os": "iOS"})}
+		e, _ := index.FromMessage(3, &m)
+		if len(e.Derived) != 1 || e.Derived[0] != (index.Prop{Name: "browser", Value: "Safari"}) {
+			t.Errorf("with properties %v: derived %v, want only the browser", own, e.Derived)
+		}
+	}
 	track := message.Message{Type: message.Track, Event: "E", Name: "ignored", Timestamp: time.Unix(5, 0).UTC()}
 	e, _ = index.FromMessage(3, &track)
 	if _, ok := e.Get("name"); ok || len(propMap(&e)) != 0 {
