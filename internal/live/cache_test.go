@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -294,5 +296,55 @@ func TestCacheCountsWhatItsProfilesHold(t *testing.T) {
 			t.Fatalf("round %d: cache counts %d events, %d bytes; its %d profiles hold %d, %d", round, c.events, c.bytes, len(c.items), events, bytes)
 		}
 		clk.Add(time.Duration(r.IntN(600)) * time.Second)
+	}
+}
+
+// TestAppliedEventsConvertedUnderTheirNeeds: Apply converts an added event for the cache
+// under the workspace's needs of that moment (the properties the real-time segments read);
+// a job uses that conversion only for data loaded under the same needs, and converts the
+// event again for data loaded under others (a segment changed in between).
+func TestAppliedEventsConvertedUnderTheirNeeds(t *testing.T) {
+	clk := &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+	e := newEnv(t, vfs.NewMem(), clk, &catalog{}, true)
+	defer e.close()
+	e.addSegment("s1", "red", `count("E" where color = "red") >= 1`)
+	e.sync()
+	ev := index.Event{Kind: index.Track, Name: "E", Time: clk.Now(), Props: map[string]any{"color": "red", "size": "L"}}
+	chs := []Change{{WS: e.ws, Kind: EventAdded, Profile: 7, Seq: 1, Indexed: &ev}, {WS: e.ws, Kind: TraitsSet, Profile: 7}}
+	e.live.prepare(chs)
+	need := e.live.segs(e.ws).needs
+	c := chs[0].cached
+	if c == nil || c.need != need {
+		t.Fatalf("the added event was not converted under the workspace's needs: %+v", c)
+	}
+	if len(c.ev.Props) != 1 || c.ev.Props[0] != (profeval.Prop{Name: "color", Value: "red"}) || c.ev.Name != "E" {
+		t.Fatalf("converted event %+v: want only the property a segment reads", c.ev)
+	}
+	if chs[1].cached != nil {
+		t.Fatal("a trait change has no event to convert")
+	}
+	added := func(need *needs) []profeval.Prop {
+		d := newProfileData(true, nil, nil, nil)
+		d.need = need
+		j := &job{d: d, added: []*Change{&chs[0]}, now: clk.Now()}
+		j.addEvents(nil)
+		if d.events.Len() != 1 {
+			t.Fatalf("%d events added, want 1", d.events.Len())
+		}
+		return d.events.Props(0)
+	}
+	// the job takes Apply's conversion for data under the same needs (marked to tell)
+	c.ev.Props = []profeval.Prop{{Name: "color", Value: "marked"}}
+	if got := added(need); len(got) != 1 || got[0].Value != "marked" {
+		t.Errorf("data under the same needs: properties %v, want Apply's conversion", got)
+	}
+	// and converts again under other needs: here those that also read size
+	other := newNeeds()
+	other.prop("color")
+	other.prop("size")
+	got := added(other)
+	sort.Slice(got, func(i, k int) bool { return got[i].Name < got[k].Name })
+	if want := []profeval.Prop{{Name: "color", Value: "red"}, {Name: "size", Value: "L"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("data under other needs: properties %v, want %v", got, want)
 	}
 }

@@ -444,12 +444,16 @@ func (j *job) addEvents(scratch []profeval.Prop) []profeval.Prop {
 	d := j.d
 	b := d.events.Bytes()
 	for _, ch := range j.added {
-		e, ok := changeEvent(ch)
-		if !ok {
-			continue
-		}
 		var ev profeval.Event
-		ev, scratch = d.need.eventInto(&e, scratch[:0])
+		if c := ch.cached; c != nil && c.need == d.need {
+			ev = c.ev // converted by Apply (prepare)
+		} else {
+			e, ok := changeEvent(ch)
+			if !ok {
+				continue
+			}
+			ev, scratch = d.need.eventInto(&e, scratch[:0])
+		}
 		d.addEvent(ev) // copies the properties: the buffer serves the next event
 		j.grew++
 		if d.events.Len()%dropEvery == 0 {
