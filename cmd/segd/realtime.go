@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/segd/segd/internal/audit"
 	"github.com/segd/segd/internal/destination"
@@ -85,7 +86,9 @@ func (f destFeed) Head(ws uint32) (uint64, error) { return f.mem.LastSeq(ws), ni
 type destProfiles struct{ st *store.Store }
 
 func (p destProfiles) Describe(ws, pid uint32, traits []string) (map[string][]string, map[string]any, error) {
-	pr, err := p.st.ProfileRecord(ws, pid)
+	// only the identifiers and the chosen traits are decoded: decoding the whole record was
+	// most of a delivery's cost
+	_, idents, tv, err := p.st.ProfileIdentity(ws, pid, func(name string) bool { return slices.Contains(traits, name) })
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, fmt.Errorf("profile %d: %w", pid, destination.ErrNoProfile)
 	}
@@ -93,14 +96,8 @@ func (p destProfiles) Describe(ws, pid uint32, traits []string) (map[string][]st
 		return nil, nil, err
 	}
 	ids := map[string][]string{}
-	for _, id := range pr.Identifiers {
+	for _, id := range idents {
 		ids[id.Type] = append(ids[id.Type], id.Value)
-	}
-	tv := map[string]any{}
-	for _, name := range traits {
-		if v, ok := pr.Traits[name]; ok {
-			tv[name] = v.V
-		}
 	}
 	return ids, tv, nil
 }

@@ -44,16 +44,27 @@ func (s *Store) ProfileRecord(ws, pid uint32) (*Profile, error) {
 // tombstones) and the values of its traits that keep selects (all when keep is nil), decoding
 // nothing else of the record. It is ProfileRecord for readers that need only traits.
 func (s *Store) ProfileTraits(ws, pid uint32, keep func(name string) bool) (uint32, map[string]any, error) {
+	pid, _, traits, err := s.profileParts(ws, pid, keep, false)
+	return pid, traits, err
+}
+
+// ProfileIdentity is ProfileTraits with the profile's identifiers too: what a destination
+// sends about a profile, without decoding the rest of its record.
+func (s *Store) ProfileIdentity(ws, pid uint32, keep func(name string) bool) (uint32, []Identifier, map[string]any, error) {
+	return s.profileParts(ws, pid, keep, true)
+}
+
+func (s *Store) profileParts(ws, pid uint32, keep func(name string) bool, withIDs bool) (uint32, []Identifier, map[string]any, error) {
 	for hops := 0; hops < 64; hops++ {
 		v, closer, err := s.db.Get(profileKey(ws, pid))
 		if errors.Is(err, pebble.ErrNotFound) {
-			return 0, nil, ErrNotFound
+			return 0, nil, nil, ErrNotFound
 		}
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 		var merged uint32
-		var traits []byte
+		var traits, ids []byte
 		err = message.EachTrustedMember(v, func(key string, raw []byte) error {
 			switch key {
 			case "mergedInto":
@@ -62,16 +73,25 @@ func (s *Store) ProfileTraits(ws, pid uint32, keep func(name string) bool) (uint
 				return err
 			case "traits":
 				traits = raw
+			case "identifiers":
+				ids = raw
 			}
 			return nil
 		})
 		if err != nil || merged != 0 {
 			closer.Close()
 			if err != nil {
-				return 0, nil, fmt.Errorf("store: profile %d: %w", pid, err)
+				return 0, nil, nil, fmt.Errorf("store: profile %d: %w", pid, err)
 			}
 			pid = merged
 			continue
+		}
+		var idents []Identifier
+		if withIDs && ids != nil {
+			if err := json.Unmarshal(ids, &idents); err != nil {
+				closer.Close()
+				return 0, nil, nil, fmt.Errorf("store: profile %d identifiers: %w", pid, err)
+			}
 		}
 		out := map[string]any{}
 		if traits != nil {
@@ -91,11 +111,11 @@ func (s *Store) ProfileTraits(ws, pid uint32, keep func(name string) bool) (uint
 		}
 		closer.Close()
 		if err != nil {
-			return 0, nil, fmt.Errorf("store: profile %d traits: %w", pid, err)
+			return 0, nil, nil, fmt.Errorf("store: profile %d traits: %w", pid, err)
 		}
-		return pid, out, nil
+		return pid, idents, out, nil
 	}
-	return 0, nil, fmt.Errorf("store: merge chain from profile %d too long: invariant broken", pid)
+	return 0, nil, nil, fmt.Errorf("store: merge chain from profile %d too long: invariant broken", pid)
 }
 
 // Lookup returns the profile id owning an identifier.

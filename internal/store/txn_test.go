@@ -1,8 +1,11 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -192,5 +195,53 @@ func TestIdentifierHash(t *testing.T) {
 	}
 	if _, ok := c.identifier(refs[1]); ok {
 		t.Error("another workspace's identifier found")
+	}
+}
+
+// TestProfileIdentityMatchesTheRecord: ProfileIdentity, which decodes only identifiers and the
+// chosen traits, answers what ProfileRecord's full decoding does, through a merge tombstone.
+func TestProfileIdentityMatchesTheRecord(t *testing.T) {
+	st := openMem(t)
+	const ws = 1
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tx := st.Begin()
+	p, err := tx.NewProfile(ws, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Identifiers = []Identifier{{Type: "userId", Value: "u1", Added: now}, {Type: "email", Value: "a@b.c", Added: now}, {Type: "email", Value: "d@e.f", Added: now}}
+	p.Traits = map[string]TraitValue{"plan": {V: "pro", T: now}, "age": {V: 41.0, T: now}, "tags": {V: []any{"x", 1.0}, T: now}, "gone": {V: nil, T: now}}
+	tx.MarkDirty(ws, p)
+	old, err := tx.NewProfile(ws, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.MergedInto = p.ID
+	tx.MarkDirty(ws, old)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	keep := []string{"plan", "tags", "gone", "absent"}
+	for _, asked := range []uint32{p.ID, old.ID} {
+		pid, ids, traits, err := st.ProfileIdentity(ws, asked, func(n string) bool { return slices.Contains(keep, n) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := st.ProfileRecord(ws, asked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{}
+		for _, n := range keep {
+			if v, ok := rec.Traits[n]; ok {
+				want[n] = v.V
+			}
+		}
+		if pid != rec.ID || !reflect.DeepEqual(ids, rec.Identifiers) || !reflect.DeepEqual(traits, want) {
+			t.Errorf("profile %d: ProfileIdentity = %d %v %v, the record says %d %v %v", asked, pid, ids, traits, rec.ID, rec.Identifiers, want)
+		}
+	}
+	if _, _, _, err := st.ProfileIdentity(ws, 999, nil); !errors.Is(err, ErrNotFound) {
+		t.Errorf("absent profile: %v, want ErrNotFound", err)
 	}
 }
