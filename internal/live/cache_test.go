@@ -348,3 +348,32 @@ func TestAppliedEventsConvertedUnderTheirNeeds(t *testing.T) {
 		t.Errorf("data under other needs: properties %v, want %v", got, want)
 	}
 }
+
+// TestSlabHandsOutZeroedDisjointSlices: what a step takes from a slab is zeroed (the last
+// step's values must not leak into the next) and never overlaps what it took before.
+func TestSlabHandsOutZeroedDisjointSlices(t *testing.T) {
+	var s slab[int]
+	for round := range 3 {
+		var taken [][]int
+		for n := range 40 {
+			x := s.take(n % 7)
+			for i := range x {
+				if x[i] != 0 {
+					t.Fatalf("round %d: taken slice holds %d", round, x[i])
+				}
+				x[i] = round*1000 + n
+			}
+			taken = append(taken, x)
+		}
+		p := s.one()
+		*p = -1
+		for n, x := range taken {
+			for _, v := range x {
+				if v != round*1000+n {
+					t.Fatalf("round %d: slice %d was overwritten: %v", round, n, x)
+				}
+			}
+		}
+		s.reset()
+	}
+}

@@ -165,6 +165,8 @@ type Live struct {
 	// memberships' buffers for the segment ids it asks about and the answers
 	memIDs []string
 	memIn  []bool
+	// stepMem holds a step's works and jobs (applyChanges; worker only)
+	stepMem stepMem
 
 	segMu sync.RWMutex
 	ws    map[uint32]*wsSegs
