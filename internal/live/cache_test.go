@@ -17,6 +17,7 @@ import (
 	"github.com/segd/segd/internal/index"
 	"github.com/segd/segd/internal/message"
 	"github.com/segd/segd/internal/profeval"
+	"github.com/segd/segd/internal/segment"
 	"github.com/segd/segd/internal/segql/parser"
 )
 
@@ -375,5 +376,35 @@ func TestSlabHandsOutZeroedDisjointSlices(t *testing.T) {
 			}
 		}
 		s.reset()
+	}
+}
+
+// TestBoundaryReadOncePerStep: a step reads a calendar segment's boundary timer once (the
+// timers do not move while it prepares its jobs) and the next step reads it again.
+func TestBoundaryReadOncePerStep(t *testing.T) {
+	c, err := compile(segment.Segment{ID: "s1", Name: "weekly", Query: `count(page in this week) > 5`, Mode: segment.ModeRealtime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &Live{timers: newTimers()}
+	const ws = 1
+	k := timerKey{ws, c.tseg, boundaryPID}
+	due := time.Date(2025, 6, 9, 0, 0, 0, 0, time.UTC).UnixNano()
+	l.timers.due.put(k, timerState{due: due})
+	var mem stepMem
+	mem.reset()
+	if st, ok := l.boundary(&mem, ws, c); !ok || st.due != due {
+		t.Fatalf("boundary %+v %v, want due %d", st, ok, due)
+	}
+	l.timers.due.put(k, timerState{due: due + int64(time.Hour)})
+	if st, _ := l.boundary(&mem, ws, c); st.due != due {
+		t.Errorf("within a step the boundary was read again: %+v, want due %d", st, due)
+	}
+	if st, _ := l.boundary(nil, ws, c); st.due != due+int64(time.Hour) {
+		t.Errorf("without a step: %+v, want the timer as it is now", st)
+	}
+	mem.reset()
+	if st, _ := l.boundary(&mem, ws, c); st.due != due+int64(time.Hour) {
+		t.Errorf("the next step read %+v, want the timer as it is now", st)
 	}
 }

@@ -48,6 +48,14 @@ type compiled struct {
 	evLeaves []evLeaf
 
 	order int // position in the workspace's dependency order
+
+	// bound is the segment's calendar boundary timer as the step numbered gen read it
+	// (Live.boundary; live's goroutine only)
+	bound struct {
+		gen uint64
+		st  timerState
+		ok  bool
+	}
 }
 
 func compile(seg segment.Segment) (*compiled, error) {

@@ -244,10 +244,13 @@ type stepMem struct {
 	jobs    slab[job]
 	members slab[int8]
 	outs    slab[outcome]
+	// gen numbers the steps (see Live.boundary)
+	gen uint64
 }
 
 // reset makes the chunks' memory free for the next step.
 func (m *stepMem) reset() {
+	m.gen++
 	m.works.reset()
 	m.pols.reset()
 	m.jobs.reset()
@@ -536,7 +539,7 @@ func (l *Live) exitAll(ws, pid uint32, at time.Time, why membership.Reason) {
 //
 // profDue tells whether any timer of the profile is due by `at` (timerIndex.dueBy): mostly
 // none is, and then no segment's own timer needs looking up.
-func (l *Live) unmoved(ws uint32, c *compiled, pid uint32, p pol, at time.Time, profDue, member bool) bool {
+func (l *Live) unmoved(mem *stepMem, ws uint32, c *compiled, pid uint32, p pol, at time.Time, profDue, member bool) bool {
 	if l.scan.running || c.seg.Mode != segment.ModeRealtime {
 		return false
 	}
@@ -547,7 +550,7 @@ func (l *Live) unmoved(ws uint32, c *compiled, pid uint32, p pol, at time.Time, 
 		}
 	}
 	if len(c.periods) > 0 || c.anniv || len(c.lits) > 0 {
-		if st, ok := l.timers.due.get(timerKey{ws, c.tseg, boundaryPID}); !ok || st.due <= now {
+		if st, ok := l.boundary(mem, ws, c); !ok || st.due <= now {
 			return false
 		}
 	}
@@ -603,7 +606,7 @@ func (l *Live) prepareJob(mem *stepMem, ws, pid uint32, segs segSet, at time.Tim
 	for i, p := range segs {
 		switch {
 		case p == 0:
-		case p != polAny && l.unmoved(ws, s.ordered[i], pid, p, at, profDue, member[i] == isMember):
+		case p != polAny && l.unmoved(mem, ws, s.ordered[i], pid, p, at, profDue, member[i] == isMember):
 			segs[i] = 0
 			skipped++
 		default:
@@ -629,6 +632,20 @@ func (l *Live) prepareJob(mem *stepMem, ws, pid uint32, segs segSet, at time.Tim
 	}
 	*j = job{ws: ws, pid: pid, s: s, d: d, segs: segs, member: member, at: at, why: why, eventTime: eventTime, out: out}
 	return j
+}
+
+// boundary returns c's calendar boundary timer. The timers stay as they are while a step
+// prepares its jobs, so the step reads it once (mem nil: no step, read it each time); the
+// lookup per job and calendar segment was a twentieth of live's time.
+func (l *Live) boundary(mem *stepMem, ws uint32, c *compiled) (timerState, bool) {
+	if mem != nil && c.bound.gen == mem.gen {
+		return c.bound.st, c.bound.ok
+	}
+	st, ok := l.timers.due.get(timerKey{ws, c.tseg, boundaryPID})
+	if mem != nil {
+		c.bound.gen, c.bound.st, c.bound.ok = mem.gen, st, ok
+	}
+	return st, ok
 }
 
 // Membership of a job's profile by segment position: unknown (a segment outside the job's
