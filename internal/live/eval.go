@@ -307,8 +307,11 @@ func (st *step) add(s *wsSegs, ws, pid uint32, cs []*compiled, why membership.Re
 
 func (l *Live) applyChanges(commits [][]Change) {
 	now := l.opts.Now()
+	// sized for as many profiles as the last step had: grown from empty, the map rehashed
+	// itself a dozen times in a step of thousands
+	n := l.stepMem.works.used
 	l.stepMem.reset()
-	st := &step{pending: map[profKey]*work{}, mem: &l.stepMem}
+	st := &step{pending: make(map[profKey]*work, n), order: make([]*work, 0, n), mem: &l.stepMem}
 	for _, changes := range commits {
 		l.stage(st, changes, now)
 	}
