@@ -92,7 +92,7 @@ func decodeTop(typ Type, body []byte, received time.Time, lim Limits) (Message, 
 		v, _ := parseValid(body)
 		return Message{}, errorf(CodeInvalidJSON, "", "body must be a JSON object, not %s", jsonKind(v))
 	}
-	obj, err := parseMembers(body)
+	obj, err := parseMembers(body, nil)
 	if err != nil {
 		return Message{}, errorf(CodeInvalidType, "", "%v", err)
 	}
@@ -205,6 +205,7 @@ func decodeBatch(body []byte, received time.Time, lim Limits) (Batch, *Error) {
 		return Batch{}, errorf(CodeTooManyMessages, "batch", "batch has %d messages, the limit is %d", len(elems), lim.MaxBatchMessages)
 	}
 	out.Messages = make([]Message, 0, len(elems))
+	var boxes textBoxes
 	reject := func(i int, e *Error) { out.Rejections = append(out.Rejections, Rejection{Index: i, Err: e}) }
 	for i, raw := range elems {
 		if len(raw) > lim.MaxMessageBytes {
@@ -216,7 +217,7 @@ func decodeBatch(body []byte, received time.Time, lim Limits) (Batch, *Error) {
 			reject(i, errorf(CodeInvalidType, elemPath(i), "a batch element must be a message object, not %s", jsonKind(v)))
 			continue
 		}
-		obj, err := parseMembers(raw)
+		obj, err := parseMembers(raw, &boxes)
 		if err != nil {
 			reject(i, errorf(CodeInvalidType, elemPath(i), "%v", err))
 			continue

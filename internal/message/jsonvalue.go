@@ -30,9 +30,32 @@ func parseValid(data []byte) (any, error) {
 }
 
 type valueParser struct {
-	data []byte
-	src  string // string(data), or "" to allocate each string on its own
-	i    int
+	data  []byte
+	src   string // string(data), or "" to allocate each string on its own
+	i     int
+	boxes *textBoxes // string values boxed before (nil: box each)
+}
+
+// textBoxes remembers short string values of a batch's messages, each boxed in an `any`
+// once: a batch's messages repeat most of their texts (user agent, locale, page path,
+// category, ...), and boxing a string allocates. A slot holds the last text hashed to it.
+type textBoxes [256]struct {
+	s string
+	v any
+}
+
+func (b *textBoxes) box(s string) any {
+	if b == nil || len(s) == 0 || len(s) > 128 {
+		return s
+	}
+	n := len(s)
+	e := &b[(uint(n)*31+uint(s[0])*7+uint(s[n/2])*131+uint(s[n-1]))&255]
+	if e.v != nil && e.s == s {
+		return e.v
+	}
+	var v any = s
+	e.s, e.v = s, v
+	return v
 }
 
 func (p *valueParser) ws() {
@@ -74,7 +97,11 @@ func (p *valueParser) value() (any, error) {
 			return arr, nil
 		}
 	case '"':
-		return p.str()
+		s, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		return p.boxes.box(s), nil
 	case 't':
 		p.i += 4
 		return true, nil
@@ -153,8 +180,8 @@ func (p *valueParser) members(f func(k string) error) error {
 // parseMembers decodes the valid JSON object in data (after optional white space) as a
 // message's top-level members; a repeated member keeps its last value, as in encoding/json.
 // A known field's string value is kept as a string, not boxed in an `any` (an allocation each).
-func parseMembers(data []byte) (members, error) {
-	p := valueParser{data: data, src: string(data)}
+func parseMembers(data []byte, boxes *textBoxes) (members, error) {
+	p := valueParser{data: data, src: string(data), boxes: boxes}
 	p.ws()
 	var out members
 	err := p.members(func(k string) error {
