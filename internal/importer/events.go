@@ -106,6 +106,7 @@ func Events(ctx context.Context, r io.Reader, sink Sink, opts Options) (Report, 
 
 	for range opts.Workers {
 		g.Go(func() error { // decoders
+			var dec message.Decoder
 			for c := range work {
 				received := opts.Now()
 				c.msgs = make([]message.Message, 0, len(c.lines))
@@ -114,7 +115,7 @@ func Events(ctx context.Context, r io.Reader, sink Sink, opts Options) (Report, 
 						c.errs = append(c.errs, LineError{Line: l.no, Reason: fmt.Sprintf("%s: line is longer than the limit of %d bytes", message.CodeMessageTooLarge, opts.Limits.MaxMessageBytes)})
 						continue
 					}
-					m, err := message.DecodeMessage(c.buf[l.start:l.end:l.end], received, opts.Limits)
+					m, err := dec.Message(c.buf[l.start:l.end:l.end], received, opts.Limits)
 					if err != nil {
 						c.errs = append(c.errs, LineError{Line: l.no, Reason: err.Error()})
 						continue

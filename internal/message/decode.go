@@ -63,7 +63,7 @@ func DecodeCall(typ Type, body []byte, received time.Time, lim Limits) (Message,
 	if !ValidType(typ) {
 		return Message{}, errorf(CodeUnknownType, "type", "unknown call type %q", string(typ))
 	}
-	m, err := decodeTop(typ, body, received, lim)
+	m, err := decodeTop(typ, body, received, lim, nil)
 	if err != nil {
 		return Message{}, err
 	}
@@ -73,14 +73,28 @@ func DecodeCall(typ Type, body []byte, received time.Time, lim Limits) (Message,
 // DecodeMessage decodes one message whose type is given by its own "type" field, as in a batch
 // element or a line of a JSON Lines import. The returned error is an *Error.
 func DecodeMessage(body []byte, received time.Time, lim Limits) (Message, error) {
-	m, err := decodeTop("", body, received, lim)
+	return (*Decoder)(nil).Message(body, received, lim)
+}
+
+// A Decoder decodes the messages of one stream (the lines of an import) as DecodeMessage
+// does, boxing their short string values once for all of them as a batch's are (see
+// textBoxes). One goroutine uses it; the zero value is ready.
+type Decoder struct{ boxes textBoxes }
+
+// Message is DecodeMessage; a nil Decoder boxes every value on its own.
+func (d *Decoder) Message(body []byte, received time.Time, lim Limits) (Message, error) {
+	var boxes *textBoxes
+	if d != nil {
+		boxes = &d.boxes
+	}
+	m, err := decodeTop("", body, received, lim, boxes)
 	if err != nil {
 		return Message{}, err
 	}
 	return m, nil
 }
 
-func decodeTop(typ Type, body []byte, received time.Time, lim Limits) (Message, *Error) {
+func decodeTop(typ Type, body []byte, received time.Time, lim Limits, boxes *textBoxes) (Message, *Error) {
 	lim = lim.WithDefaults()
 	if len(body) > lim.MaxMessageBytes {
 		return Message{}, errorf(CodeMessageTooLarge, "", "message is %d bytes, the limit is %d", len(body), lim.MaxMessageBytes)
@@ -92,7 +106,7 @@ func decodeTop(typ Type, body []byte, received time.Time, lim Limits) (Message, 
 		v, _ := parseValid(body)
 		return Message{}, errorf(CodeInvalidJSON, "", "body must be a JSON object, not %s", jsonKind(v))
 	}
-	obj, err := parseMembers(body, nil)
+	obj, err := parseMembers(body, boxes)
 	if err != nil {
 		return Message{}, errorf(CodeInvalidType, "", "%v", err)
 	}
