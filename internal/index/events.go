@@ -56,6 +56,15 @@ type Table struct {
 	// need sorting (live ingestion appends nearly in order; a rebuild appends by profile).
 	sortedUpTo int
 	padded     bool // every column array has Len() entries
+	// derived remembers the column of each position of the last events' derived fields:
+	// they come in the order enrichment derives them, so most events find their columns
+	// here without a map lookup each (names compare equal at once: the same constants).
+	derived []derivedColumn
+}
+
+type derivedColumn struct {
+	name string
+	col  *Column
 }
 
 // Len returns the number of rows.
@@ -288,8 +297,8 @@ func (t *Table) add(e *Event, ns int64) {
 	for k, v := range e.Props {
 		t.column(k).set(row, Classify(v))
 	}
-	for _, p := range e.Derived {
-		t.column(p.Name).set(row, Classify(p.Value))
+	for i, p := range e.Derived {
+		t.derivedColumn(i, p.Name).set(row, Classify(p.Value))
 	}
 	if e.Kind == Page || e.Kind == Screen {
 		if _, ok := e.Get("name"); !ok && e.Name != "" {
@@ -297,6 +306,21 @@ func (t *Table) add(e *Event, ns int64) {
 		}
 	}
 	t.padded = false
+}
+
+// derivedColumn is column(name) for the i-th derived field of an event.
+func (t *Table) derivedColumn(i int, name string) *Column {
+	if i < len(t.derived) && t.derived[i].name == name {
+		return t.derived[i].col
+	}
+	c := t.column(name)
+	if i < 32 {
+		for len(t.derived) <= i {
+			t.derived = append(t.derived, derivedColumn{})
+		}
+		t.derived[i] = derivedColumn{c.Name, c}
+	}
+	return c
 }
 
 func (t *Table) column(name string) *Column {

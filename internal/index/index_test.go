@@ -429,3 +429,34 @@ func BenchmarkAddEventsLive(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(es))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// TestDerivedColumnsInAnyOrder: a table remembers the columns of the last events' derived
+// fields by position; events whose derived fields come in another order, are fewer or more,
+// or have other names still put each value in its own column.
+func TestDerivedColumnsInAnyOrder(t *testing.T) {
+	tb := newTable(TableKey{Kind: Track, Name: "E"})
+	derived := [][]Prop{
+		{{"browser", "Safari"}, {"os", "iOS"}},
+		{{"browser", "Chrome"}, {"os", "Android"}, {"locale", "vi-VN"}},
+		{{"os", "Linux"}, {"browser", "Firefox"}},
+		{{"locale", "en-SG"}},
+		{{"browser", "Edge"}, {"os", "Windows"}, {"locale", "th-TH"}},
+	}
+	for i, d := range derived {
+		tb.add(&Event{Profile: uint32(i + 1), Kind: Track, Name: "E", Time: t0, Derived: d}, t0.UnixNano()+int64(i))
+	}
+	tb.prepare()
+	for row, d := range derived {
+		want := map[string]string{}
+		for _, p := range d {
+			want[p.Name] = p.Value.(string)
+		}
+		for _, name := range []string{"browser", "os", "locale"} {
+			c := tb.Columns[name]
+			got := c.Get(row)
+			if w, ok := want[name]; ok != (got.Kind == Text) || got.Str != w {
+				t.Errorf("row %d column %s: %+v, want %q", row, name, got, w)
+			}
+		}
+	}
+}
