@@ -408,3 +408,29 @@ func TestBoundaryReadOncePerStep(t *testing.T) {
 		t.Errorf("the next step read %+v, want the timer as it is now", st)
 	}
 }
+
+// TestDerivedNamesCacheKeepsWhatNeedsSays: converting events with a remembered derived-name
+// cache gives what converting each on its own gives, whatever order, number and names of
+// derived fields the events have.
+func TestDerivedNamesCacheKeepsWhatNeedsSays(t *testing.T) {
+	n := newNeeds()
+	n.prop("browser")
+	n.prop("locale")
+	n.prop("category")
+	names := []string{"browser", "os", "locale", "device_type", "page_path"}
+	r := rand.New(rand.NewPCG(3, 4))
+	var dc derivedNames
+	for i := range 500 {
+		e := index.Event{Kind: index.Track, Name: "E", Time: time.Unix(int64(i), 0), Props: map[string]any{"category": "shoes", "price": 3.0}}
+		for _, k := range r.Perm(len(names))[:r.IntN(len(names)+1)] {
+			e.Derived = append(e.Derived, index.Prop{Name: names[k], Value: fmt.Sprint(names[k], i%3)})
+		}
+		want, _ := n.eventInto(&e, nil)
+		got, _ := n.eventIntoCached(&e, nil, &dc)
+		sort.Slice(want.Props, func(a, b int) bool { return want.Props[a].Name < want.Props[b].Name })
+		sort.Slice(got.Props, func(a, b int) bool { return got.Props[a].Name < got.Props[b].Name })
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("event %d (derived %v): cached %+v, on its own %+v", i, e.Derived, got, want)
+		}
+	}
+}

@@ -296,13 +296,14 @@ func (l *Live) prepare(changes []Change) {
 	var need *needs
 	var cached []cachedEvent
 	var props []profeval.Prop // one array for the commit's kept properties (profiles copy them)
+	var dc derivedNames       // for need: reset when it changes
 	for i := range changes {
 		ch := &changes[i]
 		if ch.Kind != EventAdded || ch.Indexed == nil {
 			continue
 		}
 		if cached == nil || ch.WS != ws {
-			ws, need = ch.WS, nil
+			ws, need, dc = ch.WS, nil, dc[:0]
 			l.segMu.RLock()
 			if s := l.ws[ws]; s != nil && len(s.realtime) > 0 {
 				need = s.needs
@@ -317,7 +318,7 @@ func (l *Live) prepare(changes []Change) {
 			continue
 		}
 		var ev profeval.Event
-		ev, props = need.eventInto(ch.Indexed, props)
+		ev, props = need.eventIntoCached(ch.Indexed, props, &dc)
 		cached = append(cached, cachedEvent{need: need, ev: ev})
 		ch.cached = &cached[len(cached)-1]
 	}

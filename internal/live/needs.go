@@ -115,20 +115,59 @@ func (n *needs) event(e *index.Event) profeval.Event {
 // updates decode events this way instead of allocating properties event by event (a
 // profeval.Profile copies the properties of the events it takes).
 func (n *needs) eventInto(e *index.Event, scratch []profeval.Prop) (profeval.Event, []profeval.Prop) {
+	return n.eventIntoCached(e, scratch, nil)
+}
+
+// derivedNames remembers, by position, what needs said of the last events' derived field
+// names (kept or not, and under which shared name): they come in enrichment's order, so
+// most events find theirs here instead of a map lookup each. One goroutine uses it, with
+// one needs.
+type derivedNames []derivedName
+
+type derivedName struct {
+	name, shared string
+	kept         bool
+}
+
+// eventIntoCached is eventInto remembering derived field names in dc (nil: none).
+func (n *needs) eventIntoCached(e *index.Event, scratch []profeval.Prop, dc *derivedNames) (profeval.Event, []profeval.Prop) {
 	// one pass over the event's properties: a kept one is looked up once, for its shared name
 	start := len(scratch)
-	keep := func(k string, v any) {
+	lookup := func(k string) (string, bool) {
 		if n == nil {
-			scratch = append(scratch, profeval.Prop{Name: share(k), Value: shareValue(v)})
-		} else if name, ok := n.props[k]; ok {
+			return share(k), true
+		}
+		name, ok := n.props[k]
+		return name, ok
+	}
+	for k, v := range e.Props {
+		if name, ok := lookup(k); ok {
 			scratch = append(scratch, profeval.Prop{Name: name, Value: shareValue(v)})
 		}
 	}
-	for k, v := range e.Props {
-		keep(k, v)
-	}
-	for _, p := range e.Derived {
-		keep(p.Name, p.Value)
+	for i, p := range e.Derived {
+		var name string
+		var ok bool
+		if dc != nil && i < len(*dc) && (*dc)[i].name == p.Name {
+			name, ok = (*dc)[i].shared, (*dc)[i].kept
+		} else {
+			name, ok = lookup(p.Name)
+			if dc != nil && i < 32 {
+				for len(*dc) <= i {
+					*dc = append(*dc, derivedName{})
+				}
+				// a kept name is the needs' own copy; another is copied (it may be a slice
+				// of a request body)
+				key := name
+				if !ok {
+					key = strings.Clone(p.Name)
+				}
+				(*dc)[i] = derivedName{name: key, shared: name, kept: ok}
+			}
+		}
+		if ok {
+			scratch = append(scratch, profeval.Prop{Name: name, Value: shareValue(p.Value)})
+		}
 	}
 	out := profeval.Event{Kind: e.Kind.String(), Name: n.intern(e.Name), Time: e.Time}
 	if len(scratch) > start {
