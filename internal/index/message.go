@@ -30,17 +30,19 @@ func FromMessage(pid uint32, m *message.Message) (Event, bool) {
 			e.Derived = append(e.Derived, Prop{"name", m.Name})
 		}
 	}
-	if len(m.Enriched) > 64 { // more than a bit set holds (no message of this version has)
-		for _, f := range m.Enriched {
-			if _, ok := m.Properties[f.Key]; !ok {
+	// A message has a dozen enriched fields and a few properties: a pass over the properties
+	// comparing names costs less than a map lookup per field.
+	if len(m.Enriched) <= 64 && len(m.Properties) <= len(m.Enriched) {
+		shadowed := shadowedFields(m)
+		for i, f := range m.Enriched { // enrichment never derives a "name"
+			if shadowed&(1<<i) == 0 {
 				e.Derived = append(e.Derived, Prop{f.Key, f.Value})
 			}
 		}
 		return e, true
 	}
-	shadowed := shadowedFields(m)
-	for i, f := range m.Enriched { // enrichment never derives a "name"
-		if shadowed&(1<<i) == 0 {
+	for _, f := range m.Enriched {
+		if _, ok := m.Properties[f.Key]; !ok {
 			e.Derived = append(e.Derived, Prop{f.Key, f.Value})
 		}
 	}
@@ -48,19 +50,9 @@ func FromMessage(pid uint32, m *message.Message) (Event, bool) {
 }
 
 // shadowedFields returns a bit set of the enriched fields a property of the same name hides
-// (bit i for m.Enriched[i]; at most 64 fields). A message has a dozen enriched fields and a
-// few properties: a pass over the properties comparing names costs less than a map lookup per
-// field.
+// (bit i for m.Enriched[i]; at most 64 fields).
 func shadowedFields(m *message.Message) uint64 {
 	var bits uint64
-	if len(m.Properties) > len(m.Enriched) {
-		for i, f := range m.Enriched {
-			if _, ok := m.Properties[f.Key]; ok {
-				bits |= 1 << i
-			}
-		}
-		return bits
-	}
 	for k := range m.Properties {
 		for i, f := range m.Enriched {
 			if f.Key == k {

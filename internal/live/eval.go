@@ -260,7 +260,8 @@ func (m *stepMem) reset() {
 
 // slab hands out zeroed slices from a chunk, a new one when the chunk is full; reset reuses
 // the last chunk (the earlier ones are left to the collector, and the next chunk is sized to
-// what the step used, so a step of steady size fits one chunk).
+// what the step used, so a step of steady size fits one chunk). A chunk is zero when made and
+// reset zeroes what was handed out of it, so take need not.
 type slab[T any] struct {
 	chunk []T
 	used  int // elements handed out since reset, the next chunk's size
@@ -273,15 +274,13 @@ func (s *slab[T]) take(n int) []T {
 	start := len(s.chunk)
 	s.chunk = s.chunk[:start+n]
 	s.used += n
-	out := s.chunk[start : start+n : start+n]
-	clear(out)
-	return out
+	return s.chunk[start : start+n : start+n]
 }
 
 func (s *slab[T]) one() *T { return &s.take(1)[0] }
 
 func (s *slab[T]) reset() {
-	clear(s.chunk) // what the last step left must not keep its referents alive
+	clear(s.chunk) // the next step takes zeroed memory, and nothing of this one stays reachable
 	s.chunk, s.used = s.chunk[:0], 0
 }
 
@@ -628,10 +627,12 @@ func (l *Live) prepareJob(mem *stepMem, ws, pid uint32, segs segSet, at time.Tim
 		return nil
 	}
 	// the outcomes: one per segment left (dependents that change may add a few)
-	j := &job{}
-	out := make([]outcome, 0, left)
+	var j *job
+	var out []outcome
 	if mem != nil {
 		j, out = mem.jobs.one(), mem.outs.take(left)[:0]
+	} else {
+		j, out = new(job), make([]outcome, 0, left)
 	}
 	*j = job{ws: ws, pid: pid, s: s, d: d, segs: segs, member: member, at: at, why: why, eventTime: eventTime, out: out}
 	return j

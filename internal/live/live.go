@@ -294,6 +294,7 @@ func (l *Live) Apply(changes []Change) {
 func (l *Live) prepare(changes []Change) {
 	var ws uint32
 	var need *needs
+	looked := false
 	var cached []cachedEvent
 	var props []profeval.Prop // one array for the commit's kept properties (profiles copy them)
 	var dc derivedNames       // for need: reset when it changes
@@ -302,20 +303,20 @@ func (l *Live) prepare(changes []Change) {
 		if ch.Kind != EventAdded || ch.Indexed == nil {
 			continue
 		}
-		if cached == nil || ch.WS != ws {
-			ws, need, dc = ch.WS, nil, dc[:0]
+		if !looked || ch.WS != ws {
+			ws, need, dc, looked = ch.WS, nil, dc[:0], true
 			l.segMu.RLock()
 			if s := l.ws[ws]; s != nil && len(s.realtime) > 0 {
 				need = s.needs
 			}
 			l.segMu.RUnlock()
-			if cached == nil {
-				cached = make([]cachedEvent, 0, len(changes)-i)
-				props = make([]profeval.Prop, 0, 4*(len(changes)-i))
-			}
 		}
 		if need == nil {
-			continue
+			continue // no real-time segment: nothing is cached, nothing to convert
+		}
+		if cached == nil {
+			cached = make([]cachedEvent, 0, len(changes)-i)
+			props = make([]profeval.Prop, 0, 4*(len(changes)-i))
 		}
 		var ev profeval.Event
 		ev, props = need.eventIntoCached(ch.Indexed, props, &dc)

@@ -178,14 +178,13 @@ func (t *Txn) sortedBatch() (*pebble.Batch, error) {
 	// their slices, cost a write barrier per pointer while the collector ran) and compares
 	// the keys' first 16 bytes as two integers: a group's keys share their 5-byte prefix, so
 	// a byte comparison went deep into most keys.
-	order := sc.order[:0]
-	defer func() { sc.order = order }()
 	run := 0 // start of the point writes not yet sorted
 	flush := func(end int) error {
-		order = order[:0]
+		order := sc.order[:0]
 		for i := run; i < end; i++ {
 			order = append(order, newSortKey(entries[i].key, int32(i)))
 		}
+		sc.order = order // kept for the next use of sc
 		slices.SortFunc(order, func(a, b sortKey) int {
 			if c := cmp.Compare(a.hi, b.hi); c != 0 {
 				return c
@@ -476,7 +475,7 @@ type seenRef struct {
 }
 
 // Reserve sizes the Txn for about n messages: the map of their messageIds and the plain
-// writes of their events and dedupe entries, which grown by doubling rehashed and copied
+// writes of their events and dedupe entries, which, grown by doubling, rehashed and copied
 // themselves a dozen times per commit group.
 func (t *Txn) Reserve(n int) {
 	if t.seen == nil {
